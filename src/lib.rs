@@ -1,0 +1,23 @@
+//! faultline: a deterministic simulation testbed for distributed protocols.
+//!
+//! Protocol code is plain `async fn` run on our own single-threaded executor
+//! over a lossy virtual network, with crashes, restarts, durable storage,
+//! pauses and clock faults. A run is a pure function of (scenario, seed).
+//! See `docs/ARCHITECTURE.md` for the map.
+
+#![warn(missing_docs)]
+
+pub mod bench;
+pub mod check;
+pub mod nemesis;
+pub mod scenario;
+pub mod net;
+pub mod node;
+pub mod protocols;
+pub mod runner;
+pub mod sim;
+pub mod storage;
+
+pub use check::{Invariant, RunEnd, Verdict, Violation};
+pub use node::Ctx;
+pub use sim::{Envelope, NodeId, RunResult, Sim, SimConfig, StopReason};

@@ -1,0 +1,717 @@
+//! Scenario files (DESIGN section 4): the JSON schema, parsing and
+//! validation, and the resolution into a kernel [`SimConfig`].
+//!
+//! Parsing is serde with `deny_unknown_fields`; `serde_path_to_error` names
+//! the field where a type is wrong. Semantic checks (ranges, node ids,
+//! exactly one action per fault) follow, each naming its field path. Every
+//! error is one line: `FILE: field PATH: expected ..., got ...`.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::nemesis::{Fault, NemesisConfig, NemesisKind, ScheduledFault};
+use crate::net::{Latency, LinkModel};
+use crate::sim::queue::Nanos;
+use crate::sim::rng::Probability;
+use crate::sim::SimConfig;
+
+/// A bad scenario: which file, which field, what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The file (or `<inline>`).
+    pub file: String,
+    /// JSON path of the offending field (`.` = the whole document).
+    pub path: String,
+    /// What was expected and what was found.
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path == "." {
+            write!(f, "{}: {}", self.file, self.message)
+        } else {
+            write!(f, "{}: field `{}`: {}", self.file, self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A duration written as a string: `"150ms"`, `"2s"`, `"1.5s"`, `"500us"`, `"1m"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(into = "String")]
+pub struct Dur(pub Nanos);
+
+impl From<Dur> for String {
+    fn from(d: Dur) -> String {
+        format_duration(d.0)
+    }
+}
+
+/// Formats nanoseconds in the scenario syntax (exact, smallest unit that fits).
+pub fn format_duration(ns: Nanos) -> String {
+    for (unit, scale) in [("h", 3_600_000_000_000u64), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
+        if ns >= scale && ns % scale == 0 {
+            return format!("{}{unit}", ns / scale);
+        }
+    }
+    format!("{ns}ns")
+}
+
+/// Parses a duration, optionally signed (`"-200ms"`), into nanoseconds.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let expected = || format!("expected a duration like \"150ms\" or \"2s\", got {s:?}");
+    let t = s.trim();
+    let (sign, t) = match t.strip_prefix('-') {
+        Some(rest) => (-1i128, rest),
+        None => (1, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(expected)?;
+    let (num, unit) = t.split_at(split);
+    let scale: u128 = match unit.trim() {
+        "ns" => 1,
+        "us" | "µs" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" | "min" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => return Err(expected()),
+    };
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    if int.is_empty() && frac.is_empty() || frac.contains('.') {
+        return Err(expected());
+    }
+    let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| expected())? };
+    let mut ns = int.checked_mul(scale).ok_or_else(expected)?;
+    let mut place = scale;
+    for c in frac.chars() {
+        place /= 10;
+        ns += place * c.to_digit(10).ok_or_else(expected)? as u128;
+    }
+    let ns = sign * ns as i128;
+    i64::try_from(ns).map_err(|_| format!("duration {s:?} is too long"))
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
+        let s = String::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("expected a duration string like \"150ms\" or \"2s\""))?;
+        match parse_duration(&s).map_err(serde::de::Error::custom)? {
+            ns if ns < 0 => Err(serde::de::Error::custom(format!("expected a non-negative duration, got {s:?}"))),
+            ns => Ok(Dur(ns as Nanos)),
+        }
+    }
+}
+
+/// A signed duration (clock jumps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SignedDur(pub i64);
+
+impl<'de> Deserialize<'de> for SignedDur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SignedDur, D::Error> {
+        let s = String::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("expected a signed duration string like \"-200ms\""))?;
+        parse_duration(&s).map(SignedDur).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A latency distribution as written in a scenario.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum LatencySpec {
+    /// Always `value`.
+    Constant {
+        /// The latency.
+        value: Dur,
+    },
+    /// Uniform in `[min, max]`.
+    Uniform {
+        /// Smallest.
+        min: Dur,
+        /// Largest.
+        max: Dur,
+    },
+    /// Normal, floored at `min`.
+    Normal {
+        /// Mean.
+        mean: Dur,
+        /// Standard deviation.
+        stddev: Dur,
+        /// Floor.
+        #[serde(default = "zero")]
+        min: Dur,
+    },
+    /// `min` plus an exponential with mean `mean`.
+    Exponential {
+        /// Mean of the exponential part.
+        mean: Dur,
+        /// Floor added to every draw.
+        #[serde(default = "zero")]
+        min: Dur,
+    },
+    /// `min` plus a log-normal with median `median` and shape `sigma`.
+    Lognormal {
+        /// Median of the log-normal part.
+        median: Dur,
+        /// Shape (unitless, > 0).
+        sigma: f64,
+        /// Floor added to every draw.
+        #[serde(default = "zero")]
+        min: Dur,
+    },
+}
+
+fn zero() -> Dur {
+    Dur(0)
+}
+
+impl LatencySpec {
+    fn resolve(&self, path: &str, errors: &mut Vec<(String, String)>) -> Latency {
+        match *self {
+            LatencySpec::Constant { value } => Latency::Constant { ns: value.0 },
+            LatencySpec::Uniform { min, max } => {
+                if min > max {
+                    errors.push((format!("{path}.max"), format!("expected max >= min ({}), got {}", format_duration(min.0), format_duration(max.0))));
+                }
+                Latency::Uniform { min_ns: min.0, max_ns: max.0.max(min.0) }
+            }
+            LatencySpec::Normal { mean, stddev, min } => Latency::Normal { mean_ns: mean.0, stddev_ns: stddev.0, min_ns: min.0 },
+            LatencySpec::Exponential { mean, min } => Latency::Exponential { mean_ns: mean.0, min_ns: min.0 },
+            LatencySpec::Lognormal { median, sigma, min } => {
+                if !(sigma > 0.0 && sigma <= 10.0) {
+                    errors.push((format!("{path}.sigma"), format!("expected a shape in (0, 10], got {sigma}")));
+                }
+                Latency::LogNormal { median_ns: median.0, sigma: sigma.clamp(1e-9, 10.0), min_ns: min.0 }
+            }
+        }
+    }
+}
+
+fn default_latency() -> LatencySpec {
+    LatencySpec::Constant { value: Dur(1_000_000) }
+}
+
+/// The `network` section.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Latency of every link (default constant 1 ms).
+    #[serde(default = "default_latency")]
+    pub latency: LatencySpec,
+    /// Probability in [0, 1] that a message is lost.
+    #[serde(default)]
+    pub loss: f64,
+    /// Probability in [0, 1] that a message is delivered twice.
+    #[serde(default)]
+    pub duplicate: f64,
+    /// Per-link overrides, later ones winning.
+    #[serde(default)]
+    pub links: Vec<LinkSpec>,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec { latency: default_latency(), loss: 0.0, duplicate: 0.0, links: Vec::new() }
+    }
+}
+
+/// A per-link override: every link from a process in `from` to one in `to`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkSpec {
+    /// Source process ids.
+    pub from: Vec<usize>,
+    /// Target process ids.
+    pub to: Vec<usize>,
+    /// Latency on these links (default: the network's).
+    pub latency: Option<LatencySpec>,
+    /// Loss probability on these links (default: the network's).
+    pub loss: Option<f64>,
+    /// Duplication probability on these links (default: the network's).
+    pub duplicate: Option<f64>,
+}
+
+/// The `storage` section.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSpec {
+    /// Latency of one fsync (default constant 1 ms).
+    #[serde(default = "default_latency")]
+    pub fsync: LatencySpec,
+}
+
+/// One scripted fault: `at` plus exactly one action.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSpec {
+    /// When it applies.
+    pub at: Option<Dur>,
+    /// Groups of node ids; links across groups are cut both ways.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partition: Option<Vec<Vec<usize>>>,
+    /// One-way cut `[source, target]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut: Option<Vec<usize>>,
+    /// `true`: restore every cut link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heal: Option<bool>,
+    /// Crash this node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crash: Option<usize>,
+    /// With `crash`: restart it after this long.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_after: Option<Dur>,
+    /// Restart this (crashed) node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart: Option<usize>,
+    /// Pause this node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pause: Option<usize>,
+    /// Resume this (paused) node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume: Option<usize>,
+    /// Skew this node's clock: it runs at `rate` times real speed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skew: Option<usize>,
+    /// With `skew`: the clock's speed (> 0; 1 = exact).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// Step this node's clock by `by`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_jump: Option<usize>,
+    /// With `clock_jump`: the step (signed, e.g. "-2s").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<SignedDur>,
+    /// With `partition`, `cut`, `pause` or `skew`: undo it after this long.
+    #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_: Option<Dur>,
+}
+
+/// The `nemesis` section: random faults.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NemesisSpec {
+    /// Kinds to draw from: partition, crash, pause, cut, skew, jump.
+    pub kinds: Vec<String>,
+    /// Time between fault starts.
+    pub every: Dur,
+    /// How long each fault lasts (default: half of `every`).
+    #[serde(rename = "for")]
+    pub for_: Option<Dur>,
+    /// First fault no earlier than this (default: `every`).
+    pub start: Option<Dur>,
+    /// No fault starts at or after this (default: the run's duration).
+    pub stop: Option<Dur>,
+}
+
+/// The `workload` section: clients and their operation mix.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// Number of client processes.
+    pub clients: usize,
+    /// Operations per second, over all clients.
+    pub rate: f64,
+    /// Number of keys.
+    #[serde(default = "one")]
+    pub keys: usize,
+    /// Weights of the operation kinds.
+    #[serde(default)]
+    pub mix: MixSpec,
+    /// How long a client waits for a reply before it tries another node.
+    pub timeout: Option<Dur>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Relative weights of operation kinds.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixSpec {
+    /// Weight of reads.
+    #[serde(default)]
+    pub read: f64,
+    /// Weight of writes.
+    #[serde(default)]
+    pub write: f64,
+    /// Weight of compare-and-sets.
+    #[serde(default)]
+    pub cas: f64,
+}
+
+impl Default for MixSpec {
+    fn default() -> Self {
+        MixSpec { read: 0.5, write: 0.5, cas: 0.0 }
+    }
+}
+
+/// The `liveness` section.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LivenessSpec {
+    /// After the last fault heals, progress must resume within this.
+    pub within_after_heal: Dur,
+}
+
+/// The `limits` section: bounds on a run.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSpec {
+    /// Most events a run may process (default 100,000,000).
+    #[serde(default = "default_steps")]
+    pub steps: u64,
+}
+
+fn default_steps() -> u64 {
+    100_000_000
+}
+
+/// A scenario file.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Name; also the report folder's name.
+    pub name: String,
+    /// One line saying what the scenario shows.
+    #[serde(default)]
+    pub description: String,
+    /// Protocol name, as `faultline list` shows.
+    pub protocol: String,
+    /// Number of protocol nodes.
+    pub nodes: usize,
+    /// Default seed (the command line's `--seed` wins).
+    #[serde(default)]
+    pub seed: u64,
+    /// Simulated length of the run.
+    pub duration: Dur,
+    /// The network model.
+    #[serde(default)]
+    pub network: NetworkSpec,
+    /// The disk model.
+    pub storage: Option<StorageSpec>,
+    /// Scripted faults.
+    #[serde(default)]
+    pub faults: Vec<FaultSpec>,
+    /// Random faults.
+    pub nemesis: Option<NemesisSpec>,
+    /// Clients and their operations.
+    pub workload: Option<WorkloadSpec>,
+    /// Checks to run (empty: all of the protocol's).
+    #[serde(default)]
+    pub checks: Vec<String>,
+    /// The liveness requirement.
+    pub liveness: Option<LivenessSpec>,
+    /// Protocol-specific options, validated by the protocol.
+    #[serde(default = "empty_object")]
+    pub options: serde_json::Value,
+    /// Planted bugs to switch on.
+    #[serde(default)]
+    pub bugs: Vec<String>,
+    /// Run bounds.
+    pub limits: Option<LimitsSpec>,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(Default::default())
+}
+
+/// The most nodes (and clients) a scenario may ask for.
+pub const PROCESSES_MAX: usize = 1024;
+
+impl Scenario {
+    /// Reads and parses a scenario file (syntax and types only; see [`Scenario::validate`]).
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError { file: file.clone(), path: ".".into(), message: format!("cannot read the file: {e}") })?;
+        Scenario::parse(&text, &file)
+    }
+
+    /// Parses scenario text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let scenario: Scenario = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let mut message = inner.to_string();
+            // serde_json appends " at line L column C"; keep it, it helps.
+            if inner.is_syntax() || inner.is_eof() {
+                message = format!("invalid JSON: {message}");
+            }
+            ScenarioError { file: file.to_string(), path: if path.is_empty() { ".".into() } else { path }, message }
+        })?;
+        de.end().map_err(|e| ScenarioError { file: file.to_string(), path: ".".into(), message: format!("invalid JSON: {e}") })?;
+        Ok(scenario)
+    }
+
+    /// Checks every range and cross-reference and resolves the kernel config
+    /// for `seed`. Protocol-specific parts (`protocol`, `bugs`, `checks`,
+    /// `options`) are checked by the protocol registry.
+    pub fn resolve(&self, file: &str, seed: u64) -> Result<SimConfig, ScenarioError> {
+        let mut errors: Vec<(String, String)> = Vec::new();
+        let n = self.nodes;
+        if n == 0 || n > PROCESSES_MAX {
+            errors.push(("nodes".into(), format!("expected a node count in 1..={PROCESSES_MAX}, got {n}")));
+        }
+        if self.name.trim().is_empty() || self.name.contains(['/', '\\']) {
+            errors.push(("name".into(), format!("expected a non-empty name without slashes, got {:?}", self.name)));
+        }
+        if self.duration.0 == 0 {
+            errors.push(("duration".into(), "expected a positive duration, got 0".into()));
+        }
+        let clients = self.workload.as_ref().map_or(0, |w| w.clients);
+        let procs = n + clients;
+        let prob = |path: &str, p: f64, errors: &mut Vec<(String, String)>| {
+            if !(0.0..=1.0).contains(&p) {
+                errors.push((path.into(), format!("expected a probability in [0, 1], got {p}")));
+                Probability::ZERO
+            } else {
+                Probability::from_f64(p)
+            }
+        };
+        let net = &self.network;
+        let link_default = LinkModel {
+            latency: net.latency.resolve("network.latency", &mut errors),
+            loss: prob("network.loss", net.loss, &mut errors),
+            duplicate: prob("network.duplicate", net.duplicate, &mut errors),
+        };
+        let mut link_overrides = Vec::new();
+        for (i, l) in net.links.iter().enumerate() {
+            let p = format!("network.links[{i}]");
+            for (side, ids) in [("from", &l.from), ("to", &l.to)] {
+                for (j, &id) in ids.iter().enumerate() {
+                    if id >= procs {
+                        errors.push((format!("{p}.{side}[{j}]"), format!("expected a process id in 0..{procs}, got {id}")));
+                    }
+                }
+            }
+            let model = LinkModel {
+                latency: l.latency.as_ref().map_or(link_default.latency.clone(), |s| s.resolve(&format!("{p}.latency"), &mut errors)),
+                loss: l.loss.map_or(link_default.loss, |x| prob(&format!("{p}.loss"), x, &mut errors)),
+                duplicate: l.duplicate.map_or(link_default.duplicate, |x| prob(&format!("{p}.duplicate"), x, &mut errors)),
+            };
+            let keep = |v: &Vec<usize>| v.iter().copied().filter(|&id| id < procs).collect::<Vec<_>>();
+            link_overrides.push((keep(&l.from), keep(&l.to), model));
+        }
+        let fsync_latency = match &self.storage {
+            Some(s) => s.fsync.resolve("storage.fsync", &mut errors),
+            None => Latency::Constant { ns: 1_000_000 },
+        };
+        let mut faults = Vec::new();
+        for (i, f) in self.faults.iter().enumerate() {
+            self.resolve_fault(i, f, &mut faults, &mut errors);
+        }
+        let nemesis = self.nemesis.as_ref().map(|s| {
+            let mut kinds = Vec::new();
+            for (i, k) in s.kinds.iter().enumerate() {
+                match NemesisKind::from_name(k) {
+                    Some(kind) => kinds.push(kind),
+                    None => errors.push((
+                        format!("nemesis.kinds[{i}]"),
+                        format!("expected one of partition, crash, pause, cut, skew, jump, got {k:?}"),
+                    )),
+                }
+            }
+            if kinds.is_empty() && s.kinds.is_empty() {
+                errors.push(("nemesis.kinds".into(), "expected at least one fault kind".into()));
+            }
+            if s.every.0 == 0 {
+                errors.push(("nemesis.every".into(), "expected a positive duration, got 0".into()));
+            }
+            NemesisConfig {
+                kinds,
+                every_ns: s.every.0.max(1),
+                for_ns: s.for_.map_or(s.every.0 / 2, |d| d.0),
+                start_ns: s.start.map_or(s.every.0, |d| d.0),
+                stop_ns: s.stop.map_or(self.duration.0, |d| d.0),
+            }
+        });
+        if let Some(w) = &self.workload {
+            if w.clients == 0 || w.clients > PROCESSES_MAX {
+                errors.push(("workload.clients".into(), format!("expected a client count in 1..={PROCESSES_MAX}, got {}", w.clients)));
+            }
+            if !(w.rate > 0.0 && w.rate <= 1e7) {
+                errors.push(("workload.rate".into(), format!("expected operations per second in (0, 10000000], got {}", w.rate)));
+            }
+            if w.keys == 0 {
+                errors.push(("workload.keys".into(), "expected at least one key, got 0".into()));
+            }
+            let m = &w.mix;
+            for (k, v) in [("read", m.read), ("write", m.write), ("cas", m.cas)] {
+                if !(v >= 0.0 && v.is_finite()) {
+                    errors.push((format!("workload.mix.{k}"), format!("expected a non-negative weight, got {v}")));
+                }
+            }
+            if m.read + m.write + m.cas <= 0.0 {
+                errors.push(("workload.mix".into(), "expected at least one positive weight".into()));
+            }
+        }
+        if let Some((path, message)) = errors.into_iter().next() {
+            return Err(ScenarioError { file: file.to_string(), path, message });
+        }
+        Ok(SimConfig {
+            seed,
+            node_count: n,
+            client_count: clients,
+            duration_ns: self.duration.0,
+            steps_max: self.limits.as_ref().map_or(default_steps(), |l| l.steps),
+            link_default,
+            link_overrides,
+            fsync_latency,
+            faults,
+            nemesis: nemesis.filter(|c| !c.kinds.is_empty()),
+        })
+    }
+
+    fn resolve_fault(&self, i: usize, f: &FaultSpec, out: &mut Vec<ScheduledFault>, errors: &mut Vec<(String, String)>) {
+        let p = format!("faults[{i}]");
+        let n = self.nodes;
+        let Some(at) = f.at else {
+            errors.push((format!("{p}.at"), "missing field: expected the time the fault applies, like \"10s\"".into()));
+            return;
+        };
+        let actions = [
+            f.partition.is_some(),
+            f.cut.is_some(),
+            f.heal.is_some(),
+            f.crash.is_some(),
+            f.restart.is_some(),
+            f.pause.is_some(),
+            f.resume.is_some(),
+            f.skew.is_some(),
+            f.clock_jump.is_some(),
+        ];
+        if actions.iter().filter(|a| **a).count() != 1 {
+            errors.push((
+                p,
+                "expected exactly one of partition, cut, heal, crash, restart, pause, resume, skew, clock_jump".into(),
+            ));
+            return;
+        }
+        let mut check_node = |field: &str, id: usize| {
+            if id >= n {
+                errors.push((format!("{p}.{field}"), format!("expected a node id in 0..{n}, got {id}")));
+                false
+            } else {
+                true
+            }
+        };
+        let at = at.0;
+        let mut push = |at_ns: Nanos, fault: Fault| out.push(ScheduledFault { at_ns, fault });
+        let undo_at = f.for_.map(|d| at + d.0);
+        if let Some(groups) = &f.partition {
+            let mut seen = vec![false; n];
+            for (g, group) in groups.iter().enumerate() {
+                for (j, &id) in group.iter().enumerate() {
+                    if !check_node(&format!("partition[{g}][{j}]"), id) {
+                        return;
+                    }
+                    if std::mem::replace(&mut seen[id], true) {
+                        errors.push((format!("{p}.partition[{g}][{j}]"), format!("expected each node in at most one group, got {id} twice")));
+                        return;
+                    }
+                }
+            }
+            push(at, Fault::Partition(groups.clone()));
+            if let Some(t) = undo_at {
+                push(t, Fault::Heal);
+            }
+        } else if let Some(cut) = &f.cut {
+            if cut.len() != 2 {
+                errors.push((format!("{p}.cut"), format!("expected [source, target], got {} ids", cut.len())));
+                return;
+            }
+            if !check_node("cut[0]", cut[0]) || !check_node("cut[1]", cut[1]) {
+                return;
+            }
+            push(at, Fault::Cut { source: cut[0], target: cut[1] });
+            if let Some(t) = undo_at {
+                push(t, Fault::Heal);
+            }
+        } else if let Some(heal) = f.heal {
+            if !heal {
+                errors.push((format!("{p}.heal"), "expected true".into()));
+                return;
+            }
+            push(at, Fault::Heal);
+        } else if let Some(id) = f.crash {
+            if check_node("crash", id) {
+                push(at, Fault::Crash(id));
+                if let Some(d) = f.restart_after {
+                    push(at + d.0, Fault::Restart(id));
+                }
+            }
+        } else if let Some(id) = f.restart {
+            if check_node("restart", id) {
+                push(at, Fault::Restart(id));
+            }
+        } else if let Some(id) = f.pause {
+            if check_node("pause", id) {
+                push(at, Fault::Pause(id));
+                if let Some(t) = undo_at {
+                    push(t, Fault::Resume(id));
+                }
+            }
+        } else if let Some(id) = f.resume {
+            if check_node("resume", id) {
+                push(at, Fault::Resume(id));
+            }
+        } else if let Some(id) = f.skew {
+            let Some(rate) = f.rate else {
+                errors.push((format!("{p}.rate"), "missing field: expected the clock's speed, like 1.5".into()));
+                return;
+            };
+            if !(rate > 0.0 && rate <= 1000.0) {
+                errors.push((format!("{p}.rate"), format!("expected a clock speed in (0, 1000], got {rate}")));
+                return;
+            }
+            if check_node("skew", id) {
+                push(at, Fault::ClockRate { node: id, rate_ppm: ((rate * 1e6).round() as u64).max(1) });
+                if let Some(t) = undo_at {
+                    push(t, Fault::ClockRate { node: id, rate_ppm: 1_000_000 });
+                }
+            }
+        } else if let Some(id) = f.clock_jump {
+            let Some(by) = f.by else {
+                errors.push((format!("{p}.by"), "missing field: expected the step, like \"-2s\"".into()));
+                return;
+            };
+            if check_node("clock_jump", id) {
+                push(at, Fault::ClockJump { node: id, by_ns: by.0 });
+            }
+        }
+        let misplaced = [
+            ("restart_after", f.restart_after.is_some() && f.crash.is_none()),
+            ("rate", f.rate.is_some() && f.skew.is_none()),
+            ("by", f.by.is_some() && f.clock_jump.is_none()),
+            ("for", f.for_.is_some() && f.partition.is_none() && f.cut.is_none() && f.pause.is_none() && f.skew.is_none()),
+        ];
+        if let Some((field, _)) = misplaced.iter().find(|(_, bad)| *bad) {
+            errors.push((format!("faults[{i}].{field}"), format!("`{field}` does not go with this fault")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_exactly() {
+        assert_eq!(parse_duration("150ms"), Ok(150_000_000));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_duration("-200ms"), Ok(-200_000_000));
+        assert_eq!(parse_duration("7us"), Ok(7_000));
+        assert_eq!(parse_duration("2m"), Ok(120_000_000_000));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("1.2.3s").is_err());
+        assert_eq!(format_duration(1_500_000_000), "1500ms");
+        assert_eq!(format_duration(2_000_000_000), "2s");
+    }
+}

@@ -1,0 +1,470 @@
+//! The discrete-event kernel: virtual time, the event queue, the executor
+//! that polls node coroutines, RNG streams and the trace.
+//!
+//! A run is a pure function of its [`SimConfig`] (and so of the scenario and
+//! seed): one thread, no wall clock, no hash-order iteration. The loop pops
+//! the earliest event, advances time to it, applies it (a message arrives, a
+//! timer fires, a fault strikes), then polls every task it made ready, in
+//! the order they became ready. The kernel knows nothing of any protocol.
+
+pub mod clock;
+pub(crate) mod executor;
+pub mod queue;
+pub mod rng;
+pub(crate) mod slab;
+pub mod trace;
+pub(crate) mod world;
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::hash::Hash;
+use std::rc::Rc;
+
+use crate::check::{Invariant, RunEnd, Verdict, Violation};
+use crate::net::{Latency, LinkModel, Network};
+use crate::nemesis::{Fault, FaultLog, FaultWindow, Nemesis, NemesisConfig, ScheduledFault};
+use crate::node::Ctx;
+use executor::{Executor, LocalFuture, Polled};
+use queue::{Event, Nanos, TaskKey};
+use trace::{EventKind, Trace, TraceSink};
+pub use world::{Envelope, NetStats, NodeId, ObservationRecord};
+use world::World;
+
+/// Everything that defines a run (the scenario, resolved).
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    /// Master seed; every RNG stream derives from it.
+    pub seed: u64,
+    /// Number of protocol nodes (ids `0..node_count`).
+    pub node_count: usize,
+    /// Number of workload clients (ids after the nodes).
+    pub client_count: usize,
+    /// Simulated time at which the run ends.
+    pub duration_ns: Nanos,
+    /// Most events the run may process before it stops inconclusive.
+    pub steps_max: u64,
+    /// Behaviour of every link not overridden.
+    pub link_default: LinkModel,
+    /// Per-link overrides: (sources, targets, model), later ones win.
+    pub link_overrides: Vec<(Vec<NodeId>, Vec<NodeId>, LinkModel)>,
+    /// Latency of one fsync.
+    pub fsync_latency: Latency,
+    /// Scripted faults.
+    pub faults: Vec<ScheduledFault>,
+    /// The random nemesis, if any.
+    pub nemesis: Option<NemesisConfig>,
+}
+
+impl SimConfig {
+    /// A calm configuration: `node_count` nodes, 1 ms links, 1 ms fsync, no faults.
+    pub fn new(seed: u64, node_count: usize, duration_ns: Nanos) -> SimConfig {
+        SimConfig {
+            seed,
+            node_count,
+            client_count: 0,
+            duration_ns,
+            steps_max: 100_000_000,
+            link_default: LinkModel::default(),
+            link_overrides: Vec::new(),
+            fsync_latency: Latency::Constant { ns: 1_000_000 },
+            faults: Vec::new(),
+            nemesis: None,
+        }
+    }
+}
+
+/// Why a run stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// It reached its duration.
+    Duration,
+    /// No event was left; `blocked` tasks were still waiting (0 = all finished).
+    Quiescent {
+        /// Tasks still waiting for something that will never come.
+        blocked: usize,
+    },
+    /// A safety check failed.
+    Violation,
+    /// The step budget ran out before the duration: no verdict.
+    StepLimit,
+}
+
+impl StopReason {
+    /// One line for users.
+    pub fn describe(&self) -> String {
+        match self {
+            StopReason::Duration => "reached its duration".to_string(),
+            StopReason::Quiescent { blocked: 0 } => "no events left: every task finished".to_string(),
+            StopReason::Quiescent { blocked } => {
+                format!("no events left, all nodes blocked ({blocked} tasks waiting for messages or timers that will never come)")
+            }
+            StopReason::Violation => "stopped at the first violation".to_string(),
+            StopReason::StepLimit => "step limit reached before the duration (inconclusive)".to_string(),
+        }
+    }
+}
+
+/// What a finished run reports.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// The trace hash.
+    pub trace_hash: u64,
+    /// Events processed (trace records).
+    pub events: u64,
+    /// Queue events popped (the step count the budget limits).
+    pub steps: u64,
+    /// Simulated time at the end.
+    pub end_ns: Nanos,
+    /// Message counters.
+    pub net: NetStats,
+    /// The first violation, if a check failed.
+    pub violation: Option<Violation>,
+    /// Every check's verdict, in registration order.
+    pub checks: Vec<(String, Verdict)>,
+    /// Fault windows.
+    pub faults: Vec<FaultWindow>,
+    /// Observations, if recording was asked for.
+    pub observations: Vec<ObservationRecord>,
+    /// The last trace lines (when the trace sink was `Tail`).
+    pub trace_tail: Vec<String>,
+    /// An I/O error of the trace file, if writing it failed.
+    pub trace_error: Option<String>,
+}
+
+type Entry<M, O> = Rc<dyn Fn(Ctx<M, O>) -> LocalFuture>;
+
+/// One simulation: the world plus its driver.
+pub struct Sim<M, O> {
+    world: Rc<RefCell<World<M, O>>>,
+    exec: Executor,
+    entries: Vec<Option<Entry<M, O>>>,
+    faults: Vec<Fault>,
+    nemesis: Option<Nemesis>,
+    log: FaultLog,
+    config: SimConfig,
+    ready: Vec<TaskKey>,
+    steps: u64,
+}
+
+impl<M, O> Sim<M, O>
+where
+    M: Clone + std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + 'static,
+{
+    /// A simulation of `config` whose trace goes to `sink`.
+    pub fn new(config: SimConfig, sink: TraceSink) -> Self {
+        Self::with_options(config, sink, false)
+    }
+
+    /// As [`Sim::new`]; `record_observations` keeps every observation for reports.
+    pub fn with_options(config: SimConfig, sink: TraceSink, record_observations: bool) -> Self {
+        let procs = config.node_count + config.client_count;
+        let mut net = Network::new(procs, config.link_default.clone());
+        for (s, t, m) in &config.link_overrides {
+            net.set_links(s, t, m.clone());
+        }
+        let world = World::new(
+            config.seed,
+            config.node_count,
+            config.client_count,
+            net,
+            config.fsync_latency.clone(),
+            Trace::new(sink),
+            record_observations,
+        );
+        let mut faults = Vec::new();
+        let mut world = world;
+        for f in &config.faults {
+            world.queue.push(f.at_ns, Event::Action(faults.len() as u32));
+            faults.push(f.fault.clone());
+        }
+        let nemesis = config.nemesis.clone().map(|c| Nemesis::new(c, config.seed));
+        if let Some(n) = &nemesis {
+            world.queue.push(n.first_tick(), Event::Nemesis);
+        }
+        Sim {
+            world: Rc::new(RefCell::new(world)),
+            exec: Executor::default(),
+            entries: vec![None; procs],
+            faults,
+            nemesis,
+            log: FaultLog::default(),
+            config,
+            ready: Vec::new(),
+            steps: 0,
+        }
+    }
+
+    /// Sets the entry point of process `id`: run at start and after every restart.
+    pub fn set_entry<F, Fut>(&mut self, id: NodeId, entry: F)
+    where
+        F: Fn(Ctx<M, O>) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.entries[id] = Some(Rc::new(move |ctx| Box::pin(entry(ctx)) as LocalFuture));
+    }
+
+    /// Sets the same entry point for every protocol node.
+    pub fn set_node_entry<F, Fut>(&mut self, entry: F)
+    where
+        F: Fn(Ctx<M, O>) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let entry: Entry<M, O> = Rc::new(move |ctx| Box::pin(entry(ctx)) as LocalFuture);
+        for id in 0..self.config.node_count {
+            self.entries[id] = Some(entry.clone());
+        }
+    }
+
+    /// Adds a checker.
+    pub fn add_invariant(&mut self, check: Box<dyn Invariant<O>>) {
+        self.world.borrow_mut().checkers.push(check);
+    }
+
+    /// A context for process `id` (to build entry points or inspect state in tests).
+    pub fn ctx(&self, id: NodeId) -> Ctx<M, O> {
+        Ctx::new(self.world.clone(), id)
+    }
+
+    fn start(&mut self, id: NodeId) {
+        let Some(entry) = self.entries[id].clone() else { return };
+        {
+            let mut w = self.world.borrow_mut();
+            w.procs[id].up = true;
+            w.record_fault(EventKind::Start, 0, id as u64, &format!("start n{id}"));
+        }
+        let fut = entry(Ctx::new(self.world.clone(), id));
+        let key = self.exec.spawn(id, fut);
+        self.ready.push(key);
+    }
+
+    /// Runs to the end and returns the result.
+    pub fn run(mut self) -> RunResult {
+        for id in 0..self.entries.len() {
+            self.start(id);
+        }
+        let stop = loop {
+            self.run_ready();
+            if self.world.borrow().violation.is_some() {
+                break StopReason::Violation;
+            }
+            if self.steps >= self.config.steps_max {
+                break StopReason::StepLimit;
+            }
+            let mut w = self.world.borrow_mut();
+            let Some(time) = w.queue.peek_time() else {
+                drop(w);
+                break StopReason::Quiescent { blocked: self.exec.live() };
+            };
+            if time > self.config.duration_ns {
+                w.now = self.config.duration_ns;
+                break StopReason::Duration;
+            }
+            let (time, event) = w.queue.pop().expect("peeked");
+            w.now = time;
+            self.steps += 1;
+            match event {
+                Event::Wake(key) => {
+                    w.trace.record(EventKind::Timer, time, 0, 0, key.0);
+                    self.ready.push(key);
+                }
+                Event::WakeWaker(slot) => w.wake_waker(slot),
+                Event::Deliver(slot) => {
+                    w.deliver(slot);
+                    self.ready.append(&mut w.ready);
+                }
+                Event::Fsync { proc, inc } => {
+                    w.complete_fsync(proc as usize, inc);
+                    self.ready.append(&mut w.ready);
+                }
+                Event::Action(i) => {
+                    drop(w);
+                    let fault = self.faults[i as usize].clone();
+                    self.apply(fault);
+                }
+                Event::Nemesis => {
+                    drop(w);
+                    self.nemesis_tick(time);
+                }
+            }
+        };
+        self.finish(stop)
+    }
+
+    /// Polls ready tasks until none is left at this instant.
+    #[inline]
+    fn run_ready(&mut self) {
+        loop {
+            self.exec.foreign.drain_into(&mut self.ready);
+            if self.ready.is_empty() {
+                return;
+            }
+            let batch = std::mem::take(&mut self.ready);
+            for &key in &batch {
+                self.poll(key);
+            }
+            // Reuse the batch's buffer when nothing was queued meanwhile.
+            if self.ready.is_empty() {
+                let mut batch = batch;
+                batch.clear();
+                self.ready = batch;
+            }
+        }
+    }
+
+    #[inline]
+    fn poll(&mut self, key: TaskKey) {
+        let world = &self.world;
+        let polled = self.exec.poll(key, |proc, waker| {
+            let mut w = world.borrow_mut();
+            if w.procs[proc].paused {
+                w.procs[proc].deferred.push(key);
+                return false;
+            }
+            w.current_task = key;
+            w.current_waker_data = waker.data();
+            w.current_proc = proc;
+            true
+        });
+        let mut w = self.world.borrow_mut();
+        w.current_waker_data = std::ptr::null();
+        self.ready.append(&mut w.ready);
+        if matches!(polled, Polled::Pending | Polled::Done) && !w.spawned.is_empty() {
+            let spawned = std::mem::take(&mut w.spawned);
+            drop(w);
+            for (proc, fut) in spawned {
+                let key = self.exec.spawn(proc, fut);
+                self.ready.push(key);
+            }
+        }
+    }
+
+    fn nemesis_tick(&mut self, now: Nanos) {
+        let node_count = self.config.node_count;
+        let Some(n) = &mut self.nemesis else { return };
+        let (faults, next) = n.tick(now, node_count);
+        let mut w = self.world.borrow_mut();
+        for f in faults {
+            w.queue.push(f.at_ns, Event::Action(self.faults.len() as u32));
+            self.faults.push(f.fault);
+        }
+        if let Some(t) = next {
+            w.queue.push(t, Event::Nemesis);
+        }
+    }
+
+    /// Applies one fault now.
+    fn apply(&mut self, fault: Fault) {
+        let now = self.world.borrow().now;
+        self.log.apply(&fault, now);
+        self.world.borrow_mut().record_fault(EventKind::Fault, fault.code(), 0, &fault.describe());
+        match fault {
+            Fault::Crash(n) => {
+                {
+                    let mut w = self.world.borrow_mut();
+                    let p = &mut w.procs[n];
+                    if !p.up {
+                        return;
+                    }
+                    p.up = false;
+                    p.paused = false;
+                    p.incarnation += 1;
+                    p.mailbox.clear();
+                    p.recv_waiters.clear();
+                    p.fsync_waiters.clear();
+                    p.deferred.clear();
+                    p.disk.crash();
+                }
+                // Dropped with no borrow held: futures' destructors may use their context.
+                drop(self.exec.remove_proc(n));
+            }
+            Fault::Restart(n) => {
+                if !self.world.borrow().procs[n].up {
+                    self.start(n);
+                }
+            }
+            Fault::Pause(n) => self.world.borrow_mut().procs[n].paused = true,
+            Fault::Resume(n) => {
+                let mut w = self.world.borrow_mut();
+                let p = &mut w.procs[n];
+                p.paused = false;
+                self.ready.append(&mut p.deferred);
+            }
+            Fault::Partition(groups) => self.world.borrow_mut().net.partition(&groups),
+            Fault::Cut { source, target } => self.world.borrow_mut().net.cut_one_way(source, target),
+            Fault::Heal => self.world.borrow_mut().net.heal(),
+            Fault::ClockRate { node, rate_ppm } => {
+                let mut w = self.world.borrow_mut();
+                let now = w.now;
+                w.procs[node].clock.set_rate(now, rate_ppm);
+                drop(w);
+                self.wake_all_of(node);
+            }
+            Fault::ClockJump { node, by_ns } => {
+                let mut w = self.world.borrow_mut();
+                let now = w.now;
+                w.procs[node].clock.jump(now, by_ns);
+                drop(w);
+                self.wake_all_of(node);
+            }
+        }
+    }
+
+    /// Makes every live task of `node` ready: each timer re-arms on that
+    /// spurious poll against the changed clock (a clock fault is rare, so a
+    /// scan of the task slab is fine).
+    fn wake_all_of(&mut self, node: NodeId) {
+        let keys = self.exec.keys_of(node);
+        self.ready.extend(keys);
+    }
+
+    fn finish(self, stop: StopReason) -> RunResult {
+        let Sim { world, log, config, steps, exec, .. } = self;
+        let end_ns = world.borrow().now;
+        let end = RunEnd {
+            end_ns,
+            last_heal_ns: log.last_heal(),
+            completed: matches!(stop, StopReason::Duration | StopReason::Quiescent { .. } | StopReason::Violation),
+        };
+        // Drop every task before the world: their contexts hold it.
+        drop(exec);
+        let mut w = world.borrow_mut();
+        let violation = w.violation.clone();
+        let mut checkers = std::mem::take(&mut w.checkers);
+        let checks = checkers
+            .iter_mut()
+            .map(|c| {
+                let verdict = match &violation {
+                    Some(v) if v.check == c.name() => Verdict::Fail(v.detail.clone()),
+                    Some(_) => Verdict::Unknown("the run stopped at another check's violation".to_string()),
+                    None if stop == StopReason::StepLimit => {
+                        Verdict::Unknown("the step limit stopped the run".to_string())
+                    }
+                    None => c.on_finish(&end),
+                };
+                (c.name().to_string(), verdict)
+            })
+            .collect();
+        let (trace_tail, trace_error) = match w.trace.finish() {
+            Ok(tail) => (tail, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        };
+        let _ = config;
+        RunResult {
+            stop,
+            trace_hash: w.trace.hash(),
+            events: w.trace.events(),
+            steps,
+            end_ns,
+            net: w.stats,
+            violation,
+            checks,
+            faults: log.windows,
+            observations: w.observations.take().unwrap_or_default(),
+            trace_tail,
+            trace_error,
+        }
+    }
+}

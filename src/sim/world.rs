@@ -1,0 +1,360 @@
+//! The state of a running simulation that node code may touch through its
+//! context: time, the event queue, the network, every process's mailbox,
+//! clock, disk and RNG, the trace and the checkers.
+//!
+//! The world is shared between the driver and node contexts as
+//! `Rc<RefCell<World>>`. The driver never holds a borrow while it polls or
+//! drops a task, and context calls borrow only for the call, so a borrow
+//! conflict is a kernel bug (and panics).
+
+use std::collections::VecDeque;
+use std::task::Waker;
+
+use crate::check::{Invariant, Violation};
+use crate::net::{Fate, Latency, Network};
+use crate::sim::clock::LocalClock;
+use crate::sim::queue::{Event, EventQueue, Nanos, TaskKey};
+use crate::sim::rng::Prng;
+use crate::sim::slab::Slab;
+use crate::sim::trace::{stable_hash, EventKind, Trace};
+use crate::storage::Disk;
+
+/// Index of a simulated process: nodes are `0..node_count`, clients follow.
+pub type NodeId = usize;
+
+/// A message as its target receives it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Envelope<M> {
+    /// Who sent it.
+    pub from: NodeId,
+    /// The message.
+    pub msg: M,
+}
+
+/// A task waiting for something: our own task (fast path) or a foreign waker.
+pub(crate) enum Waiter {
+    Task(TaskKey),
+    Waker(Waker),
+}
+
+impl Waiter {
+    fn wake(self, ready: &mut Vec<TaskKey>) {
+        match self {
+            Waiter::Task(k) => ready.push(k),
+            Waiter::Waker(w) => w.wake(),
+        }
+    }
+}
+
+pub(crate) struct Proc<M> {
+    pub up: bool,
+    pub paused: bool,
+    pub incarnation: u32,
+    pub mailbox: VecDeque<Envelope<M>>,
+    pub recv_waiters: Vec<Waiter>,
+    pub fsync_waiters: Vec<Waiter>,
+    /// Tasks woken while paused; they run on resume.
+    pub deferred: Vec<TaskKey>,
+    pub clock: LocalClock,
+    pub rng: Prng,
+    pub disk: Disk,
+}
+
+struct InFlight<M> {
+    from: u32,
+    to: u32,
+    id: u64,
+    msg: M,
+}
+
+/// Message counters for the summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NetStats {
+    /// Messages handed to the network.
+    pub sent: u64,
+    /// Copies delivered to a mailbox.
+    pub delivered: u64,
+    /// Messages lost by the loss model.
+    pub lost: u64,
+    /// Copies lost on a cut link.
+    pub cut: u64,
+    /// Copies lost because the target was down.
+    pub down: u64,
+    /// Duplicate copies made.
+    pub duplicated: u64,
+}
+
+/// An observation as recorded for reports: time, process, text.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ObservationRecord {
+    /// Global time in nanoseconds.
+    pub time_ns: Nanos,
+    /// The emitting process.
+    pub node: NodeId,
+    /// The observation's `Debug` text.
+    pub text: String,
+}
+
+pub(crate) struct World<M, O> {
+    pub now: Nanos,
+    pub queue: EventQueue,
+    msgs: Slab<InFlight<M>>,
+    wakers: Slab<Waker>,
+    pub net: Network,
+    pub procs: Vec<Proc<M>>,
+    pub node_count: usize,
+    pub ready: Vec<TaskKey>,
+    pub spawned: Vec<(NodeId, crate::sim::executor::LocalFuture)>,
+    /// The task being polled and its waker's data pointer: a primitive that
+    /// is handed this waker can register the task itself instead of a clone.
+    pub current_task: TaskKey,
+    pub current_waker_data: *const (),
+    pub current_proc: NodeId,
+    pub rng_net: Prng,
+    pub rng_disk: Prng,
+    pub fsync_latency: Latency,
+    pub trace: Trace,
+    pub checkers: Vec<Box<dyn Invariant<O>>>,
+    pub violation: Option<Violation>,
+    pub stats: NetStats,
+    next_msg_id: u64,
+    pub observations: Option<Vec<ObservationRecord>>,
+}
+
+impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::hash::Hash> World<M, O> {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        seed: u64,
+        node_count: usize,
+        client_count: usize,
+        net: Network,
+        fsync_latency: Latency,
+        trace: Trace,
+        record_observations: bool,
+    ) -> Self {
+        let procs = (0..node_count + client_count)
+            .map(|i| Proc {
+                up: false,
+                paused: false,
+                incarnation: 0,
+                mailbox: VecDeque::new(),
+                recv_waiters: Vec::new(),
+                fsync_waiters: Vec::new(),
+                deferred: Vec::new(),
+                clock: LocalClock::default(),
+                rng: Prng::stream(seed, &format!("node/{i}")),
+                disk: Disk::default(),
+            })
+            .collect();
+        World {
+            now: 0,
+            queue: EventQueue::new(),
+            msgs: Slab::default(),
+            wakers: Slab::default(),
+            net,
+            procs,
+            node_count,
+            ready: Vec::new(),
+            spawned: Vec::new(),
+            current_task: TaskKey(u64::MAX),
+            current_waker_data: std::ptr::null(),
+            current_proc: 0,
+            rng_net: Prng::stream(seed, "net"),
+            rng_disk: Prng::stream(seed, "disk"),
+            fsync_latency,
+            trace,
+            checkers: Vec::new(),
+            violation: None,
+            stats: NetStats::default(),
+            next_msg_id: 0,
+            observations: record_observations.then(Vec::new),
+        }
+    }
+
+    /// Local time of process `p` now.
+    #[inline]
+    pub fn local_now(&self, p: NodeId) -> Nanos {
+        self.procs[p].clock.local(self.now)
+    }
+
+    /// How a primitive polled with `waker` should be woken.
+    #[inline]
+    pub fn waiter(&self, waker: &Waker) -> Waiter {
+        if waker.data() == self.current_waker_data {
+            Waiter::Task(self.current_task)
+        } else {
+            Waiter::Waker(waker.clone())
+        }
+    }
+
+    /// Whether `waker` is already among `waiters` (so a spurious poll does not register twice).
+    #[inline]
+    pub fn registered(&self, waiters: &[Waiter], waker: &Waker) -> bool {
+        let fast = waker.data() == self.current_waker_data;
+        waiters.iter().any(|w| match w {
+            Waiter::Task(k) => fast && *k == self.current_task,
+            Waiter::Waker(w) => w.will_wake(waker),
+        })
+    }
+
+    /// Wakes the task behind `waker` at global time `at`.
+    #[inline]
+    pub fn wake_at(&mut self, at: Nanos, waker: &Waker) {
+        let event = match self.waiter(waker) {
+            Waiter::Task(k) => Event::Wake(k),
+            Waiter::Waker(w) => Event::WakeWaker(self.wakers.insert(w)),
+        };
+        self.queue.push(at, event);
+    }
+
+    /// Hands a message from `from` to `to` to the network.
+    pub fn send(&mut self, from: NodeId, to: NodeId, msg: M) {
+        assert!(to < self.procs.len(), "send to unknown process {to}");
+        let id = self.next_msg_id;
+        self.next_msg_id += 1;
+        self.stats.sent += 1;
+        self.trace.record(EventKind::Send, self.now, from as u64, to as u64, id);
+        self.trace.record_content(stable_hash(&msg));
+        if self.trace.wants_text() {
+            let now = self.now;
+            self.trace.text(|i| msg_line(i, now, "send", from, to, id, &msg));
+        }
+        match self.net.on_send(from, to, &mut self.rng_net) {
+            Fate::Lost => {
+                self.stats.lost += 1;
+                self.trace.record(EventKind::DropLoss, self.now, from as u64, to as u64, id);
+                if self.trace.wants_text() {
+                    let now = self.now;
+                    self.trace.text(|i| msg_line(i, now, "drop-loss", from, to, id, &msg));
+                }
+            }
+            Fate::Arrives { latency, duplicate } => {
+                if let Some(dup_latency) = duplicate {
+                    self.stats.duplicated += 1;
+                    self.trace.record(EventKind::Duplicate, self.now, from as u64, to as u64, id);
+                    let copy = InFlight { from: from as u32, to: to as u32, id, msg: msg.clone() };
+                    let slot = self.msgs.insert(copy);
+                    self.queue.push(self.now + dup_latency, Event::Deliver(slot));
+                }
+                let slot = self.msgs.insert(InFlight { from: from as u32, to: to as u32, id, msg });
+                self.queue.push(self.now + latency, Event::Deliver(slot));
+            }
+        }
+    }
+
+    /// A message arrives: the cut and the target's liveness are checked now.
+    pub fn deliver(&mut self, slot: u32) {
+        let InFlight { from, to, id, msg } = self.msgs.remove(slot);
+        let (from, to) = (from as usize, to as usize);
+        let kind = if self.net.is_cut(from, to) {
+            self.stats.cut += 1;
+            EventKind::DropCut
+        } else if !self.procs[to].up {
+            self.stats.down += 1;
+            EventKind::DropDown
+        } else {
+            self.stats.delivered += 1;
+            EventKind::Deliver
+        };
+        self.trace.record(kind, self.now, from as u64, to as u64, id);
+        if self.trace.wants_text() {
+            let now = self.now;
+            self.trace.text(|i| msg_line(i, now, kind.name(), from, to, id, &msg));
+        }
+        if kind == EventKind::Deliver {
+            let p = &mut self.procs[to];
+            p.mailbox.push_back(Envelope { from, msg });
+            for w in p.recv_waiters.drain(..) {
+                w.wake(&mut self.ready);
+            }
+        }
+    }
+
+    /// Fires a foreign waker kept for a timer.
+    pub fn wake_waker(&mut self, slot: u32) {
+        self.wakers.remove(slot).wake();
+    }
+
+    /// Starts an fsync on process `p`; returns the write number to wait for.
+    pub fn begin_fsync(&mut self, p: NodeId) -> u64 {
+        let latency = self.fsync_latency.sample(&mut self.rng_disk);
+        let proc = &mut self.procs[p];
+        let upto = proc.disk.begin_fsync();
+        let done = (self.now + latency).max(proc.disk.last_fsync_done_ns);
+        proc.disk.last_fsync_done_ns = done;
+        let event = Event::Fsync { proc: p as u32, inc: proc.incarnation };
+        self.queue.push(done, event);
+        upto
+    }
+
+    /// The oldest fsync in flight on `p` completes (unless `p` crashed since).
+    pub fn complete_fsync(&mut self, p: NodeId, incarnation: u32) {
+        let proc = &mut self.procs[p];
+        if proc.incarnation != incarnation {
+            return;
+        }
+        proc.disk.complete_fsync();
+        self.trace.record(EventKind::Fsync, self.now, p as u64, 0, 0);
+        for w in proc.fsync_waiters.drain(..) {
+            w.wake(&mut self.ready);
+        }
+    }
+
+    /// A process emits an observation: hashed, traced, and shown to every checker.
+    pub fn observe(&mut self, p: NodeId, obs: &O) {
+        self.trace.record(EventKind::Observe, self.now, p as u64, 0, 0);
+        self.trace.record_content(stable_hash(obs));
+        let now = self.now;
+        if self.trace.wants_text() {
+            self.trace.text(|i| {
+                format!(
+                    "{{\"i\":{i},\"t\":{now},\"ev\":\"observe\",\"node\":{p},\"obs\":{}}}",
+                    json_str(&format!("{obs:?}"))
+                )
+            });
+        }
+        if let Some(list) = &mut self.observations {
+            list.push(ObservationRecord { time_ns: now, node: p, text: format!("{obs:?}") });
+        }
+        if self.violation.is_some() {
+            return;
+        }
+        let event_index = self.trace.events() - 1;
+        for c in &mut self.checkers {
+            if let Err(detail) = c.on_observe(now, p, obs) {
+                self.violation = Some(Violation {
+                    check: c.name().to_string(),
+                    time_ns: now,
+                    event_index,
+                    node: Some(p),
+                    detail,
+                });
+                break;
+            }
+        }
+    }
+
+    /// Records a fault or lifecycle event in the trace.
+    pub fn record_fault(&mut self, kind: EventKind, code: u64, node: u64, text: &str) {
+        self.trace.record(kind, self.now, code, node, 0);
+        if self.trace.wants_text() {
+            let now = self.now;
+            self.trace.text(|i| {
+                format!("{{\"i\":{i},\"t\":{now},\"ev\":\"{}\",\"what\":{}}}", kind.name(), json_str(text))
+            });
+        }
+    }
+
+}
+
+fn msg_line<M: std::fmt::Debug>(i: u64, t: Nanos, ev: &str, from: NodeId, to: NodeId, id: u64, msg: &M) -> String {
+    format!(
+        "{{\"i\":{i},\"t\":{t},\"ev\":\"{ev}\",\"from\":{from},\"to\":{to},\"msg_id\":{id},\"msg\":{}}}",
+        json_str(&format!("{msg:?}"))
+    )
+}
+
+/// A string as a JSON string literal.
+pub(crate) fn json_str(s: &str) -> String {
+    serde_json::to_string(s).expect("a string always serialises")
+}
