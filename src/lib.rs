@@ -9,12 +9,15 @@
 
 pub mod bench;
 pub mod check;
+pub mod cli;
+pub mod explore;
 pub mod nemesis;
-pub mod scenario;
 pub mod net;
 pub mod node;
 pub mod protocols;
+pub mod report;
 pub mod runner;
+pub mod scenario;
 pub mod sim;
 pub mod storage;
 

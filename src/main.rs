@@ -1,5 +1,5 @@
+//! The `faultline` binary: the CLI over the built-in protocols.
+
 fn main() {
-    let w = std::env::args().nth(1).unwrap_or("timers".into());
-    let r = faultline::bench::run_kernel_workload(&w).unwrap();
-    println!("{}", r.line());
+    std::process::exit(faultline::cli::main());
 }

@@ -65,7 +65,9 @@ impl Fault {
             Fault::ClockRate { node, rate_ppm } => {
                 format!("clock rate n{node} x{:.3}", *rate_ppm as f64 / 1e6)
             }
-            Fault::ClockJump { node, by_ns } => format!("clock jump n{node} {:+.3}s", *by_ns as f64 / 1e9),
+            Fault::ClockJump { node, by_ns } => {
+                format!("clock jump n{node} {:+.3}s", *by_ns as f64 / 1e9)
+            }
         }
     }
 
@@ -152,8 +154,14 @@ pub struct Nemesis {
 impl Nemesis {
     /// A nemesis with its own stream of the run's seed.
     pub fn new(config: NemesisConfig, seed: u64) -> Nemesis {
-        assert!(!config.kinds.is_empty() && config.every_ns > 0, "nemesis needs kinds and a period");
-        Nemesis { config, rng: Prng::stream(seed, "nemesis") }
+        assert!(
+            !config.kinds.is_empty() && config.every_ns > 0,
+            "nemesis needs kinds and a period"
+        );
+        Nemesis {
+            config,
+            rng: Prng::stream(seed, "nemesis"),
+        }
     }
 
     /// Time of the first tick.
@@ -186,7 +194,13 @@ impl Nemesis {
                 }
                 NemesisKind::Cut if node_count > 1 => {
                     let other = (node + 1 + self.rng.index(node_count - 1)) % node_count;
-                    out.push(at(now, Fault::Cut { source: node, target: other }));
+                    out.push(at(
+                        now,
+                        Fault::Cut {
+                            source: node,
+                            target: other,
+                        },
+                    ));
                     out.push(at(end, Fault::Heal));
                 }
                 NemesisKind::Crash => {
@@ -205,7 +219,13 @@ impl Nemesis {
                         self.rng.between(1_100_000, 2_000_000)
                     };
                     out.push(at(now, Fault::ClockRate { node, rate_ppm }));
-                    out.push(at(end, Fault::ClockRate { node, rate_ppm: 1_000_000 }));
+                    out.push(at(
+                        end,
+                        Fault::ClockRate {
+                            node,
+                            rate_ppm: 1_000_000,
+                        },
+                    ));
                 }
                 NemesisKind::Jump => {
                     let by = self.rng.between(1, c.every_ns) as i64;
@@ -244,11 +264,21 @@ pub struct FaultLog {
 
 impl FaultLog {
     fn open(&mut self, kind: &'static str, nodes: Vec<NodeId>, detail: String, now: Nanos) {
-        self.windows.push(FaultWindow { kind, nodes, detail, start_ns: now, end_ns: None });
+        self.windows.push(FaultWindow {
+            kind,
+            nodes,
+            detail,
+            start_ns: now,
+            end_ns: None,
+        });
     }
 
     fn close(&mut self, now: Nanos, pred: impl Fn(&FaultWindow) -> bool) {
-        for w in self.windows.iter_mut().filter(|w| w.end_ns.is_none() && pred(w)) {
+        for w in self
+            .windows
+            .iter_mut()
+            .filter(|w| w.end_ns.is_none() && pred(w))
+        {
             w.end_ns = Some(now);
         }
     }
@@ -261,9 +291,12 @@ impl FaultLog {
             Fault::Restart(n) => self.close(now, |w| w.kind == "crash" && w.nodes == [*n]),
             Fault::Pause(n) => self.open("pause", vec![*n], detail, now),
             Fault::Resume(n) => self.close(now, |w| w.kind == "pause" && w.nodes == [*n]),
-            Fault::Partition(groups) => {
-                self.open("partition", groups.iter().flatten().copied().collect(), detail, now)
-            }
+            Fault::Partition(groups) => self.open(
+                "partition",
+                groups.iter().flatten().copied().collect(),
+                detail,
+                now,
+            ),
             Fault::Cut { source, target } => self.open("cut", vec![*source, *target], detail, now),
             Fault::Heal => self.close(now, |w| w.kind == "partition" || w.kind == "cut"),
             Fault::ClockRate { node, rate_ppm } => {
@@ -284,7 +317,13 @@ impl FaultLog {
         if self.windows.iter().any(|w| w.end_ns.is_none()) {
             return None;
         }
-        Some(self.windows.iter().filter_map(|w| w.end_ns).max().unwrap_or(0))
+        Some(
+            self.windows
+                .iter()
+                .filter_map(|w| w.end_ns)
+                .max()
+                .unwrap_or(0),
+        )
     }
 }
 
@@ -316,6 +355,10 @@ mod tests {
         for f in &all {
             log.apply(&f.fault, f.at_ns);
         }
-        assert!(log.last_heal().is_some(), "every window closes: {:?}", log.windows);
+        assert!(
+            log.last_heal().is_some(),
+            "every window closes: {:?}",
+            log.windows
+        );
     }
 }

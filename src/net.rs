@@ -14,7 +14,7 @@
 //! mailbox (the kernel in `sim` does that).
 
 use crate::sim::queue::Nanos;
-use crate::sim::rng::{Probability, Prng};
+use crate::sim::rng::{Prng, Probability};
 
 /// Largest latency a distribution may produce (one hour), so a long tail can
 /// never overflow virtual time.
@@ -163,7 +163,10 @@ impl Network {
 
     /// Makes every link from a process in `sources` to one in `targets` behave like `model`.
     pub fn set_links(&mut self, sources: &[usize], targets: &[usize], model: LinkModel) {
-        assert!(self.models.len() < u16::MAX as usize, "too many link overrides");
+        assert!(
+            self.models.len() < u16::MAX as usize,
+            "too many link overrides"
+        );
         let index = self.models.len() as u16;
         self.models.push(model);
         for &s in sources {
@@ -257,16 +260,42 @@ mod tests {
 
     #[test]
     fn distributions_respect_their_bounds_and_centres() {
-        let u = draws(&Latency::Uniform { min_ns: 100, max_ns: 200 }, 10_000);
+        let u = draws(
+            &Latency::Uniform {
+                min_ns: 100,
+                max_ns: 200,
+            },
+            10_000,
+        );
         assert!(u.iter().all(|x| (100..=200).contains(x)));
         let mean = |v: &[Nanos]| v.iter().sum::<u64>() as f64 / v.len() as f64;
         assert!((mean(&u) - 150.0).abs() < 3.0);
-        let n = draws(&Latency::Normal { mean_ns: 1000, stddev_ns: 100, min_ns: 900 }, 10_000);
+        let n = draws(
+            &Latency::Normal {
+                mean_ns: 1000,
+                stddev_ns: 100,
+                min_ns: 900,
+            },
+            10_000,
+        );
         assert!(n.iter().all(|x| *x >= 900));
-        let e = draws(&Latency::Exponential { mean_ns: 1000, min_ns: 500 }, 20_000);
+        let e = draws(
+            &Latency::Exponential {
+                mean_ns: 1000,
+                min_ns: 500,
+            },
+            20_000,
+        );
         assert!(e.iter().all(|x| *x >= 500));
         assert!((mean(&e) - 1500.0).abs() < 50.0, "exp mean {}", mean(&e));
-        let mut l = draws(&Latency::LogNormal { median_ns: 1000, sigma: 0.5, min_ns: 10 }, 20_001);
+        let mut l = draws(
+            &Latency::LogNormal {
+                median_ns: 1000,
+                sigma: 0.5,
+                min_ns: 10,
+            },
+            20_001,
+        );
         assert!(l.iter().all(|x| *x >= 10));
         l.sort_unstable();
         let median = l[10_000] as f64;
@@ -280,7 +309,10 @@ mod tests {
         net.partition(&[vec![0, 1], vec![2, 3, 4]]);
         assert!(net.is_cut(0, 2) && net.is_cut(2, 0) && net.is_cut(1, 4));
         assert!(!net.is_cut(0, 1) && !net.is_cut(2, 4));
-        assert!(!net.is_cut(5, 0) && !net.is_cut(0, 5), "unlisted process keeps its links");
+        assert!(
+            !net.is_cut(5, 0) && !net.is_cut(0, 5),
+            "unlisted process keeps its links"
+        );
         net.heal();
         assert!(!net.any_cut() && !net.is_cut(0, 2));
     }

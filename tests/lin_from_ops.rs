@@ -1,7 +1,9 @@
 //! Histories built in memory with `History::from_ops`, as the simulator will:
 //! same verdicts as the parsed form, and the same JSON Lines out.
 
-use faultline::check::lin::{check, parse_history, Call, History, Model, Op, Outcome, Value, Verdict};
+use faultline::check::lin::{
+    check, parse_history, Call, History, Model, Op, Outcome, Value, Verdict,
+};
 
 /// Builds a history from ops, checks it under `model` and asserts the
 /// verdict; returns the history.

@@ -49,7 +49,11 @@ impl Wake for TaskWaker {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.queue.keys.lock().expect("foreign queue poisoned").push(self.key);
+        self.queue
+            .keys
+            .lock()
+            .expect("foreign queue poisoned")
+            .push(self.key);
         self.queue.count.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -88,7 +92,12 @@ impl Executor {
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
-                self.tasks.push(Task { generation: 0, proc, future: None, waker: None });
+                self.tasks.push(Task {
+                    generation: 0,
+                    proc,
+                    future: None,
+                    waker: None,
+                });
                 u32::try_from(self.tasks.len() - 1).expect("too many tasks")
             }
         };
@@ -96,7 +105,10 @@ impl Executor {
         let key = TaskKey::new(index, task.generation);
         task.proc = proc;
         task.future = Some(future);
-        task.waker = Some(Waker::from(Arc::new(TaskWaker { key, queue: self.foreign.clone() })));
+        task.waker = Some(Waker::from(Arc::new(TaskWaker {
+            key,
+            queue: self.foreign.clone(),
+        })));
         self.live += 1;
         key
     }
@@ -104,7 +116,11 @@ impl Executor {
     /// Polls the task `key` if it is still alive. `before_poll` is told the
     /// task's process and waker and may veto the poll (a paused process).
     #[inline]
-    pub fn poll(&mut self, key: TaskKey, before_poll: impl FnOnce(NodeId, &Waker) -> bool) -> Polled {
+    pub fn poll(
+        &mut self,
+        key: TaskKey,
+        before_poll: impl FnOnce(NodeId, &Waker) -> bool,
+    ) -> Polled {
         let Some(task) = self.tasks.get_mut(key.index()) else {
             return Polled::Stale;
         };

@@ -21,14 +21,14 @@ use std::hash::Hash;
 use std::rc::Rc;
 
 use crate::check::{Invariant, RunEnd, Verdict, Violation};
-use crate::net::{Latency, LinkModel, Network};
 use crate::nemesis::{Fault, FaultLog, FaultWindow, Nemesis, NemesisConfig, ScheduledFault};
+use crate::net::{Latency, LinkModel, Network};
 use crate::node::Ctx;
 use executor::{Executor, LocalFuture, Polled};
 use queue::{Event, Nanos, TaskKey};
 use trace::{EventKind, Trace, TraceSink};
-pub use world::{Envelope, NetStats, NodeId, ObservationRecord};
 use world::World;
+pub use world::{Envelope, NetStats, NodeId, ObservationRecord};
 
 /// Everything that defines a run (the scenario, resolved).
 #[derive(Clone, Debug)]
@@ -94,12 +94,16 @@ impl StopReason {
     pub fn describe(&self) -> String {
         match self {
             StopReason::Duration => "reached its duration".to_string(),
-            StopReason::Quiescent { blocked: 0 } => "no events left: every task finished".to_string(),
+            StopReason::Quiescent { blocked: 0 } => {
+                "no events left: every task finished".to_string()
+            }
             StopReason::Quiescent { blocked } => {
                 format!("no events left, all nodes blocked ({blocked} tasks waiting for messages or timers that will never come)")
             }
             StopReason::Violation => "stopped at the first violation".to_string(),
-            StopReason::StepLimit => "step limit reached before the duration (inconclusive)".to_string(),
+            StopReason::StepLimit => {
+                "step limit reached before the duration (inconclusive)".to_string()
+            }
         }
     }
 }
@@ -177,7 +181,9 @@ where
         let mut faults = Vec::new();
         let mut world = world;
         for f in &config.faults {
-            world.queue.push(f.at_ns, Event::Action(faults.len() as u32));
+            world
+                .queue
+                .push(f.at_ns, Event::Action(faults.len() as u32));
             faults.push(f.fault.clone());
         }
         let nemesis = config.nemesis.clone().map(|c| Nemesis::new(c, config.seed));
@@ -229,7 +235,9 @@ where
     }
 
     fn start(&mut self, id: NodeId) {
-        let Some(entry) = self.entries[id].clone() else { return };
+        let Some(entry) = self.entries[id].clone() else {
+            return;
+        };
         {
             let mut w = self.world.borrow_mut();
             w.procs[id].up = true;
@@ -256,7 +264,9 @@ where
             let mut w = self.world.borrow_mut();
             let Some(time) = w.queue.peek_time() else {
                 drop(w);
-                break StopReason::Quiescent { blocked: self.exec.live() };
+                break StopReason::Quiescent {
+                    blocked: self.exec.live(),
+                };
             };
             if time > self.config.duration_ns {
                 w.now = self.config.duration_ns;
@@ -268,6 +278,14 @@ where
             match event {
                 Event::Wake(key) => {
                     w.trace.record(EventKind::Timer, time, 0, 0, key.0);
+                    if w.trace.wants_text() {
+                        w.trace.text(|i| {
+                            format!(
+                                "{{\"i\":{i},\"t\":{time},\"ev\":\"timer\",\"task\":{}}}",
+                                key.0
+                            )
+                        });
+                    }
                     self.ready.push(key);
                 }
                 Event::WakeWaker(slot) => w.wake_waker(slot),
@@ -347,7 +365,8 @@ where
         let (faults, next) = n.tick(now, node_count);
         let mut w = self.world.borrow_mut();
         for f in faults {
-            w.queue.push(f.at_ns, Event::Action(self.faults.len() as u32));
+            w.queue
+                .push(f.at_ns, Event::Action(self.faults.len() as u32));
             self.faults.push(f.fault);
         }
         if let Some(t) = next {
@@ -359,7 +378,9 @@ where
     fn apply(&mut self, fault: Fault) {
         let now = self.world.borrow().now;
         self.log.apply(&fault, now);
-        self.world.borrow_mut().record_fault(EventKind::Fault, fault.code(), 0, &fault.describe());
+        self.world
+            .borrow_mut()
+            .record_fault(EventKind::Fault, fault.code(), 0, &fault.describe());
         match fault {
             Fault::Crash(n) => {
                 {
@@ -393,7 +414,9 @@ where
                 self.ready.append(&mut p.deferred);
             }
             Fault::Partition(groups) => self.world.borrow_mut().net.partition(&groups),
-            Fault::Cut { source, target } => self.world.borrow_mut().net.cut_one_way(source, target),
+            Fault::Cut { source, target } => {
+                self.world.borrow_mut().net.cut_one_way(source, target)
+            }
             Fault::Heal => self.world.borrow_mut().net.heal(),
             Fault::ClockRate { node, rate_ppm } => {
                 let mut w = self.world.borrow_mut();
@@ -421,12 +444,22 @@ where
     }
 
     fn finish(self, stop: StopReason) -> RunResult {
-        let Sim { world, log, config, steps, exec, .. } = self;
+        let Sim {
+            world,
+            log,
+            config,
+            steps,
+            exec,
+            ..
+        } = self;
         let end_ns = world.borrow().now;
         let end = RunEnd {
             end_ns,
             last_heal_ns: log.last_heal(),
-            completed: matches!(stop, StopReason::Duration | StopReason::Quiescent { .. } | StopReason::Violation),
+            completed: matches!(
+                stop,
+                StopReason::Duration | StopReason::Quiescent { .. } | StopReason::Violation
+            ),
         };
         // Drop every task before the world: their contexts hold it.
         drop(exec);
@@ -438,7 +471,9 @@ where
             .map(|c| {
                 let verdict = match &violation {
                     Some(v) if v.check == c.name() => Verdict::Fail(v.detail.clone()),
-                    Some(_) => Verdict::Unknown("the run stopped at another check's violation".to_string()),
+                    Some(_) => {
+                        Verdict::Unknown("the run stopped at another check's violation".to_string())
+                    }
                     None if stop == StopReason::StepLimit => {
                         Verdict::Unknown("the step limit stopped the run".to_string())
                     }

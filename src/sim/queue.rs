@@ -6,7 +6,6 @@
 //! live in slabs and are named by index), so pushing and popping never
 //! allocates once the buckets have grown to the run's working size.
 
-
 /// Virtual time in nanoseconds since the start of the run.
 pub type Nanos = u64;
 
@@ -134,7 +133,11 @@ impl EventQueue {
     /// Schedules `event` at `time`, which must not precede the last event popped.
     #[inline]
     pub fn push(&mut self, time: Nanos, event: Event) {
-        assert!(time >= self.last, "event scheduled in the past: {time} < {}", self.last);
+        assert!(
+            time >= self.last,
+            "event scheduled in the past: {time} < {}",
+            self.last
+        );
         let seq = self.seq;
         self.seq += 1;
         self.len += 1;
@@ -176,7 +179,11 @@ impl EventQueue {
         let b = word * 64 + self.nonempty[word].trailing_zeros() as usize;
         self.nonempty[word] &= !(1 << (b % 64));
         let mut moving = std::mem::take(&mut self.buckets[b]);
-        self.last = moving.iter().map(|e| e.time).min().expect("non-empty bucket");
+        self.last = moving
+            .iter()
+            .map(|e| e.time)
+            .min()
+            .expect("non-empty bucket");
         for e in moving.drain(..) {
             self.put(e);
         }
@@ -239,7 +246,8 @@ mod tests {
         let mut popped = Vec::new();
         for round in 0..20_000u32 {
             if rng.index(3) != 0 {
-                let t = now + rng.between(0, 1 << rng.between(0, 40));
+                let spread = 1 << rng.between(0, 40);
+                let t = now + rng.between(0, spread);
                 q.push(t, Event::Action(round));
                 reference.push((t, round));
             } else if let Some((t, e)) = q.pop() {
@@ -252,7 +260,10 @@ mod tests {
         }
         // Stable sort by time = push order for ties.
         reference.sort_by_key(|&(t, _)| t);
-        let expected: Vec<_> = reference.into_iter().map(|(t, r)| (t, Event::Action(r))).collect();
+        let expected: Vec<_> = reference
+            .into_iter()
+            .map(|(t, r)| (t, Event::Action(r)))
+            .collect();
         let mut got = popped.clone();
         got.sort_by_key(|&(t, _)| t);
         assert_eq!(got.len(), expected.len());
@@ -263,7 +274,10 @@ mod tests {
             _ => false,
         });
         assert!(ties_in_order);
-        assert_eq!(got.iter().map(|p| p.0).collect::<Vec<_>>(), expected.iter().map(|p| p.0).collect::<Vec<_>>());
+        assert_eq!(
+            got.iter().map(|p| p.0).collect::<Vec<_>>(),
+            expected.iter().map(|p| p.0).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -264,7 +264,10 @@ mod tests {
     #[test]
     fn stable_hash_is_fixed() {
         // A change here means every golden trace hash changes too.
-        assert_eq!(hash_hex(stable_hash(&(1u32, "ab", [3u8, 4]))), hash_hex(stable_hash(&(1u32, "ab", [3u8, 4]))));
+        assert_eq!(
+            hash_hex(stable_hash(&(1u32, "ab", [3u8, 4]))),
+            hash_hex(stable_hash(&(1u32, "ab", [3u8, 4])))
+        );
         assert_ne!(stable_hash(&(1u32, 2u32)), stable_hash(&(2u32, 1u32)));
         assert_ne!(stable_hash("ab"), stable_hash("ba"));
     }

@@ -1,0 +1,615 @@
+//! The command line: a thin clap front end. It parses arguments, calls the
+//! library, prints, and maps outcomes to exit codes (0 clean, 1 a check
+//! failed, 2 usage or input error, 3 inconclusive). It holds no logic of
+//! its own.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+
+use crate::check::lin;
+use crate::explore::sweep::{parse_seeds, sweep, SeedResult};
+use crate::protocols::Protocol;
+use crate::report::{write_run, SummaryContext};
+use crate::runner::{outcome, Outcome, Overrides, Prepared};
+use crate::scenario::{format_duration, parse_duration, Scenario};
+use crate::sim::trace::{hash_hex, TraceSink};
+
+/// Like `std::println!`, but a closed stdout (`faultline ... | head`) ends
+/// the process quietly instead of panicking.
+macro_rules! println {
+    () => { println!("") };
+    ($($arg:tt)*) => {{
+        if writeln!(std::io::stdout(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+/// faultline: a deterministic simulation testbed for distributed protocols.
+#[derive(Parser, Debug)]
+#[command(name = "faultline", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run one simulation of a scenario.
+    Run {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// Seed (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output folder (default: reports/<scenario>/seed-<N>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write every event to trace.jsonl.
+        #[arg(long)]
+        trace: bool,
+        /// Switch on a planted bug (repeatable).
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+        /// Clear the scenario's `bugs` list.
+        #[arg(long)]
+        no_bugs: bool,
+    },
+    /// Run many seeds of a scenario and list the failing ones.
+    Sweep {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// Seeds as A..B (end exclusive).
+        #[arg(long, default_value = "0..100")]
+        seeds: String,
+        /// Threads (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Stop at the first failing seed.
+        #[arg(long)]
+        stop_on_failure: bool,
+        /// Switch on a planted bug (repeatable).
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+        /// Clear the scenario's `bugs` list.
+        #[arg(long)]
+        no_bugs: bool,
+    },
+    /// Check a scenario file without running it.
+    Validate {
+        /// The scenario file.
+        scenario: PathBuf,
+    },
+    /// List protocols, their checks and bugs, and nemesis kinds.
+    List,
+    /// Check a history (JSON Lines) for linearizability.
+    Check {
+        /// The history file.
+        history: PathBuf,
+        /// register or kv (default: kv if any operation names a key).
+        #[arg(long)]
+        model: Option<String>,
+        /// Give up with `unknown` (exit 3) after this long, e.g. "10s".
+        #[arg(long, default_value = "10s")]
+        time_limit: String,
+        /// Where to write the shrunk witness of a violation
+        /// (default: reports/check/<file stem>/history-min.jsonl).
+        #[arg(long)]
+        witness: Option<PathBuf>,
+    },
+    /// Run a fixed benchmark workload: pingpong, broadcast, timers.
+    Bench {
+        /// The workload.
+        workload: String,
+        /// Runs; the median's line is printed last.
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+    },
+}
+
+/// An error that ends the command with exit code 2.
+struct InputError(String);
+
+impl<E: std::fmt::Display> From<E> for InputError {
+    fn from(e: E) -> Self {
+        InputError(e.to_string())
+    }
+}
+
+/// Runs the CLI with the built-in protocols; returns the exit code.
+pub fn main() -> i32 {
+    main_with(&crate::protocols::builtin())
+}
+
+/// Runs the CLI with the given protocols (a user's binary passes its own
+/// alongside the built-in ones); returns the exit code.
+pub fn main_with(protocols: &[&dyn Protocol]) -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match dispatch(cli.command, protocols) {
+        Ok(code) => code,
+        Err(InputError(message)) => {
+            eprintln!("faultline: {message}");
+            2
+        }
+    }
+}
+
+fn dispatch(command: Command, protocols: &[&dyn Protocol]) -> Result<i32, InputError> {
+    match command {
+        Command::Run {
+            scenario,
+            seed,
+            out,
+            trace,
+            bugs,
+            no_bugs,
+        } => {
+            let overrides = Overrides {
+                seed,
+                bugs,
+                no_bugs,
+            };
+            run(&scenario, &overrides, out, trace, protocols)
+        }
+        Command::Sweep {
+            scenario,
+            seeds,
+            jobs,
+            stop_on_failure,
+            bugs,
+            no_bugs,
+        } => {
+            let overrides = Overrides {
+                seed: None,
+                bugs,
+                no_bugs,
+            };
+            let seeds = parse_seeds(&seeds).map_err(|e| InputError(format!("--seeds: {e}")))?;
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            run_sweep(
+                &scenario,
+                &overrides,
+                seeds,
+                jobs,
+                stop_on_failure,
+                protocols,
+            )
+        }
+        Command::Validate { scenario } => {
+            let prepared = prepare(&scenario, &Overrides::default(), protocols)?;
+            println!(
+                "{}: ok ({} protocol, {} nodes)",
+                prepared.file,
+                prepared.protocol.name(),
+                prepared.scenario.nodes
+            );
+            Ok(0)
+        }
+        Command::List => {
+            list(protocols);
+            Ok(0)
+        }
+        Command::Check {
+            history,
+            model,
+            time_limit,
+            witness,
+        } => check(&history, model, &time_limit, witness),
+        Command::Bench { workload, repeat } => bench(&workload, repeat),
+    }
+}
+
+fn prepare<'p>(
+    path: &Path,
+    overrides: &Overrides,
+    protocols: &[&'p dyn Protocol],
+) -> Result<Prepared<'p>, InputError> {
+    let file = path.display().to_string();
+    let scenario = Scenario::load(path)?;
+    Ok(Prepared::new(scenario, &file, protocols, overrides)?)
+}
+
+/// The exact command that reproduces a run.
+pub fn reproduce_command(file: &str, seed: u64, overrides: &Overrides) -> String {
+    let mut cmd = format!("cargo run --release -- run {file} --seed {seed}");
+    if overrides.no_bugs {
+        cmd.push_str(" --no-bugs");
+    }
+    for b in &overrides.bugs {
+        cmd.push_str(&format!(" --bug {b}"));
+    }
+    cmd
+}
+
+fn run(
+    path: &Path,
+    overrides: &Overrides,
+    out: Option<PathBuf>,
+    trace: bool,
+    protocols: &[&dyn Protocol],
+) -> Result<i32, InputError> {
+    let p = prepare(path, overrides, protocols)?;
+    let seed = overrides.seed.unwrap_or(p.scenario.seed);
+    let sc = &p.scenario;
+    let config = sc.resolve(&p.file, seed)?;
+    println!(
+        "faultline run: scenario {} ({}) seed {seed}",
+        sc.name, p.file
+    );
+    if !sc.description.is_empty() {
+        println!("  {}", sc.description);
+    }
+    println!(
+        "  protocol {}, {} nodes, {} clients, duration {}, step limit {}",
+        p.protocol.name(),
+        config.node_count,
+        config.client_count,
+        format_duration(config.duration_ns),
+        config.steps_max
+    );
+    let net = &config.link_default;
+    println!(
+        "  network: latency {:?}, loss {}, duplicate {}, {} link overrides",
+        net.latency,
+        net.loss.as_f64(),
+        net.duplicate.as_f64(),
+        config.link_overrides.len()
+    );
+    println!(
+        "  faults: {} scripted{}",
+        config.faults.len(),
+        config.nemesis.as_ref().map_or(String::new(), |n| format!(
+            ", nemesis {:?} every {} for {}",
+            n.kinds,
+            format_duration(n.every_ns),
+            format_duration(n.for_ns)
+        ))
+    );
+    println!(
+        "  checks: {}; bugs: {}",
+        p.checks.join(", "),
+        if p.bugs.is_empty() {
+            "none".into()
+        } else {
+            p.bugs.join(", ")
+        }
+    );
+    let dir = out.unwrap_or_else(|| {
+        PathBuf::from("reports")
+            .join(&sc.name)
+            .join(format!("seed-{seed}"))
+    });
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        InputError(format!(
+            "{}: cannot create the output folder: {e}",
+            dir.display()
+        ))
+    })?;
+    let sink = if trace {
+        let f = std::fs::File::create(dir.join("trace.jsonl"))
+            .map_err(|e| InputError(format!("{}: {e}", dir.join("trace.jsonl").display())))?;
+        TraceSink::File(Box::new(std::io::BufWriter::new(f)))
+    } else {
+        TraceSink::Off
+    };
+    let start = Instant::now();
+    let run = p.run(seed, sink, false)?;
+    let wall = start.elapsed().as_secs_f64();
+    let r = &run.result;
+    if let Some(e) = &r.trace_error {
+        return Err(InputError(format!(
+            "{}: writing the trace failed: {e}",
+            dir.display()
+        )));
+    }
+    let reproduce = reproduce_command(&p.file, seed, overrides);
+    let ctx = SummaryContext {
+        scenario: &sc.name,
+        protocol: p.protocol.name(),
+        seed,
+        bugs: &p.bugs,
+        wall_seconds: wall,
+        reproduce: &reproduce,
+    };
+    write_run(&dir, &ctx, &run).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
+    println!();
+    println!(
+        "run {} after {:.3} simulated s ({} events, {:.3} s wall)",
+        r.stop.describe(),
+        r.end_ns as f64 / 1e9,
+        r.events,
+        wall
+    );
+    println!(
+        "messages: {} sent, {} delivered, {} lost, {} cut, {} to down nodes, {} duplicated",
+        r.net.sent, r.net.delivered, r.net.lost, r.net.cut, r.net.down, r.net.duplicated
+    );
+    if run.ops > 0 {
+        println!("client operations completed: {}", run.ops);
+    }
+    for (name, verdict) in &r.checks {
+        println!("check {name}: {}", verdict.word());
+    }
+    println!("trace hash {}", hash_hex(r.trace_hash));
+    println!("output: {}", dir.display());
+    let verdict = outcome(r);
+    if verdict == Outcome::Failed {
+        println!();
+        if let Some(v) = &r.violation {
+            println!(
+                "VIOLATION of {} at {:.6} s (event {}{}): {}",
+                v.check,
+                v.time_ns as f64 / 1e9,
+                v.event_index,
+                v.node.map_or(String::new(), |n| format!(", node n{n}")),
+                v.detail
+            );
+            // Replay the same seed with a tail-keeping trace: determinism makes
+            // the second run the same run, so the tail ends at the violation.
+            let tail = p.run(
+                seed,
+                TraceSink::Tail {
+                    cap: 12,
+                    lines: Default::default(),
+                },
+                false,
+            )?;
+            println!("last events before it:");
+            for line in &tail.result.trace_tail {
+                println!("  {line}");
+            }
+        } else {
+            for (name, verdict) in &r.checks {
+                if let crate::check::Verdict::Fail(detail) = verdict {
+                    println!("FAILED {name}:");
+                    for line in detail.lines() {
+                        println!("  {line}");
+                    }
+                }
+            }
+        }
+        println!();
+        println!("reproduce: {reproduce}");
+    } else if verdict == Outcome::Inconclusive {
+        println!("inconclusive: no verdict for every check (see above)");
+    }
+    Ok(verdict.exit_code())
+}
+
+fn run_sweep(
+    path: &Path,
+    overrides: &Overrides,
+    seeds: std::ops::Range<u64>,
+    jobs: usize,
+    stop_on_failure: bool,
+    protocols: &[&dyn Protocol],
+) -> Result<i32, InputError> {
+    let p = prepare(path, overrides, protocols)?;
+    let total = seeds.end - seeds.start;
+    println!(
+        "faultline sweep: scenario {} ({}) seeds {}..{} on {jobs} threads; bugs: {}",
+        p.scenario.name,
+        p.file,
+        seeds.start,
+        seeds.end,
+        if p.bugs.is_empty() {
+            "none".into()
+        } else {
+            p.bugs.join(", ")
+        }
+    );
+    let start = Instant::now();
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} seeds, {msg} [{elapsed}<{eta}]",
+        ) {
+            bar.set_style(style);
+        }
+        Some(bar)
+    } else {
+        None
+    };
+    let failed = std::sync::atomic::AtomicU64::new(0);
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let on_done = |r: &SeedResult| {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = done.fetch_add(1, Relaxed) + 1;
+        if r.outcome == Outcome::Failed {
+            failed.fetch_add(1, Relaxed);
+            let line = format!(
+                "seed {}: FAIL {}",
+                r.seed,
+                r.failure
+                    .as_ref()
+                    .map_or("(a check failed)".to_string(), |(c, d)| format!(
+                        "{c}: {}",
+                        d.lines().next().unwrap_or("")
+                    ))
+            );
+            match &bar {
+                Some(b) => b.println(line),
+                None => println!("{line}"),
+            }
+        }
+        match &bar {
+            Some(b) => {
+                b.set_message(format!("{} failed", failed.load(Relaxed)));
+                b.inc(1);
+            }
+            None if n.is_multiple_of((total / 10).max(1)) => {
+                eprintln!("  {n}/{total} seeds, {} failed", failed.load(Relaxed))
+            }
+            None => {}
+        }
+    };
+    let results = sweep(&p, seeds, jobs, stop_on_failure, &on_done)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
+    let mut by_check = std::collections::BTreeMap::new();
+    for r in &results {
+        if let Some((c, _)) = &r.failure {
+            *by_check.entry(c.clone()).or_insert(0) += 1;
+        }
+    }
+    println!();
+    println!(
+        "{} seeds run in {wall:.2} s: {} clean, {} failed, {} inconclusive",
+        results.len(),
+        count(Outcome::Clean),
+        count(Outcome::Failed),
+        count(Outcome::Inconclusive)
+    );
+    for (check, n) in &by_check {
+        println!("  {check}: {n} failing seeds");
+    }
+    let failures: Vec<_> = results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failed)
+        .collect();
+    if !failures.is_empty() {
+        println!("reproduce:");
+        for r in failures {
+            println!("  {}", reproduce_command(&p.file, r.seed, overrides));
+        }
+    }
+    let code = if count(Outcome::Failed) > 0 {
+        1
+    } else if count(Outcome::Inconclusive) > 0 {
+        3
+    } else {
+        0
+    };
+    Ok(code)
+}
+
+fn list(protocols: &[&dyn Protocol]) {
+    println!("protocols:");
+    for p in protocols {
+        println!("  {:<12} {}", p.name(), p.about());
+        println!("    checks:");
+        for c in p.checks() {
+            println!("      {:<24} {}", c.name, c.about);
+        }
+        if !p.bugs().is_empty() {
+            println!("    bugs:");
+            for b in p.bugs() {
+                println!("      {:<24} {}", b.name, b.about);
+            }
+        }
+    }
+    println!("nemesis kinds:");
+    for (_, name) in crate::nemesis::NemesisKind::ALL {
+        println!("  {name}");
+    }
+    println!("scripted faults: partition, cut, heal, crash (+restart_after), restart, pause (+for), resume, skew (+rate), clock_jump (+by)");
+    println!("latency distributions: constant, uniform, normal, exponential, lognormal");
+    println!(
+        "bench workloads: {}",
+        crate::bench::KERNEL_WORKLOADS.join(", ")
+    );
+}
+
+fn check(
+    path: &Path,
+    model: Option<String>,
+    time_limit: &str,
+    witness: Option<PathBuf>,
+) -> Result<i32, InputError> {
+    let file = path.display().to_string();
+    let limit = parse_duration(time_limit).map_err(|e| InputError(format!("--time-limit: {e}")))?;
+    if limit <= 0 {
+        return Err(InputError(
+            "--time-limit: expected a positive duration".into(),
+        ));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| InputError(format!("{file}: {e}")))?;
+    let history = lin::parse_history(&text).map_err(|e| InputError(format!("{file}: {e}")))?;
+    let model = match model {
+        Some(m) => m
+            .parse::<lin::Model>()
+            .map_err(|e| InputError(format!("--model: {e}")))?,
+        None if history.ops().iter().any(|op| op.key.is_some()) => lin::Model::Kv,
+        None => lin::Model::Register,
+    };
+    let deadline = Instant::now() + Duration::from_nanos(limit as u64);
+    match lin::check(&history, model, Some(deadline)) {
+        lin::Verdict::Linearizable => {
+            println!("linearizable");
+            Ok(0)
+        }
+        lin::Verdict::Unknown => {
+            println!("unknown: time limit ({time_limit}) reached before a verdict");
+            Ok(3)
+        }
+        lin::Verdict::NotLinearizable(v) => {
+            println!("not linearizable");
+            print!("{}", v.render());
+            let min = lin::shrink(
+                &history,
+                model,
+                Some(Instant::now() + Duration::from_nanos(limit as u64)),
+            );
+            let out = witness.unwrap_or_else(|| {
+                let stem = path
+                    .file_stem()
+                    .map_or("history".into(), |s| s.to_string_lossy().to_string());
+                PathBuf::from("reports")
+                    .join("check")
+                    .join(stem)
+                    .join("history-min.jsonl")
+            });
+            let written = out
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|_| std::fs::File::create(&out))
+                .and_then(|mut f| f.write_all(min.to_jsonl().as_bytes()));
+            match written {
+                Ok(()) => println!(
+                    "shrunk witness ({} of {} operations): {}",
+                    min.len(),
+                    history.len(),
+                    out.display()
+                ),
+                Err(e) => eprintln!(
+                    "faultline: could not write the witness {}: {e}",
+                    out.display()
+                ),
+            }
+            Ok(1)
+        }
+    }
+}
+
+fn bench(workload: &str, repeat: usize) -> Result<i32, InputError> {
+    if crate::bench::run_kernel_workload_name(workload).is_none() {
+        return Err(InputError(format!(
+            "bench: expected one of {}, got {workload:?}",
+            crate::bench::KERNEL_WORKLOADS.join(", ")
+        )));
+    }
+    let mut results = Vec::new();
+    for i in 0..repeat.max(1) {
+        let r = crate::bench::run_kernel_workload(workload).expect("name checked");
+        if repeat > 1 {
+            eprintln!("run {}: {}", i + 1, r.line());
+        }
+        results.push(r);
+    }
+    results.sort_by(|a, b| a.per_sec().total_cmp(&b.per_sec()));
+    println!("{}", results[results.len() / 2].line());
+    Ok(0)
+}

@@ -1,0 +1,3 @@
+//! Exploring many runs: seed sweeps (shrinking and swarm testing will join).
+
+pub mod sweep;

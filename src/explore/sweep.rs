@@ -1,0 +1,110 @@
+//! `faultline sweep`: many seeds of one scenario on N threads.
+//!
+//! Seeds are independent runs, so threads share nothing but a counter of the
+//! next seed and the result list; each simulation stays on one thread. The
+//! report is sorted by seed, so it does not depend on thread timing.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::check::Verdict;
+use crate::runner::{outcome, Outcome, Prepared};
+use crate::scenario::ScenarioError;
+use crate::sim::trace::TraceSink;
+
+/// The result of one seed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedResult {
+    /// The seed.
+    pub seed: u64,
+    /// Its verdict.
+    pub outcome: Outcome,
+    /// For a failure: the failed check and its detail.
+    pub failure: Option<(String, String)>,
+    /// The trace hash.
+    pub trace_hash: u64,
+    /// p99 latency over all client operations, in ms (if any).
+    pub latency_ms_p99: Option<f64>,
+}
+
+/// Runs `seeds` of `prepared` on `jobs` threads. `on_done` is called (from
+/// worker threads, serialised) after each seed, for progress output. With
+/// `stop_on_failure`, workers stop taking seeds after the first failure.
+pub fn sweep(
+    prepared: &Prepared<'_>,
+    seeds: std::ops::Range<u64>,
+    jobs: usize,
+    stop_on_failure: bool,
+    on_done: &(dyn Fn(&SeedResult) + Sync),
+) -> Result<Vec<SeedResult>, ScenarioError> {
+    let next = AtomicU64::new(seeds.start);
+    let stop = AtomicBool::new(false);
+    let results = Mutex::new(Vec::new());
+    let error = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.max(1) {
+            scope.spawn(|| loop {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed >= seeds.end {
+                    return;
+                }
+                let run = match prepared.run(seed, TraceSink::Off, false) {
+                    Ok(run) => run,
+                    Err(e) => {
+                        *error.lock().expect("poisoned") = Some(e);
+                        stop.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                };
+                let r = &run.result;
+                let failure = r.checks.iter().find_map(|(name, v)| match v {
+                    Verdict::Fail(detail) => Some((name.clone(), detail.clone())),
+                    _ => None,
+                });
+                let result = SeedResult {
+                    seed,
+                    outcome: outcome(r),
+                    failure,
+                    trace_hash: r.trace_hash,
+                    latency_ms_p99: run.latency_ms.values().map(|l| l[2]).reduce(f64::max),
+                };
+                if stop_on_failure && result.outcome == Outcome::Failed {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                let mut all = results.lock().expect("poisoned");
+                on_done(&result);
+                all.push(result);
+            });
+        }
+    });
+    if let Some(e) = error.into_inner().expect("poisoned") {
+        return Err(e);
+    }
+    let mut results = results.into_inner().expect("poisoned");
+    results.sort_by_key(|r| r.seed);
+    Ok(results)
+}
+
+/// Parses `A..B` (end exclusive) or a single seed `A`.
+pub fn parse_seeds(s: &str) -> Result<std::ops::Range<u64>, String> {
+    let bad = || format!("expected seeds as A..B (end exclusive), got {s:?}");
+    match s.split_once("..") {
+        Some((a, b)) => {
+            let a: u64 = a.trim().parse().map_err(|_| bad())?;
+            let b: u64 = b.trim().parse().map_err(|_| bad())?;
+            if a >= b {
+                return Err(format!(
+                    "expected an empty-free range A..B with A < B, got {s:?}"
+                ));
+            }
+            Ok(a..b)
+        }
+        None => {
+            let a: u64 = s.trim().parse().map_err(|_| bad())?;
+            Ok(a..a + 1)
+        }
+    }
+}
