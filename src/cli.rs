@@ -119,14 +119,19 @@ impl<E: std::fmt::Display> From<E> for InputError {
     }
 }
 
+/// How the built-in binary is started, for reproduce commands.
+pub const COMMAND: &str = "cargo run --release --";
+
 /// Runs the CLI with the built-in protocols; returns the exit code.
 pub fn main() -> i32 {
-    main_with(&crate::protocols::builtin())
+    main_with(&crate::protocols::builtin(), COMMAND)
 }
 
 /// Runs the CLI with the given protocols (a user's binary passes its own
-/// alongside the built-in ones); returns the exit code.
-pub fn main_with(protocols: &[&dyn Protocol]) -> i32 {
+/// alongside the built-in ones); `command` is how users start that binary
+/// (e.g. `cargo run --release --example mine --`), for reproduce lines.
+/// Returns the exit code.
+pub fn main_with(protocols: &[&dyn Protocol], command: &str) -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -134,7 +139,7 @@ pub fn main_with(protocols: &[&dyn Protocol]) -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    match dispatch(cli.command, protocols) {
+    match dispatch(cli.command, protocols, command) {
         Ok(code) => code,
         Err(InputError(message)) => {
             eprintln!("faultline: {message}");
@@ -143,7 +148,11 @@ pub fn main_with(protocols: &[&dyn Protocol]) -> i32 {
     }
 }
 
-fn dispatch(command: Command, protocols: &[&dyn Protocol]) -> Result<i32, InputError> {
+fn dispatch(
+    command: Command,
+    protocols: &[&dyn Protocol],
+    prefix: &str,
+) -> Result<i32, InputError> {
     match command {
         Command::Run {
             scenario,
@@ -158,7 +167,7 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol]) -> Result<i32, InputE
                 bugs,
                 no_bugs,
             };
-            run(&scenario, &overrides, out, trace, protocols)
+            run(&scenario, &overrides, out, trace, protocols, prefix)
         }
         Command::Sweep {
             scenario,
@@ -183,6 +192,7 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol]) -> Result<i32, InputE
                 jobs,
                 stop_on_failure,
                 protocols,
+                prefix,
             )
         }
         Command::Validate { scenario } => {
@@ -220,8 +230,8 @@ fn prepare<'p>(
 }
 
 /// The exact command that reproduces a run.
-pub fn reproduce_command(file: &str, seed: u64, overrides: &Overrides) -> String {
-    let mut cmd = format!("cargo run --release -- run {file} --seed {seed}");
+pub fn reproduce_command(prefix: &str, file: &str, seed: u64, overrides: &Overrides) -> String {
+    let mut cmd = format!("{prefix} run {file} --seed {seed}");
     if overrides.no_bugs {
         cmd.push_str(" --no-bugs");
     }
@@ -237,6 +247,7 @@ fn run(
     out: Option<PathBuf>,
     trace: bool,
     protocols: &[&dyn Protocol],
+    prefix: &str,
 ) -> Result<i32, InputError> {
     let p = prepare(path, overrides, protocols)?;
     let seed = overrides.seed.unwrap_or(p.scenario.seed);
@@ -312,7 +323,7 @@ fn run(
             dir.display()
         )));
     }
-    let reproduce = reproduce_command(&p.file, seed, overrides);
+    let reproduce = reproduce_command(prefix, &p.file, seed, overrides);
     let ctx = SummaryContext {
         scenario: &sc.name,
         protocol: p.protocol.name(),
@@ -393,6 +404,7 @@ fn run_sweep(
     jobs: usize,
     stop_on_failure: bool,
     protocols: &[&dyn Protocol],
+    prefix: &str,
 ) -> Result<i32, InputError> {
     let p = prepare(path, overrides, protocols)?;
     let total = seeds.end - seeds.start;
@@ -483,7 +495,10 @@ fn run_sweep(
     if !failures.is_empty() {
         println!("reproduce:");
         for r in failures {
-            println!("  {}", reproduce_command(&p.file, r.seed, overrides));
+            println!(
+                "  {}",
+                reproduce_command(prefix, &p.file, r.seed, overrides)
+            );
         }
     }
     let code = if count(Outcome::Failed) > 0 {
