@@ -484,3 +484,40 @@ fn nemesis_faults_are_logged_as_windows_that_all_close() {
     );
     assert!(r.faults.iter().all(|w| w.start_ns < 2 * S));
 }
+
+/// Polls its inner future with a waker of its own that forwards to the
+/// outer one, as combinators like `FuturesUnordered` do.
+struct ForeignWaker<F>(std::pin::Pin<Box<F>>);
+
+struct Forward(std::task::Waker);
+
+impl std::task::Wake for Forward {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.wake_by_ref();
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for ForeignWaker<F> {
+    type Output = F::Output;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        let waker = std::task::Waker::from(std::sync::Arc::new(Forward(cx.waker().clone())));
+        self.0.as_mut().poll(&mut std::task::Context::from_waker(&waker))
+    }
+}
+
+#[test]
+fn primitives_wake_tasks_through_foreign_wakers_too() {
+    let mut sim = sender_receiver(config(2, LinkModel::default()), 3);
+    sim.set_entry(1, |ctx| async move {
+        ForeignWaker(Box::pin(ctx.sleep(Duration::from_millis(5)))).await;
+        ctx.emit(Obs::At(ctx.now_ns()));
+        for _ in 0..3 {
+            let m = ForeignWaker(Box::pin(ctx.recv())).await;
+            ctx.emit(Obs::Got(m.msg));
+        }
+    });
+    let (stop, got, _) = check(sim);
+    let obs: Vec<Obs> = got.into_iter().map(|(_, _, o)| o).collect();
+    assert_eq!(obs, vec![Obs::At(5 * MS), Obs::Got(0), Obs::Got(1), Obs::Got(2)]);
+    assert_eq!(stop, StopReason::Quiescent { blocked: 0 });
+}

@@ -288,7 +288,15 @@ where
                     }
                     self.ready.push(key);
                 }
-                Event::WakeWaker(slot) => w.wake_waker(slot),
+                Event::WakeWaker(slot) => {
+                    w.trace.record(EventKind::Timer, time, 1, 0, slot as u64);
+                    if w.trace.wants_text() {
+                        w.trace.text(|i| {
+                            format!("{{\"i\":{i},\"t\":{time},\"ev\":\"timer\",\"waker\":{slot}}}")
+                        });
+                    }
+                    w.wake_waker(slot);
+                }
                 Event::Deliver(slot) => {
                     w.deliver(slot);
                     self.ready.append(&mut w.ready);
