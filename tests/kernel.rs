@@ -499,9 +499,14 @@ impl std::task::Wake for Forward {
 
 impl<F: std::future::Future> std::future::Future for ForeignWaker<F> {
     type Output = F::Output;
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
         let waker = std::task::Waker::from(std::sync::Arc::new(Forward(cx.waker().clone())));
-        self.0.as_mut().poll(&mut std::task::Context::from_waker(&waker))
+        self.0
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(&waker))
     }
 }
 
@@ -518,6 +523,9 @@ fn primitives_wake_tasks_through_foreign_wakers_too() {
     });
     let (stop, got, _) = check(sim);
     let obs: Vec<Obs> = got.into_iter().map(|(_, _, o)| o).collect();
-    assert_eq!(obs, vec![Obs::At(5 * MS), Obs::Got(0), Obs::Got(1), Obs::Got(2)]);
+    assert_eq!(
+        obs,
+        vec![Obs::At(5 * MS), Obs::Got(0), Obs::Got(1), Obs::Got(2)]
+    );
     assert_eq!(stop, StopReason::Quiescent { blocked: 0 });
 }

@@ -28,7 +28,7 @@ pub(crate) struct ForeignQueue {
 
 impl ForeignQueue {
     /// Moves queued wake-ups into `ready`.
-    #[inline]
+    #[inline(always)]
     pub fn drain_into(&self, ready: &mut Vec<TaskKey>) {
         if self.count.load(Ordering::Relaxed) == 0 {
             return;

@@ -64,27 +64,30 @@ struct Entry {
 /// Bits per radix digit: an event moves down at most once per digit.
 const DIGIT_BITS: u32 = 6;
 const DIGITS: usize = 1 << DIGIT_BITS;
-const LEVELS: usize = (64 / DIGIT_BITS) as usize;
+const LEVELS: usize = 64_usize.div_ceil(DIGIT_BITS as usize);
 /// Bucket 0 is "exactly `last`"; then one bucket per (level, digit).
 const BUCKETS: usize = 1 + LEVELS * DIGITS;
 const WORDS: usize = BUCKETS.div_ceil(64);
+/// A bucket this small is sorted into the run instead of split further.
+const RUN_MAX: usize = 32;
 
 /// The (time, seq)-ordered queue of pending events.
 ///
-/// A radix heap over 6-bit digits: virtual time never goes backwards, so
-/// every pending event is at or after the last one popped (`last`). An event
-/// lives in the bucket named by the highest digit in which its time differs
-/// from `last` and by its own value of that digit; bucket order is time
-/// order. Push is O(1). When the bucket of events at exactly `last` runs
-/// dry, the lowest non-empty bucket (found with a bitmap) is emptied into
-/// lower ones; each event moves at most once per digit in its life. Buckets
-/// are FIFO, so equal times keep their push order without comparing `seq`;
-/// `seq` is kept to assert that order on every pop.
+/// A radix heap over 6-bit digits, with a sorted run in front. Virtual time
+/// never goes backwards, so every pending event is at or after `last`, the
+/// earliest event taken out of the buckets. An event lives in the bucket
+/// named by the highest digit in which its time differs from `last` and by
+/// its own value of that digit, so bucket order is time order and push is
+/// O(1). When the run is empty, the lowest non-empty bucket (found with a
+/// bitmap) is either sorted by (time, seq) into the run, if small, or split
+/// into lower buckets. A push that falls before the run's last event is
+/// inserted into the run in order. Ordering by `seq` makes ties FIFO.
 pub struct EventQueue {
     buckets: Vec<Vec<Entry>>,
-    /// Which buckets are non-empty (bucket 0 excepted).
+    /// Which buckets are non-empty.
     nonempty: [u64; WORDS],
-    /// Bucket 0 holds events at exactly `last`, oldest first from `head`.
+    /// Events taken out of the buckets, sorted; `run[head..]` are pending.
+    run: Vec<Entry>,
     head: usize,
     last: Nanos,
     len: usize,
@@ -97,6 +100,7 @@ impl Default for EventQueue {
         EventQueue {
             buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
             nonempty: [0; WORDS],
+            run: Vec::new(),
             head: 0,
             last: 0,
             len: 0,
@@ -134,26 +138,34 @@ impl EventQueue {
     #[inline]
     pub fn push(&mut self, time: Nanos, event: Event) {
         assert!(
-            time >= self.last,
+            time >= self.last_popped.0,
             "event scheduled in the past: {time} < {}",
-            self.last
+            self.last_popped.0
         );
         let seq = self.seq;
         self.seq += 1;
         self.len += 1;
-        self.put(Entry { time, seq, event });
+        let e = Entry { time, seq, event };
+        match self.run.last() {
+            Some(tail) if self.head < self.run.len() && time < tail.time => {
+                // Before the run's end: insert after every event at or before `time`.
+                let at = self.head + self.run[self.head..].partition_point(|x| x.time <= time);
+                self.run.insert(at, e);
+            }
+            _ => self.put(e),
+        }
     }
 
     /// Removes and returns the earliest event (ties in push order).
     #[inline]
     pub fn pop(&mut self) -> Option<(Nanos, Event)> {
-        if self.head == self.buckets[0].len() {
+        if self.head == self.run.len() {
             if self.len == 0 {
                 return None;
             }
             self.refill();
         }
-        let e = self.buckets[0][self.head];
+        let e = self.run[self.head];
         self.head += 1;
         self.len -= 1;
         assert!(
@@ -166,41 +178,49 @@ impl EventQueue {
         Some((e.time, e.event))
     }
 
-    /// Bucket 0 is spent: empty the lowest non-empty bucket into lower ones.
+    /// The run is spent: refill it from the lowest non-empty bucket.
     fn refill(&mut self) {
-        self.buckets[0].clear();
-        self.nonempty[0] &= !1;
+        self.run.clear();
         self.head = 0;
-        let word = self
-            .nonempty
-            .iter()
-            .position(|w| *w != 0)
-            .expect("queue length says an event is pending");
-        let b = word * 64 + self.nonempty[word].trailing_zeros() as usize;
-        self.nonempty[word] &= !(1 << (b % 64));
-        let mut moving = std::mem::take(&mut self.buckets[b]);
-        self.last = moving
-            .iter()
-            .map(|e| e.time)
-            .min()
-            .expect("non-empty bucket");
-        for e in moving.drain(..) {
-            self.put(e);
+        loop {
+            let word = self
+                .nonempty
+                .iter()
+                .position(|w| *w != 0)
+                .expect("queue length says an event is pending");
+            let b = word * 64 + self.nonempty[word].trailing_zeros() as usize;
+            self.nonempty[word] &= !(1 << (b % 64));
+            let mut moving = std::mem::take(&mut self.buckets[b]);
+            if moving.len() <= RUN_MAX || b == 0 {
+                self.run.append(&mut moving);
+                self.run.sort_unstable_by_key(|e| (e.time, e.seq));
+                self.last = self.run[0].time;
+                self.buckets[b] = moving;
+                return;
+            }
+            self.last = moving
+                .iter()
+                .map(|e| e.time)
+                .min()
+                .expect("non-empty bucket");
+            for e in moving.drain(..) {
+                self.put(e);
+            }
+            // Give the bucket its allocation back so steady state never allocates.
+            self.buckets[b] = moving;
         }
-        // Give the bucket its allocation back so steady state never allocates.
-        self.buckets[b] = moving;
     }
 
     /// The time of the earliest event, if any.
     #[inline]
     pub fn peek_time(&mut self) -> Option<Nanos> {
-        if self.head == self.buckets[0].len() {
+        if self.head == self.run.len() {
             if self.len == 0 {
                 return None;
             }
             self.refill();
         }
-        Some(self.buckets[0][self.head].time)
+        Some(self.run[self.head].time)
     }
 
     /// Number of pending events.
