@@ -71,6 +71,15 @@ impl Fault {
         }
     }
 
+    /// The one node this fault concerns, if it concerns exactly one.
+    pub fn node(&self) -> Option<NodeId> {
+        match self {
+            Fault::Crash(n) | Fault::Restart(n) | Fault::Pause(n) | Fault::Resume(n) => Some(*n),
+            Fault::ClockRate { node, .. } | Fault::ClockJump { node, .. } => Some(*node),
+            Fault::Partition(_) | Fault::Cut { .. } | Fault::Heal => None,
+        }
+    }
+
     /// A stable numeric code for the trace hash.
     pub fn code(&self) -> u64 {
         match self {

@@ -241,7 +241,7 @@ where
         {
             let mut w = self.world.borrow_mut();
             w.procs[id].up = true;
-            w.record_fault(EventKind::Start, 0, id as u64, &format!("start n{id}"));
+            w.record_fault(EventKind::Start, 0, Some(id), &format!("start n{id}"));
         }
         let fut = entry(Ctx::new(self.world.clone(), id));
         let key = self.exec.spawn(id, fut);
@@ -386,9 +386,12 @@ where
     fn apply(&mut self, fault: Fault) {
         let now = self.world.borrow().now;
         self.log.apply(&fault, now);
-        self.world
-            .borrow_mut()
-            .record_fault(EventKind::Fault, fault.code(), 0, &fault.describe());
+        self.world.borrow_mut().record_fault(
+            EventKind::Fault,
+            fault.code(),
+            fault.node(),
+            &fault.describe(),
+        );
         match fault {
             Fault::Crash(n) => {
                 {

@@ -373,14 +373,17 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         }
     }
 
-    /// Records a fault or lifecycle event in the trace.
-    pub fn record_fault(&mut self, kind: EventKind, code: u64, node: u64, text: &str) {
-        self.trace.record(kind, self.now, code, node, 0);
+    /// Records a fault or lifecycle event in the trace; `node` is the
+    /// process it concerns, if it concerns one.
+    pub fn record_fault(&mut self, kind: EventKind, code: u64, node: Option<NodeId>, text: &str) {
+        self.trace
+            .record(kind, self.now, code, node.map_or(u64::MAX, |n| n as u64), 0);
         if self.trace.wants_text() {
             let now = self.now;
+            let node = node.map_or("null".to_string(), |n| n.to_string());
             self.trace.text(|i| {
                 format!(
-                    "{{\"i\":{i},\"t\":{now},\"ev\":\"{}\",\"what\":{}}}",
+                    "{{\"i\":{i},\"t\":{now},\"ev\":\"{}\",\"node\":{node},\"what\":{}}}",
                     kind.name(),
                     json_str(text)
                 )
