@@ -67,23 +67,13 @@ impl Protocol for PrimaryBackup {
         "a primary streams numbered updates to backups (example of a user protocol)"
     }
     fn checks(&self) -> &'static [Named] {
-        &[Named {
-            name: "in-order",
-            about: "every backup applies updates in order",
-        }]
+        &[Named { name: "in-order", about: "every backup applies updates in order" }]
     }
     fn bugs(&self) -> &'static [Named] {
-        &[Named {
-            name: "apply-on-arrival",
-            about: "backups apply updates as they arrive",
-        }]
+        &[Named { name: "apply-on-arrival", about: "backups apply updates as they arrive" }]
     }
     fn run(&self, spec: &RunSpec) -> Result<ProtocolRun, ScenarioError> {
-        let mut sim = Sim::with_options(
-            spec.config.clone(),
-            spec.take_sink(),
-            spec.record_observations,
-        );
+        let mut sim = Sim::with_options(spec.config.clone(), spec.take_sink(), spec.record_observations);
         let bug = spec.bug("apply-on-arrival");
         sim.set_node_entry(move |ctx| async move {
             if ctx.id() == 0 {
@@ -93,17 +83,14 @@ impl Protocol for PrimaryBackup {
             }
         });
         let mut last: BTreeMap<usize, u64> = BTreeMap::new();
-        sim.add_invariant(Box::new(FnInvariant::new(
-            "in-order",
-            move |_, node, Applied(n): &Applied| {
-                let prev = last.insert(node, *n).unwrap_or(0);
-                if *n == prev + 1 {
-                    Ok(())
-                } else {
-                    Err(format!("n{node} applied update {n} right after {prev}"))
-                }
-            },
-        )));
+        sim.add_invariant(Box::new(FnInvariant::new("in-order", move |_, node, Applied(n): &Applied| {
+            let prev = last.insert(node, *n).unwrap_or(0);
+            if *n == prev + 1 {
+                Ok(())
+            } else {
+                Err(format!("n{node} applied update {n} right after {prev}"))
+            }
+        })));
         Ok(ProtocolRun::bare(sim.run()))
     }
 }
@@ -111,8 +98,5 @@ impl Protocol for PrimaryBackup {
 fn main() {
     let mut protocols = faultline::protocols::builtin();
     protocols.push(&PrimaryBackup);
-    std::process::exit(faultline::cli::main_with(
-        &protocols,
-        "cargo run --release --example custom_protocol --",
-    ));
+    std::process::exit(faultline::cli::main_with(&protocols, "cargo run --release --example custom_protocol --"));
 }

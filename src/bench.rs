@@ -63,21 +63,14 @@ fn timed(f: impl FnOnce() -> RunResult) -> (RunResult, Duration) {
 }
 
 fn finished(r: &RunResult) {
-    assert_eq!(
-        r.stop,
-        StopReason::Quiescent { blocked: 0 },
-        "bench workload did not finish cleanly"
-    );
+    assert_eq!(r.stop, StopReason::Quiescent { blocked: 0 }, "bench workload did not finish cleanly");
 }
 
 /// pingpong: 2 nodes, 200,000 round trips at a constant 1 ms.
 pub fn pingpong() -> BenchResult {
     const ROUND_TRIPS: u64 = 200_000;
     let mut config = SimConfig::new(1, 2, FOREVER_NS);
-    config.link_default = LinkModel {
-        latency: Latency::Constant { ns: MS },
-        ..LinkModel::default()
-    };
+    config.link_default = LinkModel { latency: Latency::Constant { ns: MS }, ..LinkModel::default() };
     let mut sim: Sim<u64, ()> = Sim::new(config, TraceSink::Off);
     sim.set_entry(0, |ctx| async move {
         for n in 0..ROUND_TRIPS {
@@ -102,13 +95,8 @@ pub fn broadcast() -> BenchResult {
     const NODES: usize = 16;
     const ROUNDS: u64 = 2_000;
     let mut config = SimConfig::new(1, NODES, FOREVER_NS);
-    config.link_default = LinkModel {
-        latency: Latency::Uniform {
-            min_ns: MS,
-            max_ns: 10 * MS,
-        },
-        ..LinkModel::default()
-    };
+    config.link_default =
+        LinkModel { latency: Latency::Uniform { min_ns: MS, max_ns: 10 * MS }, ..LinkModel::default() };
     let mut sim: Sim<u64, ()> = Sim::new(config, TraceSink::Off);
     sim.set_node_entry(|ctx| async move {
         let peers = ctx.peers();
@@ -158,23 +146,14 @@ pub fn timers() -> BenchResult {
     result("timers", "wakeups", r.steps, &r, wall)
 }
 
-fn result(
-    workload: &'static str,
-    unit: &'static str,
-    count: u64,
-    r: &RunResult,
-    wall: Duration,
-) -> BenchResult {
+fn result(workload: &'static str, unit: &'static str, count: u64, r: &RunResult, wall: Duration) -> BenchResult {
     BenchResult {
         workload,
         unit,
         count,
         sim_seconds: r.end_ns as f64 / 1e9,
         wall_seconds: wall.as_secs_f64(),
-        extra: vec![(
-            "trace_hash".to_string(),
-            crate::sim::trace::hash_hex(r.trace_hash),
-        )],
+        extra: vec![("trace_hash".to_string(), crate::sim::trace::hash_hex(r.trace_hash))],
     }
 }
 

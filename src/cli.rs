@@ -51,6 +51,10 @@ enum Command {
         /// Also write every event to trace.jsonl.
         #[arg(long)]
         trace: bool,
+        /// Window of simulated time saved to timeline.jsonl, e.g. "3s..5s"
+        /// (default: the 2 s before the first violation, else the first 2 s).
+        #[arg(long, value_name = "FROM..TO")]
+        timeline: Option<String>,
         /// Switch on a planted bug (repeatable).
         #[arg(long = "bug", value_name = "NAME")]
         bugs: Vec<String>,
@@ -148,52 +152,18 @@ pub fn main_with(protocols: &[&dyn Protocol], command: &str) -> i32 {
     }
 }
 
-fn dispatch(
-    command: Command,
-    protocols: &[&dyn Protocol],
-    prefix: &str,
-) -> Result<i32, InputError> {
+fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Result<i32, InputError> {
     match command {
-        Command::Run {
-            scenario,
-            seed,
-            out,
-            trace,
-            bugs,
-            no_bugs,
-        } => {
-            let overrides = Overrides {
-                seed,
-                bugs,
-                no_bugs,
-            };
-            run(&scenario, &overrides, out, trace, protocols, prefix)
+        Command::Run { scenario, seed, out, trace, timeline, bugs, no_bugs } => {
+            let overrides = Overrides { seed, bugs, no_bugs };
+            let window = timeline.map(|t| parse_window(&t)).transpose()?;
+            run(&scenario, &overrides, out, trace, window, protocols, prefix)
         }
-        Command::Sweep {
-            scenario,
-            seeds,
-            jobs,
-            stop_on_failure,
-            bugs,
-            no_bugs,
-        } => {
-            let overrides = Overrides {
-                seed: None,
-                bugs,
-                no_bugs,
-            };
+        Command::Sweep { scenario, seeds, jobs, stop_on_failure, bugs, no_bugs } => {
+            let overrides = Overrides { seed: None, bugs, no_bugs };
             let seeds = parse_seeds(&seeds).map_err(|e| InputError(format!("--seeds: {e}")))?;
-            let jobs =
-                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            run_sweep(
-                &scenario,
-                &overrides,
-                seeds,
-                jobs,
-                stop_on_failure,
-                protocols,
-                prefix,
-            )
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            run_sweep(&scenario, &overrides, seeds, jobs, stop_on_failure, protocols, prefix)
         }
         Command::Validate { scenario } => {
             let prepared = prepare(&scenario, &Overrides::default(), protocols)?;
@@ -209,21 +179,12 @@ fn dispatch(
             list(protocols);
             Ok(0)
         }
-        Command::Check {
-            history,
-            model,
-            time_limit,
-            witness,
-        } => check(&history, model, &time_limit, witness),
+        Command::Check { history, model, time_limit, witness } => check(&history, model, &time_limit, witness),
         Command::Bench { workload, repeat } => bench(&workload, repeat),
     }
 }
 
-fn prepare<'p>(
-    path: &Path,
-    overrides: &Overrides,
-    protocols: &[&'p dyn Protocol],
-) -> Result<Prepared<'p>, InputError> {
+fn prepare<'p>(path: &Path, overrides: &Overrides, protocols: &[&'p dyn Protocol]) -> Result<Prepared<'p>, InputError> {
     let file = path.display().to_string();
     let scenario = Scenario::load(path)?;
     Ok(Prepared::new(scenario, &file, protocols, overrides)?)
@@ -246,6 +207,7 @@ fn run(
     overrides: &Overrides,
     out: Option<PathBuf>,
     trace: bool,
+    window: Option<(u64, u64)>,
     protocols: &[&dyn Protocol],
     prefix: &str,
 ) -> Result<i32, InputError> {
@@ -253,10 +215,7 @@ fn run(
     let seed = overrides.seed.unwrap_or(p.scenario.seed);
     let sc = &p.scenario;
     let config = sc.resolve(&p.file, seed)?;
-    println!(
-        "faultline run: scenario {} ({}) seed {seed}",
-        sc.name, p.file
-    );
+    println!("faultline run: scenario {} ({}) seed {seed}", sc.name, p.file);
     if !sc.description.is_empty() {
         println!("  {}", sc.description);
     }
@@ -289,23 +248,11 @@ fn run(
     println!(
         "  checks: {}; bugs: {}",
         p.checks.join(", "),
-        if p.bugs.is_empty() {
-            "none".into()
-        } else {
-            p.bugs.join(", ")
-        }
+        if p.bugs.is_empty() { "none".into() } else { p.bugs.join(", ") }
     );
-    let dir = out.unwrap_or_else(|| {
-        PathBuf::from("reports")
-            .join(&sc.name)
-            .join(format!("seed-{seed}"))
-    });
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        InputError(format!(
-            "{}: cannot create the output folder: {e}",
-            dir.display()
-        ))
-    })?;
+    let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(&sc.name).join(format!("seed-{seed}")));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| InputError(format!("{}: cannot create the output folder: {e}", dir.display())))?;
     let sink = if trace {
         let f = std::fs::File::create(dir.join("trace.jsonl"))
             .map_err(|e| InputError(format!("{}: {e}", dir.join("trace.jsonl").display())))?;
@@ -318,16 +265,15 @@ fn run(
     let wall = start.elapsed().as_secs_f64();
     let r = &run.result;
     if let Some(e) = &r.trace_error {
-        return Err(InputError(format!(
-            "{}: writing the trace failed: {e}",
-            dir.display()
-        )));
+        return Err(InputError(format!("{}: writing the trace failed: {e}", dir.display())));
     }
     let reproduce = reproduce_command(prefix, &p.file, seed, overrides);
     let ctx = SummaryContext {
         scenario: &sc.name,
         protocol: p.protocol.name(),
         seed,
+        nodes: config.node_count,
+        clients: config.client_count,
         bugs: &p.bugs,
         wall_seconds: wall,
         reproduce: &reproduce,
@@ -353,6 +299,16 @@ fn run(
     }
     println!("trace hash {}", hash_hex(r.trace_hash));
     println!("output: {}", dir.display());
+    // Replay the seed keeping the timeline window as text: determinism makes
+    // the replay the same run, so it also yields the events before a violation.
+    let (from_ns, to_ns) = window.unwrap_or(match &r.violation {
+        Some(v) => (v.time_ns.saturating_sub(TIMELINE_NS), v.time_ns),
+        None => (0, TIMELINE_NS.min(r.end_ns)),
+    });
+    let replay = p.run(seed, TraceSink::Window { from_ns, to_ns, lines: Vec::new() }, false)?;
+    let lines = &replay.result.trace_lines;
+    let timeline = lines.iter().fold(String::new(), |s, l| s + l + "\n");
+    std::fs::write(dir.join("timeline.jsonl"), timeline).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
     let verdict = outcome(r);
     if verdict == Outcome::Failed {
         println!();
@@ -365,18 +321,8 @@ fn run(
                 v.node.map_or(String::new(), |n| format!(", node n{n}")),
                 v.detail
             );
-            // Replay the same seed with a tail-keeping trace: determinism makes
-            // the second run the same run, so the tail ends at the violation.
-            let tail = p.run(
-                seed,
-                TraceSink::Tail {
-                    cap: 12,
-                    lines: Default::default(),
-                },
-                false,
-            )?;
             println!("last events before it:");
-            for line in &tail.result.trace_tail {
+            for line in &lines[lines.len().saturating_sub(12)..] {
                 println!("  {line}");
             }
         } else {
@@ -397,6 +343,20 @@ fn run(
     Ok(verdict.exit_code())
 }
 
+/// Default length of the saved timeline window.
+const TIMELINE_NS: u64 = 2_000_000_000;
+
+/// Parses a window of simulated time, `FROM..TO` (durations).
+fn parse_window(s: &str) -> Result<(u64, u64), InputError> {
+    let bad = || InputError(format!("--timeline: expected FROM..TO like \"3s..5s\", got {s:?}"));
+    let (a, b) = s.split_once("..").ok_or_else(bad)?;
+    let (a, b) = (parse_duration(a).map_err(|_| bad())?, parse_duration(b).map_err(|_| bad())?);
+    if a < 0 || b < a {
+        return Err(bad());
+    }
+    Ok((a as u64, b as u64))
+}
+
 fn run_sweep(
     path: &Path,
     overrides: &Overrides,
@@ -414,18 +374,14 @@ fn run_sweep(
         p.file,
         seeds.start,
         seeds.end,
-        if p.bugs.is_empty() {
-            "none".into()
-        } else {
-            p.bugs.join(", ")
-        }
+        if p.bugs.is_empty() { "none".into() } else { p.bugs.join(", ") }
     );
     let start = Instant::now();
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total);
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} seeds, {msg} [{elapsed}<{eta}]",
-        ) {
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} seeds, {msg} [{elapsed}<{eta}]")
+        {
             bar.set_style(style);
         }
         Some(bar)
@@ -442,12 +398,10 @@ fn run_sweep(
             let line = format!(
                 "seed {}: FAIL {}",
                 r.seed,
-                r.failure
-                    .as_ref()
-                    .map_or("(a check failed)".to_string(), |(c, d)| format!(
-                        "{c}: {}",
-                        d.lines().next().unwrap_or("")
-                    ))
+                r.failure.as_ref().map_or("(a check failed)".to_string(), |(c, d)| format!(
+                    "{c}: {}",
+                    d.lines().next().unwrap_or("")
+                ))
             );
             match &bar {
                 Some(b) => b.println(line),
@@ -488,17 +442,11 @@ fn run_sweep(
     for (check, n) in &by_check {
         println!("  {check}: {n} failing seeds");
     }
-    let failures: Vec<_> = results
-        .iter()
-        .filter(|r| r.outcome == Outcome::Failed)
-        .collect();
+    let failures: Vec<_> = results.iter().filter(|r| r.outcome == Outcome::Failed).collect();
     if !failures.is_empty() {
         println!("reproduce:");
         for r in failures {
-            println!(
-                "  {}",
-                reproduce_command(prefix, &p.file, r.seed, overrides)
-            );
+            println!("  {}", reproduce_command(prefix, &p.file, r.seed, overrides));
         }
     }
     let code = if count(Outcome::Failed) > 0 {
@@ -532,31 +480,19 @@ fn list(protocols: &[&dyn Protocol]) {
     }
     println!("scripted faults: partition, cut, heal, crash (+restart_after), restart, pause (+for), resume, skew (+rate), clock_jump (+by)");
     println!("latency distributions: constant, uniform, normal, exponential, lognormal");
-    println!(
-        "bench workloads: {}",
-        crate::bench::KERNEL_WORKLOADS.join(", ")
-    );
+    println!("bench workloads: {}", crate::bench::KERNEL_WORKLOADS.join(", "));
 }
 
-fn check(
-    path: &Path,
-    model: Option<String>,
-    time_limit: &str,
-    witness: Option<PathBuf>,
-) -> Result<i32, InputError> {
+fn check(path: &Path, model: Option<String>, time_limit: &str, witness: Option<PathBuf>) -> Result<i32, InputError> {
     let file = path.display().to_string();
     let limit = parse_duration(time_limit).map_err(|e| InputError(format!("--time-limit: {e}")))?;
     if limit <= 0 {
-        return Err(InputError(
-            "--time-limit: expected a positive duration".into(),
-        ));
+        return Err(InputError("--time-limit: expected a positive duration".into()));
     }
     let text = std::fs::read_to_string(path).map_err(|e| InputError(format!("{file}: {e}")))?;
     let history = lin::parse_history(&text).map_err(|e| InputError(format!("{file}: {e}")))?;
     let model = match model {
-        Some(m) => m
-            .parse::<lin::Model>()
-            .map_err(|e| InputError(format!("--model: {e}")))?,
+        Some(m) => m.parse::<lin::Model>().map_err(|e| InputError(format!("--model: {e}")))?,
         None if history.ops().iter().any(|op| op.key.is_some()) => lin::Model::Kv,
         None => lin::Model::Register,
     };
@@ -573,19 +509,10 @@ fn check(
         lin::Verdict::NotLinearizable(v) => {
             println!("not linearizable");
             print!("{}", v.render());
-            let min = lin::shrink(
-                &history,
-                model,
-                Some(Instant::now() + Duration::from_nanos(limit as u64)),
-            );
+            let min = lin::shrink(&history, model, Some(Instant::now() + Duration::from_nanos(limit as u64)));
             let out = witness.unwrap_or_else(|| {
-                let stem = path
-                    .file_stem()
-                    .map_or("history".into(), |s| s.to_string_lossy().to_string());
-                PathBuf::from("reports")
-                    .join("check")
-                    .join(stem)
-                    .join("history-min.jsonl")
+                let stem = path.file_stem().map_or("history".into(), |s| s.to_string_lossy().to_string());
+                PathBuf::from("reports").join("check").join(stem).join("history-min.jsonl")
             });
             let written = out
                 .parent()
@@ -593,16 +520,8 @@ fn check(
                 .and_then(|_| std::fs::File::create(&out))
                 .and_then(|mut f| f.write_all(min.to_jsonl().as_bytes()));
             match written {
-                Ok(()) => println!(
-                    "shrunk witness ({} of {} operations): {}",
-                    min.len(),
-                    history.len(),
-                    out.display()
-                ),
-                Err(e) => eprintln!(
-                    "faultline: could not write the witness {}: {e}",
-                    out.display()
-                ),
+                Ok(()) => println!("shrunk witness ({} of {} operations): {}", min.len(), history.len(), out.display()),
+                Err(e) => eprintln!("faultline: could not write the witness {}: {e}", out.display()),
             }
             Ok(1)
         }

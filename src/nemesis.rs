@@ -163,14 +163,8 @@ pub struct Nemesis {
 impl Nemesis {
     /// A nemesis with its own stream of the run's seed.
     pub fn new(config: NemesisConfig, seed: u64) -> Nemesis {
-        assert!(
-            !config.kinds.is_empty() && config.every_ns > 0,
-            "nemesis needs kinds and a period"
-        );
-        Nemesis {
-            config,
-            rng: Prng::stream(seed, "nemesis"),
-        }
+        assert!(!config.kinds.is_empty() && config.every_ns > 0, "nemesis needs kinds and a period");
+        Nemesis { config, rng: Prng::stream(seed, "nemesis") }
     }
 
     /// Time of the first tick.
@@ -203,13 +197,7 @@ impl Nemesis {
                 }
                 NemesisKind::Cut if node_count > 1 => {
                     let other = (node + 1 + self.rng.index(node_count - 1)) % node_count;
-                    out.push(at(
-                        now,
-                        Fault::Cut {
-                            source: node,
-                            target: other,
-                        },
-                    ));
+                    out.push(at(now, Fault::Cut { source: node, target: other }));
                     out.push(at(end, Fault::Heal));
                 }
                 NemesisKind::Crash => {
@@ -228,13 +216,7 @@ impl Nemesis {
                         self.rng.between(1_100_000, 2_000_000)
                     };
                     out.push(at(now, Fault::ClockRate { node, rate_ppm }));
-                    out.push(at(
-                        end,
-                        Fault::ClockRate {
-                            node,
-                            rate_ppm: 1_000_000,
-                        },
-                    ));
+                    out.push(at(end, Fault::ClockRate { node, rate_ppm: 1_000_000 }));
                 }
                 NemesisKind::Jump => {
                     let by = self.rng.between(1, c.every_ns) as i64;
@@ -273,21 +255,11 @@ pub struct FaultLog {
 
 impl FaultLog {
     fn open(&mut self, kind: &'static str, nodes: Vec<NodeId>, detail: String, now: Nanos) {
-        self.windows.push(FaultWindow {
-            kind,
-            nodes,
-            detail,
-            start_ns: now,
-            end_ns: None,
-        });
+        self.windows.push(FaultWindow { kind, nodes, detail, start_ns: now, end_ns: None });
     }
 
     fn close(&mut self, now: Nanos, pred: impl Fn(&FaultWindow) -> bool) {
-        for w in self
-            .windows
-            .iter_mut()
-            .filter(|w| w.end_ns.is_none() && pred(w))
-        {
+        for w in self.windows.iter_mut().filter(|w| w.end_ns.is_none() && pred(w)) {
             w.end_ns = Some(now);
         }
     }
@@ -300,12 +272,7 @@ impl FaultLog {
             Fault::Restart(n) => self.close(now, |w| w.kind == "crash" && w.nodes == [*n]),
             Fault::Pause(n) => self.open("pause", vec![*n], detail, now),
             Fault::Resume(n) => self.close(now, |w| w.kind == "pause" && w.nodes == [*n]),
-            Fault::Partition(groups) => self.open(
-                "partition",
-                groups.iter().flatten().copied().collect(),
-                detail,
-                now,
-            ),
+            Fault::Partition(groups) => self.open("partition", groups.iter().flatten().copied().collect(), detail, now),
             Fault::Cut { source, target } => self.open("cut", vec![*source, *target], detail, now),
             Fault::Heal => self.close(now, |w| w.kind == "partition" || w.kind == "cut"),
             Fault::ClockRate { node, rate_ppm } => {
@@ -326,13 +293,7 @@ impl FaultLog {
         if self.windows.iter().any(|w| w.end_ns.is_none()) {
             return None;
         }
-        Some(
-            self.windows
-                .iter()
-                .filter_map(|w| w.end_ns)
-                .max()
-                .unwrap_or(0),
-        )
+        Some(self.windows.iter().filter_map(|w| w.end_ns).max().unwrap_or(0))
     }
 }
 
@@ -364,10 +325,6 @@ mod tests {
         for f in &all {
             log.apply(&f.fault, f.at_ns);
         }
-        assert!(
-            log.last_heal().is_some(),
-            "every window closes: {:?}",
-            log.windows
-        );
+        assert!(log.last_heal().is_some(), "every window closes: {:?}", log.windows);
     }
 }

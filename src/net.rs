@@ -79,11 +79,7 @@ impl Latency {
         match *self {
             Latency::Constant { ns } => ns,
             Latency::Uniform { min_ns, max_ns } => rng.between(min_ns, max_ns),
-            Latency::Normal {
-                mean_ns,
-                stddev_ns,
-                min_ns,
-            } => {
+            Latency::Normal { mean_ns, stddev_ns, min_ns } => {
                 let x = mean_ns as f64 + stddev_ns as f64 * rng.standard_normal();
                 to_ns(x).max(min_ns)
             }
@@ -91,11 +87,7 @@ impl Latency {
                 let x = -(rng.unit_open().ln()) * mean_ns as f64;
                 min_ns.saturating_add(to_ns(x)).min(LATENCY_NS_MAX)
             }
-            Latency::LogNormal {
-                median_ns,
-                sigma,
-                min_ns,
-            } => {
+            Latency::LogNormal { median_ns, sigma, min_ns } => {
                 let x = median_ns as f64 * (sigma * rng.standard_normal()).exp();
                 min_ns.saturating_add(to_ns(x)).min(LATENCY_NS_MAX)
             }
@@ -163,10 +155,7 @@ impl Network {
 
     /// Makes every link from a process in `sources` to one in `targets` behave like `model`.
     pub fn set_links(&mut self, sources: &[usize], targets: &[usize], model: LinkModel) {
-        assert!(
-            self.models.len() < u16::MAX as usize,
-            "too many link overrides"
-        );
+        assert!(self.models.len() < u16::MAX as usize, "too many link overrides");
         let index = self.models.len() as u16;
         self.models.push(model);
         for &s in sources {
@@ -198,11 +187,8 @@ impl Network {
             return Fate::Lost;
         }
         let latency = link.latency.sample(rng);
-        let duplicate = if !link.duplicate.is_zero() && rng.chance(link.duplicate) {
-            Some(link.latency.sample(rng))
-        } else {
-            None
-        };
+        let duplicate =
+            if !link.duplicate.is_zero() && rng.chance(link.duplicate) { Some(link.latency.sample(rng)) } else { None };
         Fate::Arrives { latency, duplicate }
     }
 
@@ -260,42 +246,16 @@ mod tests {
 
     #[test]
     fn distributions_respect_their_bounds_and_centres() {
-        let u = draws(
-            &Latency::Uniform {
-                min_ns: 100,
-                max_ns: 200,
-            },
-            10_000,
-        );
+        let u = draws(&Latency::Uniform { min_ns: 100, max_ns: 200 }, 10_000);
         assert!(u.iter().all(|x| (100..=200).contains(x)));
         let mean = |v: &[Nanos]| v.iter().sum::<u64>() as f64 / v.len() as f64;
         assert!((mean(&u) - 150.0).abs() < 3.0);
-        let n = draws(
-            &Latency::Normal {
-                mean_ns: 1000,
-                stddev_ns: 100,
-                min_ns: 900,
-            },
-            10_000,
-        );
+        let n = draws(&Latency::Normal { mean_ns: 1000, stddev_ns: 100, min_ns: 900 }, 10_000);
         assert!(n.iter().all(|x| *x >= 900));
-        let e = draws(
-            &Latency::Exponential {
-                mean_ns: 1000,
-                min_ns: 500,
-            },
-            20_000,
-        );
+        let e = draws(&Latency::Exponential { mean_ns: 1000, min_ns: 500 }, 20_000);
         assert!(e.iter().all(|x| *x >= 500));
         assert!((mean(&e) - 1500.0).abs() < 50.0, "exp mean {}", mean(&e));
-        let mut l = draws(
-            &Latency::LogNormal {
-                median_ns: 1000,
-                sigma: 0.5,
-                min_ns: 10,
-            },
-            20_001,
-        );
+        let mut l = draws(&Latency::LogNormal { median_ns: 1000, sigma: 0.5, min_ns: 10 }, 20_001);
         assert!(l.iter().all(|x| *x >= 10));
         l.sort_unstable();
         let median = l[10_000] as f64;
@@ -309,10 +269,7 @@ mod tests {
         net.partition(&[vec![0, 1], vec![2, 3, 4]]);
         assert!(net.is_cut(0, 2) && net.is_cut(2, 0) && net.is_cut(1, 4));
         assert!(!net.is_cut(0, 1) && !net.is_cut(2, 4));
-        assert!(
-            !net.is_cut(5, 0) && !net.is_cut(0, 5),
-            "unlisted process keeps its links"
-        );
+        assert!(!net.is_cut(5, 0) && !net.is_cut(0, 5), "unlisted process keeps its links");
         net.heal();
         assert!(!net.any_cut() && !net.is_cut(0, 2));
     }

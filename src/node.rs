@@ -33,10 +33,7 @@ pub struct Ctx<M, O> {
 
 impl<M, O> Clone for Ctx<M, O> {
     fn clone(&self) -> Self {
-        Ctx {
-            world: self.world.clone(),
-            id: self.id,
-        }
+        Ctx { world: self.world.clone(), id: self.id }
     }
 }
 
@@ -86,11 +83,7 @@ where
 
     /// Waits for the next message, or `None` once `timeout` has passed on the local clock.
     pub fn recv_timeout(&self, timeout: Duration) -> RecvTimeout<'_, M, O> {
-        RecvTimeout {
-            ctx: self,
-            deadline_local: self.now_ns().saturating_add(duration_ns(timeout)),
-            armed_at: None,
-        }
+        RecvTimeout { ctx: self, deadline_local: self.now_ns().saturating_add(duration_ns(timeout)), armed_at: None }
     }
 
     /// Waits until the local clock has advanced by `d`.
@@ -100,19 +93,12 @@ where
 
     /// Waits until the local clock reads `deadline_ns`.
     pub fn sleep_until_ns(&self, deadline_ns: Nanos) -> Sleep<'_, M, O> {
-        Sleep {
-            ctx: self,
-            deadline_local: deadline_ns,
-            armed_at: None,
-        }
+        Sleep { ctx: self, deadline_local: deadline_ns, armed_at: None }
     }
 
     /// Starts another task on this process; it dies with the process.
     pub fn spawn(&self, task: impl Future<Output = ()> + 'static) {
-        self.world
-            .borrow_mut()
-            .spawned
-            .push((self.id, Box::pin(task)));
+        self.world.borrow_mut().spawned.push((self.id, Box::pin(task)));
     }
 
     /// This process's own random stream.
@@ -245,15 +231,11 @@ pub struct NodeRng<'a, M, O> {
 impl<M, O> NodeRng<'_, M, O> {
     /// A uniformly random `u64`.
     pub fn next_u64(&self) -> u64 {
-        self.ctx.world.borrow_mut().procs[self.ctx.id]
-            .rng
-            .next_u64()
+        self.ctx.world.borrow_mut().procs[self.ctx.id].rng.next_u64()
     }
     /// A uniform integer in `[low, high]`.
     pub fn between(&self, low: u64, high: u64) -> u64 {
-        self.ctx.world.borrow_mut().procs[self.ctx.id]
-            .rng
-            .between(low, high)
+        self.ctx.world.borrow_mut().procs[self.ctx.id].rng.between(low, high)
     }
     /// A uniform duration in `[low, high]`, at nanosecond resolution.
     pub fn duration_between(&self, low: Duration, high: Duration) -> Duration {
@@ -283,28 +265,19 @@ where
 {
     /// The value of `key`, including unsynced writes.
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
-        self.ctx.world.borrow().procs[self.ctx.id]
-            .disk
-            .get(key)
-            .map(|v| v.to_vec())
+        self.ctx.world.borrow().procs[self.ctx.id].disk.get(key).map(|v| v.to_vec())
     }
     /// Writes `key` (buffered until the next completed sync).
     pub fn put(&self, key: &str, value: Vec<u8>) {
-        self.ctx.world.borrow_mut().procs[self.ctx.id]
-            .disk
-            .put(key, value);
+        self.ctx.world.borrow_mut().procs[self.ctx.id].disk.put(key, value);
     }
     /// Deletes `key` (buffered until the next completed sync).
     pub fn delete(&self, key: &str) {
-        self.ctx.world.borrow_mut().procs[self.ctx.id]
-            .disk
-            .delete(key);
+        self.ctx.world.borrow_mut().procs[self.ctx.id].disk.delete(key);
     }
     /// Keys starting with `prefix`, in order.
     pub fn keys_with_prefix(&self, prefix: &str) -> Vec<String> {
-        self.ctx.world.borrow().procs[self.ctx.id]
-            .disk
-            .keys_with_prefix(prefix)
+        self.ctx.world.borrow().procs[self.ctx.id].disk.keys_with_prefix(prefix)
     }
     /// Reads a JSON-encoded value; `None` if absent or undecodable.
     pub fn get_json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
@@ -312,17 +285,11 @@ where
     }
     /// Writes a value as JSON.
     pub fn put_json<T: serde::Serialize>(&self, key: &str, value: &T) {
-        self.put(
-            key,
-            serde_json::to_vec(value).expect("a storage value must serialise"),
-        );
+        self.put(key, serde_json::to_vec(value).expect("a storage value must serialise"));
     }
     /// Waits until every write issued so far is durable (an fsync).
     pub fn sync(&self) -> Sync<'a, M, O> {
-        Sync {
-            ctx: self.ctx,
-            upto: None,
-        }
+        Sync { ctx: self.ctx, upto: None }
     }
 }
 

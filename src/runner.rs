@@ -57,12 +57,7 @@ pub struct ProtocolRun {
 impl ProtocolRun {
     /// A run with no client workload.
     pub fn bare(result: RunResult) -> ProtocolRun {
-        ProtocolRun {
-            result,
-            history_jsonl: None,
-            ops: 0,
-            latency_ms: Default::default(),
-        }
+        ProtocolRun { result, history_jsonl: None, ops: 0, latency_ms: Default::default() }
     }
 }
 
@@ -103,11 +98,7 @@ impl Outcome {
 pub fn outcome(r: &RunResult) -> Outcome {
     if r.checks.iter().any(|(_, v)| matches!(v, Verdict::Fail(_))) || r.violation.is_some() {
         Outcome::Failed
-    } else if r.stop == StopReason::StepLimit
-        || r.checks
-            .iter()
-            .any(|(_, v)| matches!(v, Verdict::Unknown(_)))
-    {
+    } else if r.stop == StopReason::StepLimit || r.checks.iter().any(|(_, v)| matches!(v, Verdict::Unknown(_))) {
         Outcome::Inconclusive
     } else {
         Outcome::Clean
@@ -136,41 +127,20 @@ impl<'p> Prepared<'p> {
         protocols: &[&'p dyn Protocol],
         overrides: &Overrides,
     ) -> Result<Prepared<'p>, ScenarioError> {
-        let err = |path: &str, message: String| ScenarioError {
-            file: file.to_string(),
-            path: path.to_string(),
-            message,
-        };
+        let err =
+            |path: &str, message: String| ScenarioError { file: file.to_string(), path: path.to_string(), message };
         let names: Vec<&str> = protocols.iter().map(|p| p.name()).collect();
-        let protocol = *protocols
-            .iter()
-            .find(|p| p.name() == scenario.protocol)
-            .ok_or_else(|| {
-                err(
-                    "protocol",
-                    format!(
-                        "expected one of {}, got {:?}",
-                        names.join(", "),
-                        scenario.protocol
-                    ),
-                )
-            })?;
+        let protocol = *protocols.iter().find(|p| p.name() == scenario.protocol).ok_or_else(|| {
+            err("protocol", format!("expected one of {}, got {:?}", names.join(", "), scenario.protocol))
+        })?;
         let bug_names: Vec<&str> = protocol.bugs().iter().map(|b| b.name).collect();
         let check_names: Vec<&str> = protocol.checks().iter().map(|c| c.name).collect();
-        let mut bugs: Vec<String> = if overrides.no_bugs {
-            Vec::new()
-        } else {
-            scenario.bugs.clone()
-        };
+        let mut bugs: Vec<String> = if overrides.no_bugs { Vec::new() } else { scenario.bugs.clone() };
         for (i, b) in scenario.bugs.iter().enumerate() {
             if !bug_names.contains(&b.as_str()) {
                 return Err(err(
                     &format!("bugs[{i}]"),
-                    format!(
-                        "expected a bug of {} ({}), got {b:?}",
-                        protocol.name(),
-                        list_or_none(&bug_names)
-                    ),
+                    format!("expected a bug of {} ({}), got {b:?}", protocol.name(), list_or_none(&bug_names)),
                 ));
             }
         }
@@ -179,11 +149,7 @@ impl<'p> Prepared<'p> {
                 return Err(ScenarioError {
                     file: "command line".into(),
                     path: "--bug".into(),
-                    message: format!(
-                        "expected a bug of {} ({}), got {b:?}",
-                        protocol.name(),
-                        list_or_none(&bug_names)
-                    ),
+                    message: format!("expected a bug of {} ({}), got {b:?}", protocol.name(), list_or_none(&bug_names)),
                 });
             }
             if !bugs.contains(b) {
@@ -194,11 +160,7 @@ impl<'p> Prepared<'p> {
             if !check_names.contains(&c.as_str()) {
                 return Err(err(
                     &format!("checks[{i}]"),
-                    format!(
-                        "expected a check of {} ({}), got {c:?}",
-                        protocol.name(),
-                        list_or_none(&check_names)
-                    ),
+                    format!("expected a check of {} ({}), got {c:?}", protocol.name(), list_or_none(&check_names)),
                 ));
             }
         }
@@ -209,22 +171,11 @@ impl<'p> Prepared<'p> {
         };
         // Resolve once with the default seed so range errors surface before any run.
         scenario.resolve(file, scenario.seed)?;
-        Ok(Prepared {
-            scenario,
-            file: file.to_string(),
-            protocol,
-            bugs,
-            checks,
-        })
+        Ok(Prepared { scenario, file: file.to_string(), protocol, bugs, checks })
     }
 
     /// Runs seed `seed` with trace sink `sink`.
-    pub fn run(
-        &self,
-        seed: u64,
-        sink: TraceSink,
-        record_observations: bool,
-    ) -> Result<ProtocolRun, ScenarioError> {
+    pub fn run(&self, seed: u64, sink: TraceSink, record_observations: bool) -> Result<ProtocolRun, ScenarioError> {
         let config = self.scenario.resolve(&self.file, seed)?;
         let spec = RunSpec {
             scenario: &self.scenario,

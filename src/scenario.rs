@@ -53,13 +53,9 @@ impl From<Dur> for String {
 
 /// Formats nanoseconds in the scenario syntax (exact, smallest unit that fits).
 pub fn format_duration(ns: Nanos) -> String {
-    for (unit, scale) in [
-        ("h", 3_600_000_000_000u64),
-        ("m", 60_000_000_000),
-        ("s", 1_000_000_000),
-        ("ms", 1_000_000),
-        ("us", 1_000),
-    ] {
+    for (unit, scale) in
+        [("h", 3_600_000_000_000u64), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)]
+    {
         if ns >= scale && ns.is_multiple_of(scale) {
             return format!("{}{unit}", ns / scale);
         }
@@ -75,9 +71,7 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
         Some(rest) => (-1i128, rest),
         None => (1, t.strip_prefix('+').unwrap_or(t)),
     };
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(expected)?;
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(expected)?;
     let (num, unit) = t.split_at(split);
     let scale: u128 = match unit.trim() {
         "ns" => 1,
@@ -92,11 +86,7 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     if int.is_empty() && frac.is_empty() || frac.contains('.') {
         return Err(expected());
     }
-    let int: u128 = if int.is_empty() {
-        0
-    } else {
-        int.parse().map_err(|_| expected())?
-    };
+    let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| expected())? };
     let mut ns = int.checked_mul(scale).ok_or_else(expected)?;
     let mut place = scale;
     for c in frac.chars() {
@@ -109,13 +99,10 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
 
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Dur, D::Error> {
-        let s = String::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected a duration string like \"150ms\" or \"2s\"")
-        })?;
+        let s = String::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("expected a duration string like \"150ms\" or \"2s\""))?;
         match parse_duration(&s).map_err(serde::de::Error::custom)? {
-            ns if ns < 0 => Err(serde::de::Error::custom(format!(
-                "expected a non-negative duration, got {s:?}"
-            ))),
+            ns if ns < 0 => Err(serde::de::Error::custom(format!("expected a non-negative duration, got {s:?}"))),
             ns => Ok(Dur(ns as Nanos)),
         }
     }
@@ -127,12 +114,9 @@ pub struct SignedDur(pub i64);
 
 impl<'de> Deserialize<'de> for SignedDur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SignedDur, D::Error> {
-        let s = String::deserialize(d).map_err(|_| {
-            serde::de::Error::custom("expected a signed duration string like \"-200ms\"")
-        })?;
-        parse_duration(&s)
-            .map(SignedDur)
-            .map_err(serde::de::Error::custom)
+        let s = String::deserialize(d)
+            .map_err(|_| serde::de::Error::custom("expected a signed duration string like \"-200ms\""))?;
+        parse_duration(&s).map(SignedDur).map_err(serde::de::Error::custom)
     }
 }
 
@@ -194,48 +178,27 @@ impl LatencySpec {
                 if min > max {
                     errors.push((
                         format!("{path}.max"),
-                        format!(
-                            "expected max >= min ({}), got {}",
-                            format_duration(min.0),
-                            format_duration(max.0)
-                        ),
+                        format!("expected max >= min ({}), got {}", format_duration(min.0), format_duration(max.0)),
                     ));
                 }
-                Latency::Uniform {
-                    min_ns: min.0,
-                    max_ns: max.0.max(min.0),
-                }
+                Latency::Uniform { min_ns: min.0, max_ns: max.0.max(min.0) }
             }
-            LatencySpec::Normal { mean, stddev, min } => Latency::Normal {
-                mean_ns: mean.0,
-                stddev_ns: stddev.0,
-                min_ns: min.0,
-            },
-            LatencySpec::Exponential { mean, min } => Latency::Exponential {
-                mean_ns: mean.0,
-                min_ns: min.0,
-            },
+            LatencySpec::Normal { mean, stddev, min } => {
+                Latency::Normal { mean_ns: mean.0, stddev_ns: stddev.0, min_ns: min.0 }
+            }
+            LatencySpec::Exponential { mean, min } => Latency::Exponential { mean_ns: mean.0, min_ns: min.0 },
             LatencySpec::Lognormal { median, sigma, min } => {
                 if !(sigma > 0.0 && sigma <= 10.0) {
-                    errors.push((
-                        format!("{path}.sigma"),
-                        format!("expected a shape in (0, 10], got {sigma}"),
-                    ));
+                    errors.push((format!("{path}.sigma"), format!("expected a shape in (0, 10], got {sigma}")));
                 }
-                Latency::LogNormal {
-                    median_ns: median.0,
-                    sigma: sigma.clamp(1e-9, 10.0),
-                    min_ns: min.0,
-                }
+                Latency::LogNormal { median_ns: median.0, sigma: sigma.clamp(1e-9, 10.0), min_ns: min.0 }
             }
         }
     }
 }
 
 fn default_latency() -> LatencySpec {
-    LatencySpec::Constant {
-        value: Dur(1_000_000),
-    }
+    LatencySpec::Constant { value: Dur(1_000_000) }
 }
 
 /// The `network` section.
@@ -258,12 +221,7 @@ pub struct NetworkSpec {
 
 impl Default for NetworkSpec {
     fn default() -> Self {
-        NetworkSpec {
-            latency: default_latency(),
-            loss: 0.0,
-            duplicate: 0.0,
-            links: Vec::new(),
-        }
+        NetworkSpec { latency: default_latency(), loss: 0.0, duplicate: 0.0, links: Vec::new() }
     }
 }
 
@@ -395,11 +353,7 @@ pub struct MixSpec {
 
 impl Default for MixSpec {
     fn default() -> Self {
-        MixSpec {
-            read: 0.5,
-            write: 0.5,
-            cas: 0.0,
-        }
+        MixSpec { read: 0.5, write: 0.5, cas: 0.0 }
     }
 }
 
@@ -501,11 +455,7 @@ impl Scenario {
                 message = format!("invalid JSON: {message}");
                 path.clear();
             }
-            ScenarioError {
-                file: file.to_string(),
-                path: if path.is_empty() { ".".into() } else { path },
-                message,
-            }
+            ScenarioError { file: file.to_string(), path: if path.is_empty() { ".".into() } else { path }, message }
         })?;
         de.end().map_err(|e| ScenarioError {
             file: file.to_string(),
@@ -522,34 +472,19 @@ impl Scenario {
         let mut errors: Vec<(String, String)> = Vec::new();
         let n = self.nodes;
         if n == 0 || n > PROCESSES_MAX {
-            errors.push((
-                "nodes".into(),
-                format!("expected a node count in 1..={PROCESSES_MAX}, got {n}"),
-            ));
+            errors.push(("nodes".into(), format!("expected a node count in 1..={PROCESSES_MAX}, got {n}")));
         }
         if self.name.trim().is_empty() || self.name.contains(['/', '\\']) {
-            errors.push((
-                "name".into(),
-                format!(
-                    "expected a non-empty name without slashes, got {:?}",
-                    self.name
-                ),
-            ));
+            errors.push(("name".into(), format!("expected a non-empty name without slashes, got {:?}", self.name)));
         }
         if self.duration.0 == 0 {
-            errors.push((
-                "duration".into(),
-                "expected a positive duration, got 0".into(),
-            ));
+            errors.push(("duration".into(), "expected a positive duration, got 0".into()));
         }
         let clients = self.workload.as_ref().map_or(0, |w| w.clients);
         let procs = n + clients;
         let prob = |path: &str, p: f64, errors: &mut Vec<(String, String)>| {
             if !(0.0..=1.0).contains(&p) {
-                errors.push((
-                    path.into(),
-                    format!("expected a probability in [0, 1], got {p}"),
-                ));
+                errors.push((path.into(), format!("expected a probability in [0, 1], got {p}")));
                 Probability::ZERO
             } else {
                 Probability::from_f64(p)
@@ -578,22 +513,13 @@ impl Scenario {
                 latency: l
                     .latency
                     .as_ref()
-                    .map_or(link_default.latency.clone(), |s| {
-                        s.resolve(&format!("{p}.latency"), &mut errors)
-                    }),
-                loss: l.loss.map_or(link_default.loss, |x| {
-                    prob(&format!("{p}.loss"), x, &mut errors)
-                }),
-                duplicate: l.duplicate.map_or(link_default.duplicate, |x| {
-                    prob(&format!("{p}.duplicate"), x, &mut errors)
-                }),
+                    .map_or(link_default.latency.clone(), |s| s.resolve(&format!("{p}.latency"), &mut errors)),
+                loss: l.loss.map_or(link_default.loss, |x| prob(&format!("{p}.loss"), x, &mut errors)),
+                duplicate: l
+                    .duplicate
+                    .map_or(link_default.duplicate, |x| prob(&format!("{p}.duplicate"), x, &mut errors)),
             };
-            let keep = |v: &Vec<usize>| {
-                v.iter()
-                    .copied()
-                    .filter(|&id| id < procs)
-                    .collect::<Vec<_>>()
-            };
+            let keep = |v: &Vec<usize>| v.iter().copied().filter(|&id| id < procs).collect::<Vec<_>>();
             link_overrides.push((keep(&l.from), keep(&l.to), model));
         }
         let fsync_latency = match &self.storage {
@@ -611,23 +537,15 @@ impl Scenario {
                     Some(kind) => kinds.push(kind),
                     None => errors.push((
                         format!("nemesis.kinds[{i}]"),
-                        format!(
-                            "expected one of partition, crash, pause, cut, skew, jump, got {k:?}"
-                        ),
+                        format!("expected one of partition, crash, pause, cut, skew, jump, got {k:?}"),
                     )),
                 }
             }
             if kinds.is_empty() && s.kinds.is_empty() {
-                errors.push((
-                    "nemesis.kinds".into(),
-                    "expected at least one fault kind".into(),
-                ));
+                errors.push(("nemesis.kinds".into(), "expected at least one fault kind".into()));
             }
             if s.every.0 == 0 {
-                errors.push((
-                    "nemesis.every".into(),
-                    "expected a positive duration, got 0".into(),
-                ));
+                errors.push(("nemesis.every".into(), "expected a positive duration, got 0".into()));
             }
             NemesisConfig {
                 kinds,
@@ -641,49 +559,30 @@ impl Scenario {
             if w.clients == 0 || w.clients > PROCESSES_MAX {
                 errors.push((
                     "workload.clients".into(),
-                    format!(
-                        "expected a client count in 1..={PROCESSES_MAX}, got {}",
-                        w.clients
-                    ),
+                    format!("expected a client count in 1..={PROCESSES_MAX}, got {}", w.clients),
                 ));
             }
             if !(w.rate > 0.0 && w.rate <= 1e7) {
                 errors.push((
                     "workload.rate".into(),
-                    format!(
-                        "expected operations per second in (0, 10000000], got {}",
-                        w.rate
-                    ),
+                    format!("expected operations per second in (0, 10000000], got {}", w.rate),
                 ));
             }
             if w.keys == 0 {
-                errors.push((
-                    "workload.keys".into(),
-                    "expected at least one key, got 0".into(),
-                ));
+                errors.push(("workload.keys".into(), "expected at least one key, got 0".into()));
             }
             let m = &w.mix;
             for (k, v) in [("read", m.read), ("write", m.write), ("cas", m.cas)] {
                 if !(v >= 0.0 && v.is_finite()) {
-                    errors.push((
-                        format!("workload.mix.{k}"),
-                        format!("expected a non-negative weight, got {v}"),
-                    ));
+                    errors.push((format!("workload.mix.{k}"), format!("expected a non-negative weight, got {v}")));
                 }
             }
             if m.read + m.write + m.cas <= 0.0 {
-                errors.push((
-                    "workload.mix".into(),
-                    "expected at least one positive weight".into(),
-                ));
+                errors.push(("workload.mix".into(), "expected at least one positive weight".into()));
             }
         }
         if let Some((path, message)) = errors.into_iter().next() {
-            return Err(ScenarioError {
-                file: file.to_string(),
-                path,
-                message,
-            });
+            return Err(ScenarioError { file: file.to_string(), path, message });
         }
         Ok(SimConfig {
             seed,
@@ -709,10 +608,7 @@ impl Scenario {
         let p = format!("faults[{i}]");
         let n = self.nodes;
         let Some(at) = f.at else {
-            errors.push((
-                format!("{p}.at"),
-                "missing field: expected the time the fault applies, like \"10s\"".into(),
-            ));
+            errors.push((format!("{p}.at"), "missing field: expected the time the fault applies, like \"10s\"".into()));
             return;
         };
         let actions = [
@@ -735,10 +631,7 @@ impl Scenario {
         }
         let mut check_node = |field: &str, id: usize| {
             if id >= n {
-                errors.push((
-                    format!("{p}.{field}"),
-                    format!("expected a node id in 0..{n}, got {id}"),
-                ));
+                errors.push((format!("{p}.{field}"), format!("expected a node id in 0..{n}, got {id}")));
                 false
             } else {
                 true
@@ -769,22 +662,13 @@ impl Scenario {
             }
         } else if let Some(cut) = &f.cut {
             if cut.len() != 2 {
-                errors.push((
-                    format!("{p}.cut"),
-                    format!("expected [source, target], got {} ids", cut.len()),
-                ));
+                errors.push((format!("{p}.cut"), format!("expected [source, target], got {} ids", cut.len())));
                 return;
             }
             if !check_node("cut[0]", cut[0]) || !check_node("cut[1]", cut[1]) {
                 return;
             }
-            push(
-                at,
-                Fault::Cut {
-                    source: cut[0],
-                    target: cut[1],
-                },
-            );
+            push(at, Fault::Cut { source: cut[0], target: cut[1] });
             if let Some(t) = undo_at {
                 push(t, Fault::Heal);
             }
@@ -818,76 +702,39 @@ impl Scenario {
             }
         } else if let Some(id) = f.skew {
             let Some(rate) = f.rate else {
-                errors.push((
-                    format!("{p}.rate"),
-                    "missing field: expected the clock's speed, like 1.5".into(),
-                ));
+                errors.push((format!("{p}.rate"), "missing field: expected the clock's speed, like 1.5".into()));
                 return;
             };
             if !(rate > 0.0 && rate <= 1000.0) {
-                errors.push((
-                    format!("{p}.rate"),
-                    format!("expected a clock speed in (0, 1000], got {rate}"),
-                ));
+                errors.push((format!("{p}.rate"), format!("expected a clock speed in (0, 1000], got {rate}")));
                 return;
             }
             if check_node("skew", id) {
-                push(
-                    at,
-                    Fault::ClockRate {
-                        node: id,
-                        rate_ppm: ((rate * 1e6).round() as u64).max(1),
-                    },
-                );
+                push(at, Fault::ClockRate { node: id, rate_ppm: ((rate * 1e6).round() as u64).max(1) });
                 if let Some(t) = undo_at {
-                    push(
-                        t,
-                        Fault::ClockRate {
-                            node: id,
-                            rate_ppm: 1_000_000,
-                        },
-                    );
+                    push(t, Fault::ClockRate { node: id, rate_ppm: 1_000_000 });
                 }
             }
         } else if let Some(id) = f.clock_jump {
             let Some(by) = f.by else {
-                errors.push((
-                    format!("{p}.by"),
-                    "missing field: expected the step, like \"-2s\"".into(),
-                ));
+                errors.push((format!("{p}.by"), "missing field: expected the step, like \"-2s\"".into()));
                 return;
             };
             if check_node("clock_jump", id) {
-                push(
-                    at,
-                    Fault::ClockJump {
-                        node: id,
-                        by_ns: by.0,
-                    },
-                );
+                push(at, Fault::ClockJump { node: id, by_ns: by.0 });
             }
         }
         let misplaced = [
-            (
-                "restart_after",
-                f.restart_after.is_some() && f.crash.is_none(),
-            ),
+            ("restart_after", f.restart_after.is_some() && f.crash.is_none()),
             ("rate", f.rate.is_some() && f.skew.is_none()),
             ("by", f.by.is_some() && f.clock_jump.is_none()),
             (
                 "for",
-                f.for_.is_some()
-                    && f.partition.is_none()
-                    && f.cut.is_none()
-                    && f.pause.is_none()
-                    && f.skew.is_none(),
+                f.for_.is_some() && f.partition.is_none() && f.cut.is_none() && f.pause.is_none() && f.skew.is_none(),
             ),
         ];
         if let Some((field, _)) = misplaced.iter().find(|(_, bad)| *bad) {
-            errors.push((
-                format!("faults[{i}].{field}"),
-                format!("`{field}` does not go with this fault"),
-            ));
+            errors.push((format!("faults[{i}].{field}"), format!("`{field}` does not go with this fault")));
         }
     }
 }

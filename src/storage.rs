@@ -38,8 +38,7 @@ impl Disk {
     pub fn put(&mut self, key: &str, value: Vec<u8>) {
         self.written += 1;
         self.current.insert(key.to_string(), value.clone());
-        self.pending
-            .push((self.written, key.to_string(), Some(value)));
+        self.pending.push((self.written, key.to_string(), Some(value)));
     }
 
     /// Buffers a delete.
@@ -67,10 +66,7 @@ impl Disk {
 
     /// Completes the oldest fsync in flight.
     pub(crate) fn complete_fsync(&mut self) {
-        let upto = self
-            .inflight
-            .pop_front()
-            .expect("fsync completion without fsync");
+        let upto = self.inflight.pop_front().expect("fsync completion without fsync");
         let keep_from = self.pending.partition_point(|(n, _, _)| *n <= upto);
         for (_, key, value) in self.pending.drain(..keep_from) {
             match value {

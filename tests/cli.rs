@@ -35,34 +35,12 @@ fn temp_dir(name: &str) -> PathBuf {
 #[test]
 fn run_writes_the_summary_and_prints_seed_first() {
     let dir = temp_dir("run");
-    let out = check(&[
-        "run",
-        "scenarios/tickets/chaos.json",
-        "--seed",
-        "3",
-        "--out",
-        dir.to_str().unwrap(),
-        "--trace",
-    ]);
+    let out = check(&["run", "scenarios/tickets/chaos.json", "--seed", "3", "--out", dir.to_str().unwrap(), "--trace"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.lines().next().unwrap().contains("seed 3"),
-        "seed first: {}",
-        out.stdout
-    );
+    assert!(out.stdout.lines().next().unwrap().contains("seed 3"), "seed first: {}", out.stdout);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
-    for key in [
-        "scenario",
-        "seed",
-        "trace_hash",
-        "events",
-        "sim_seconds",
-        "wall_seconds",
-        "ops",
-        "latency",
-        "checks",
-    ] {
+    for key in ["scenario", "seed", "trace_hash", "events", "sim_seconds", "wall_seconds", "ops", "latency", "checks"] {
         assert!(summary.get(key).is_some(), "summary.json lacks {key}");
     }
     assert_eq!(summary["seed"], 3);
@@ -71,23 +49,20 @@ fn run_writes_the_summary_and_prints_seed_first() {
     assert!(out.stdout.contains(&format!("trace hash {hash}")));
     // The trace file has one JSON object per event.
     let trace = std::fs::read_to_string(dir.join("trace.jsonl")).unwrap();
-    assert_eq!(
-        trace.lines().count() as u64,
-        summary["events"].as_u64().unwrap()
-    );
+    assert_eq!(trace.lines().count() as u64, summary["events"].as_u64().unwrap());
     for line in trace.lines().take(100) {
         serde_json::from_str::<serde_json::Value>(line).expect("trace line is JSON");
     }
+    // The timeline is the first 2 s of a clean run.
+    let timeline = std::fs::read_to_string(dir.join("timeline.jsonl")).unwrap();
+    let times: Vec<u64> = timeline
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["t"].as_u64().unwrap())
+        .collect();
+    assert!(!times.is_empty() && times.iter().all(|t| *t <= 2_000_000_000));
     // Tracing does not change the run.
     let dir2 = temp_dir("run2");
-    let again = check(&[
-        "run",
-        "scenarios/tickets/chaos.json",
-        "--seed",
-        "3",
-        "--out",
-        dir2.to_str().unwrap(),
-    ]);
+    let again = check(&["run", "scenarios/tickets/chaos.json", "--seed", "3", "--out", dir2.to_str().unwrap()]);
     assert!(again.stdout.contains(&format!("trace hash {hash}")));
 }
 
@@ -103,27 +78,28 @@ fn a_failing_seed_exits_1_and_ends_with_the_reproduce_command() {
         "1",
     ]);
     assert_eq!(sweep.code, 1, "{}", sweep.stdout);
-    let line = sweep
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("seed "))
-        .expect("a failing seed line");
+    let line = sweep.stdout.lines().find(|l| l.starts_with("seed ")).expect("a failing seed line");
     assert!(line.contains("FAIL unique-tickets"), "{line}");
     let seed = line["seed ".len()..].split(':').next().unwrap().to_string();
     let dir = temp_dir("fail");
-    let run = check(&[
-        "run",
-        "scenarios/tickets/reply-before-sync.json",
-        "--seed",
-        &seed,
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let run =
+        check(&["run", "scenarios/tickets/reply-before-sync.json", "--seed", &seed, "--out", dir.to_str().unwrap()]);
     assert_eq!(run.code, 1);
     assert!(run.stdout.contains("VIOLATION of unique-tickets"));
     assert!(run.stdout.contains("last events before it:"));
+    // The timeline window ends at the violation.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let violation_ns = summary["violation"]["time_ns"].as_u64().unwrap();
+    let timeline = std::fs::read_to_string(dir.join("timeline.jsonl")).unwrap();
+    let last_event: serde_json::Value = serde_json::from_str(timeline.lines().last().unwrap()).unwrap();
+    assert_eq!(last_event["t"].as_u64().unwrap(), violation_ns);
+    assert_eq!(last_event["ev"], "observe");
     let last = run.stdout.trim_end().lines().last().unwrap();
-    assert_eq!(last, format!("reproduce: cargo run --release -- run scenarios/tickets/reply-before-sync.json --seed {seed}"));
+    assert_eq!(
+        last,
+        format!("reproduce: cargo run --release -- run scenarios/tickets/reply-before-sync.json --seed {seed}")
+    );
     // The same seed without the bug is clean.
     let fixed = check(&[
         "run",
@@ -139,81 +115,39 @@ fn a_failing_seed_exits_1_and_ends_with_the_reproduce_command() {
 
 #[test]
 fn sweep_finds_the_planted_bug_on_some_seeds_and_not_others() {
-    let buggy = check(&[
-        "sweep",
-        "scenarios/tickets/reply-before-sync.json",
-        "--seeds",
-        "0..60",
-        "--jobs",
-        "2",
-    ]);
+    let buggy = check(&["sweep", "scenarios/tickets/reply-before-sync.json", "--seeds", "0..60", "--jobs", "2"]);
     assert_eq!(buggy.code, 1);
-    let failing = buggy
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("seed "))
-        .count();
+    let failing = buggy.stdout.lines().filter(|l| l.starts_with("seed ")).count();
     assert!(failing > 0 && failing < 60, "{failing} of 60 seeds failed");
-    assert_eq!(
-        buggy
-            .stdout
-            .lines()
-            .filter(|l| l.starts_with("  cargo run --release -- run "))
-            .count(),
-        failing
-    );
-    let correct = check(&[
-        "sweep",
-        "scenarios/tickets/reply-before-sync.json",
-        "--seeds",
-        "0..60",
-        "--no-bugs",
-    ]);
+    assert_eq!(buggy.stdout.lines().filter(|l| l.starts_with("  cargo run --release -- run ")).count(), failing);
+    let correct = check(&["sweep", "scenarios/tickets/reply-before-sync.json", "--seeds", "0..60", "--no-bugs"]);
     assert_eq!(correct.code, 0);
-    assert!(
-        correct.stdout.contains("60 clean, 0 failed"),
-        "{}",
-        correct.stdout
-    );
+    assert!(correct.stdout.contains("60 clean, 0 failed"), "{}", correct.stdout);
 }
 
 #[test]
 fn bad_input_exits_2_with_one_clear_line() {
     let dir = temp_dir("bad");
     let bad = dir.join("bad.json");
-    std::fs::write(&bad, r#"{"name": "x", "protocol": "tickets", "nodes": 2, "duration": "1s", "network": {"loss": -1}}"#).unwrap();
-    for args in [
-        vec!["validate", bad.to_str().unwrap()],
-        vec!["run", bad.to_str().unwrap()],
-    ] {
+    std::fs::write(
+        &bad,
+        r#"{"name": "x", "protocol": "tickets", "nodes": 2, "duration": "1s", "network": {"loss": -1}}"#,
+    )
+    .unwrap();
+    for args in [vec!["validate", bad.to_str().unwrap()], vec!["run", bad.to_str().unwrap()]] {
         let out = check(&args);
         assert_eq!(out.code, 2);
         assert_eq!(
             out.stderr.trim(),
-            format!(
-                "faultline: {}: field `network.loss`: expected a probability in [0, 1], got -1",
-                bad.display()
-            )
+            format!("faultline: {}: field `network.loss`: expected a probability in [0, 1], got -1", bad.display())
         );
     }
     let missing = check(&["run", "no/such/file.json"]);
     assert_eq!(missing.code, 2);
-    assert!(
-        missing
-            .stderr
-            .starts_with("faultline: no/such/file.json: cannot read the file"),
-        "{}",
-        missing.stderr
-    );
+    assert!(missing.stderr.starts_with("faultline: no/such/file.json: cannot read the file"), "{}", missing.stderr);
     assert_eq!(check(&["frobnicate"]).code, 2);
-    assert_eq!(
-        check(&["sweep", "scenarios/tickets/calm.json", "--seeds", "9..3"]).code,
-        2
-    );
-    assert_eq!(
-        check(&["run", "scenarios/tickets/calm.json", "--bug", "nope"]).code,
-        2
-    );
+    assert_eq!(check(&["sweep", "scenarios/tickets/calm.json", "--seeds", "9..3"]).code, 2);
+    assert_eq!(check(&["run", "scenarios/tickets/calm.json", "--bug", "nope"]).code, 2);
     assert_eq!(check(&["validate", "scenarios/tickets/calm.json"]).code, 0);
 }
 
@@ -226,12 +160,7 @@ fn a_step_limit_exits_3() {
         r#"{"name": "limited", "description": "d", "protocol": "tickets", "nodes": 3, "duration": "10s", "limits": {"steps": 500}}"#,
     )
     .unwrap();
-    let out = check(&[
-        "run",
-        path.to_str().unwrap(),
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let out = check(&["run", path.to_str().unwrap(), "--out", dir.to_str().unwrap()]);
     assert_eq!(out.code, 3, "{}", out.stdout);
     assert!(out.stdout.contains("step limit reached"));
     assert!(out.stdout.contains("check unique-tickets: unknown"));
@@ -247,22 +176,13 @@ fn check_gives_verdicts_and_a_witness() {
     let stale = dir.join("stale.jsonl");
     std::fs::write(&stale, "{\"process\":0,\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n{\"process\":1,\"type\":\"invoke\",\"f\":\"read\",\"value\":null}\n{\"process\":1,\"type\":\"ok\",\"f\":\"read\",\"value\":null}\n").unwrap();
     let witness = dir.join("min.jsonl");
-    let out = check(&[
-        "check",
-        stale.to_str().unwrap(),
-        "--witness",
-        witness.to_str().unwrap(),
-    ]);
+    let out = check(&["check", stale.to_str().unwrap(), "--witness", witness.to_str().unwrap()]);
     assert_eq!(out.code, 1);
     assert!(out.stdout.starts_with("not linearizable"));
     let min = std::fs::read_to_string(&witness).unwrap();
     assert!(faultline::check::lin::parse_history(&min).is_ok());
     let malformed = dir.join("bad.jsonl");
-    std::fs::write(
-        &malformed,
-        "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n",
-    )
-    .unwrap();
+    std::fs::write(&malformed, "{\"process\":0,\"type\":\"ok\",\"f\":\"write\",\"value\":1}\n").unwrap();
     let out = check(&["check", malformed.to_str().unwrap()]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("line 1"), "{}", out.stderr);
@@ -270,22 +190,14 @@ fn check_gives_verdicts_and_a_witness() {
 
 #[test]
 fn bench_prints_one_final_line_per_workload() {
-    for (w, unit, n) in [
-        ("pingpong", "deliveries", 400_000),
-        ("broadcast", "deliveries", 480_000),
-        ("timers", "wakeups", 1_000_000),
-    ] {
+    for (w, unit, n) in
+        [("pingpong", "deliveries", 400_000), ("broadcast", "deliveries", 480_000), ("timers", "wakeups", 1_000_000)]
+    {
         let out = check(&["bench", w]);
         assert_eq!(out.code, 0);
         let line = out.stdout.trim_end().lines().last().unwrap().to_string();
-        assert!(
-            line.starts_with(&format!("workload={w} {unit}={n} sim_seconds=")),
-            "{line}"
-        );
-        assert!(
-            line.contains(" wall_seconds=") && line.contains(" per_sec="),
-            "{line}"
-        );
+        assert!(line.starts_with(&format!("workload={w} {unit}={n} sim_seconds=")), "{line}");
+        assert!(line.contains(" wall_seconds=") && line.contains(" per_sec="), "{line}");
     }
     assert_eq!(check(&["bench", "nope"]).code, 2);
 }
@@ -294,13 +206,7 @@ fn bench_prints_one_final_line_per_workload() {
 fn list_names_protocols_checks_and_bugs() {
     let out = check(&["list"]);
     assert_eq!(out.code, 0);
-    for word in [
-        "tickets",
-        "unique-tickets",
-        "reply-before-sync",
-        "partition",
-        "lognormal",
-    ] {
+    for word in ["tickets", "unique-tickets", "reply-before-sync", "partition", "lognormal"] {
         assert!(out.stdout.contains(word), "list lacks {word}");
     }
 }

@@ -11,11 +11,7 @@ use faultline::check::lin::{check, parse_history, Model, Verdict};
 fn check_file(dir: &std::path::Path, name: &str, expected: bool) -> Result<(), String> {
     let text = std::fs::read_to_string(dir.join(name)).map_err(|e| format!("{name}: {e}"))?;
     let history = parse_history(&text).map_err(|e| format!("{name}: {e}"))?;
-    let model = if name.starts_with("kv/") {
-        Model::Kv
-    } else {
-        Model::Register
-    };
+    let model = if name.starts_with("kv/") { Model::Kv } else { Model::Register };
     let deadline = Some(Instant::now() + Duration::from_secs(30));
     match (check(&history, model, deadline), expected) {
         (Verdict::Linearizable, true) | (Verdict::NotLinearizable(_), false) => Ok(()),
@@ -34,9 +30,6 @@ fn corpus_verdicts_match_expected() {
     let expected: std::collections::BTreeMap<String, bool> =
         serde_json::from_str(&expected).expect("expected.json is a map of booleans");
     assert_eq!(expected.len(), 108, "the corpus has 108 histories");
-    let failures: Vec<String> = expected
-        .iter()
-        .filter_map(|(name, &ok)| check_file(&root, name, ok).err())
-        .collect();
+    let failures: Vec<String> = expected.iter().filter_map(|(name, &ok)| check_file(&root, name, ok).err()).collect();
     assert!(failures.is_empty(), "{failures:#?}");
 }

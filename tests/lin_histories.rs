@@ -67,11 +67,7 @@ fn stale_read_is_not_linearizable() {
     )
     .expect("a violation");
     assert_eq!(v.first_unlinearizable.index, 2, "the stale read is op 2");
-    assert!(
-        v.render().contains("read -> 1 but the value is 2"),
-        "{}",
-        v.render()
-    );
+    assert!(v.render().contains("read -> 1 but the value is 2"), "{}", v.render());
 }
 
 #[test]
@@ -102,11 +98,7 @@ fn cas_from_a_value_never_held_is_not_linearizable() {
         false,
     )
     .expect("a violation");
-    assert!(
-        v.render().contains("cas [2, 5] but the value is 3"),
-        "{}",
-        v.render()
-    );
+    assert!(v.render().contains("cas [2, 5] but the value is 3"), "{}", v.render());
 }
 
 #[test]
@@ -261,10 +253,7 @@ fn kv_violation_names_the_failing_key() {
     assert_eq!(v.last_linearized.as_ref().map(|op| op.index), Some(1));
     let report = v.render();
     assert!(report.contains("key \"k3\""), "{report}");
-    assert!(
-        report.contains("read k3 -> 4 but the value is 1"),
-        "{report}"
-    );
+    assert!(report.contains("read k3 -> 4 but the value is 1"), "{report}");
 }
 
 #[test]
@@ -358,20 +347,10 @@ fn report_shows_partial_linearization_and_refusals() {
         false,
     )
     .expect("a violation");
-    let states: Vec<String> = v
-        .linearization
-        .iter()
-        .map(|s| s.state.to_string())
-        .collect();
+    let states: Vec<String> = v.linearization.iter().map(|s| s.state.to_string()).collect();
     assert_eq!(states, ["1", "2"]);
     let reasons: Vec<&str> = v.attempts.iter().map(|a| a.reason.as_str()).collect();
-    assert_eq!(
-        reasons,
-        [
-            "cas k [1, 5] but the value is 2",
-            "read k -> 1 but the value is 2"
-        ]
-    );
+    assert_eq!(reasons, ["cas k [1, 5] but the value is 2", "read k -> 1 but the value is 2"]);
 }
 
 #[test]
@@ -380,23 +359,13 @@ fn deadline_in_the_past_gives_unknown_or_a_verdict_never_wrong() {
     // answer is Unknown or the true verdict, never the opposite one.
     let mut text = String::new();
     for i in 0..200 {
-        text.push_str(&format!(
-            "{{\"process\": {i}, \"type\": \"invoke\", \"f\": \"write\", \"value\": {i}}}\n"
-        ));
+        text.push_str(&format!("{{\"process\": {i}, \"type\": \"invoke\", \"f\": \"write\", \"value\": {i}}}\n"));
     }
     for i in 0..200 {
-        text.push_str(&format!(
-            "{{\"process\": {i}, \"type\": \"ok\", \"f\": \"write\", \"value\": {i}}}\n"
-        ));
+        text.push_str(&format!("{{\"process\": {i}, \"type\": \"ok\", \"f\": \"write\", \"value\": {i}}}\n"));
     }
     let history = parse_history(&text).expect("parses");
     let past = Some(std::time::Instant::now());
-    assert!(matches!(
-        check(&history, Model::Register, past),
-        Verdict::Unknown | Verdict::Linearizable
-    ));
-    assert_eq!(
-        check(&history, Model::Register, None),
-        Verdict::Linearizable
-    );
+    assert!(matches!(check(&history, Model::Register, past), Verdict::Unknown | Verdict::Linearizable));
+    assert_eq!(check(&history, Model::Register, None), Verdict::Linearizable);
 }

@@ -16,11 +16,7 @@ const WRITE: &str = r#"{"process": 0, "type": "invoke", "f": "write", "value": 1
 
 #[test]
 fn bad_json() {
-    check(
-        &format!("{WRITE}\n{{\"process\": 0, \"type\": \n"),
-        2,
-        "bad JSON",
-    );
+    check(&format!("{WRITE}\n{{\"process\": 0, \"type\": \n"), 2, "bad JSON");
 }
 
 #[test]
@@ -30,29 +26,17 @@ fn not_an_object() {
 
 #[test]
 fn unknown_type() {
-    check(
-        r#"{"process": 0, "type": "start", "f": "read", "value": null}"#,
-        1,
-        "unknown type \"start\"",
-    );
+    check(r#"{"process": 0, "type": "start", "f": "read", "value": null}"#, 1, "unknown type \"start\"");
 }
 
 #[test]
 fn unknown_f() {
-    check(
-        r#"{"process": 0, "type": "invoke", "f": "incr", "value": 1}"#,
-        1,
-        "unknown f \"incr\"",
-    );
+    check(r#"{"process": 0, "type": "invoke", "f": "incr", "value": 1}"#, 1, "unknown f \"incr\"");
 }
 
 #[test]
 fn unknown_field() {
-    check(
-        r#"{"process": 0, "type": "invoke", "f": "read", "value": null, "node": 3}"#,
-        1,
-        "unknown field \"node\"",
-    );
+    check(r#"{"process": 0, "type": "invoke", "f": "read", "value": null, "node": 3}"#, 1, "unknown field \"node\"");
 }
 
 #[test]
@@ -67,11 +51,7 @@ fn time_field_is_accepted() {
 
 #[test]
 fn missing_process() {
-    check(
-        r#"{"type": "invoke", "f": "read", "value": null}"#,
-        1,
-        "missing field \"process\"",
-    );
+    check(r#"{"type": "invoke", "f": "read", "value": null}"#, 1, "missing field \"process\"");
 }
 
 #[test]
@@ -85,25 +65,13 @@ fn completion_without_invoke() {
 
 #[test]
 fn two_invokes_in_flight() {
-    check(
-        &format!("{WRITE}\n{WRITE}"),
-        2,
-        "process 0 invokes a second op while its op from line 1 is in flight",
-    );
+    check(&format!("{WRITE}\n{WRITE}"), 2, "process 0 invokes a second op while its op from line 1 is in flight");
 }
 
 #[test]
 fn cas_without_pair() {
-    check(
-        r#"{"process": 0, "type": "invoke", "f": "cas", "value": 3}"#,
-        1,
-        "cas value must be [old, new]",
-    );
-    check(
-        r#"{"process": 0, "type": "invoke", "f": "cas", "value": [1, 2, 3]}"#,
-        1,
-        "cas value must be [old, new]",
-    );
+    check(r#"{"process": 0, "type": "invoke", "f": "cas", "value": 3}"#, 1, "cas value must be [old, new]");
+    check(r#"{"process": 0, "type": "invoke", "f": "cas", "value": [1, 2, 3]}"#, 1, "cas value must be [old, new]");
 }
 
 #[test]

@@ -8,20 +8,12 @@ use faultline::check::lin::{check, parse_history, shrink, History, Model, Verdic
 fn check_shrink(text: &str, model: Model, ops_max: usize) -> History {
     let history = parse_history(text).expect("test history parses");
     let small = shrink(&history, model, None);
-    assert!(
-        small.len() <= ops_max,
-        "{} ops:\n{}",
-        small.len(),
-        small.to_jsonl()
-    );
+    assert!(small.len() <= ops_max, "{} ops:\n{}", small.len(), small.to_jsonl());
     assert!(small.len() < history.len());
     let round = parse_history(&small.to_jsonl()).expect("shrunk history parses");
     assert_eq!(round.len(), small.len());
     assert_eq!(round.to_jsonl(), small.to_jsonl());
-    assert!(matches!(
-        check(&round, model, None),
-        Verdict::NotLinearizable(_)
-    ));
+    assert!(matches!(check(&round, model, None), Verdict::NotLinearizable(_)));
     small
 }
 
@@ -30,9 +22,7 @@ fn check_shrink(text: &str, model: Model, ops_max: usize) -> History {
 fn noisy_stale_read(noise: usize) -> String {
     let mut lines = Vec::new();
     let mut line = |p: usize, t: &str, f: &str, v: &str| {
-        lines.push(format!(
-            "{{\"process\": {p}, \"type\": \"{t}\", \"f\": \"{f}\", \"value\": {v}}}"
-        ))
+        lines.push(format!("{{\"process\": {p}, \"type\": \"{t}\", \"f\": \"{f}\", \"value\": {v}}}"))
     };
     for i in 0..noise {
         line(0, "invoke", "write", &i.to_string());

@@ -42,19 +42,49 @@ fn a_good_scenario_is_accepted() {
 fn bad_scenarios_name_file_field_and_expectation() {
     let cases = [
         (edit(r#""nodes": 3, "#, ""), "bad.json: missing field `nodes`"),
-        (edit(r#""nodes": 3"#, r#""nodes": "three""#), "bad.json: field `nodes`: invalid type: string \"three\", expected usize"),
-        (edit(r#""nodes": 3"#, r#""nodes": 3, "colour": "red""#), "bad.json: field `colour`: unknown field `colour`, expected one of `name`"),
-        (edit(r#""loss": 0.1"#, r#""loss": 1.5"#), "bad.json: field `network.loss`: expected a probability in [0, 1], got 1.5"),
-        (edit(r#""crash": 0"#, r#""crash": 7"#), "bad.json: field `faults[0].crash`: expected a node id in 0..3, got 7"),
+        (
+            edit(r#""nodes": 3"#, r#""nodes": "three""#),
+            "bad.json: field `nodes`: invalid type: string \"three\", expected usize",
+        ),
+        (
+            edit(r#""nodes": 3"#, r#""nodes": 3, "colour": "red""#),
+            "bad.json: field `colour`: unknown field `colour`, expected one of `name`",
+        ),
+        (
+            edit(r#""loss": 0.1"#, r#""loss": 1.5"#),
+            "bad.json: field `network.loss`: expected a probability in [0, 1], got 1.5",
+        ),
+        (
+            edit(r#""crash": 0"#, r#""crash": 7"#),
+            "bad.json: field `faults[0].crash`: expected a node id in 0..3, got 7",
+        ),
         (edit(r#""tickets""#, r#""zab""#), "bad.json: field `protocol`: expected one of tickets"),
-        (edit(r#""duration": "1s""#, r#""duration": "1 fortnight""#), "bad.json: field `duration`: expected a duration like \"150ms\" or \"2s\", got \"1 fortnight\""),
-        (edit(r#""dist": "uniform""#, r#""dist": "pareto""#), "bad.json: field `network.latency.dist`: unknown variant `pareto`, expected one of `constant`"),
+        (
+            edit(r#""duration": "1s""#, r#""duration": "1 fortnight""#),
+            "bad.json: field `duration`: expected a duration like \"150ms\" or \"2s\", got \"1 fortnight\"",
+        ),
+        (
+            edit(r#""dist": "uniform""#, r#""dist": "pareto""#),
+            "bad.json: field `network.latency.dist`: unknown variant `pareto`, expected one of `constant`",
+        ),
         (edit(r#""max": "5ms""#, r#""max": "5ms", "mean": "2ms""#), "bad.json: field `network.latency"),
-        (edit(r#""min": "1ms", "max": "5ms""#, r#""min": "9ms", "max": "5ms""#), "bad.json: field `network.latency.max`: expected max >= min"),
-        (edit(r#""crash": 0, "restart_after": "50ms""#, r#""crash": 0, "pause": 1"#), "bad.json: field `faults[0]`: expected exactly one of"),
+        (
+            edit(r#""min": "1ms", "max": "5ms""#, r#""min": "9ms", "max": "5ms""#),
+            "bad.json: field `network.latency.max`: expected max >= min",
+        ),
+        (
+            edit(r#""crash": 0, "restart_after": "50ms""#, r#""crash": 0, "pause": 1"#),
+            "bad.json: field `faults[0]`: expected exactly one of",
+        ),
         (edit(r#"{ "at": "100ms", "#, "{ "), "bad.json: field `faults[0].at`: missing field"),
-        (edit(r#""name": "t""#, r#""name": "t", "bugs": ["typo"]"#), "bad.json: field `bugs[0]`: expected a bug of tickets (reply-before-sync), got \"typo\""),
-        (edit(r#""name": "t""#, r#""name": "t", "checks": ["safety"]"#), "bad.json: field `checks[0]`: expected a check of tickets (unique-tickets)"),
+        (
+            edit(r#""name": "t""#, r#""name": "t", "bugs": ["typo"]"#),
+            "bad.json: field `bugs[0]`: expected a bug of tickets (reply-before-sync), got \"typo\"",
+        ),
+        (
+            edit(r#""name": "t""#, r#""name": "t", "checks": ["safety"]"#),
+            "bad.json: field `checks[0]`: expected a check of tickets (unique-tickets)",
+        ),
         (edit(r#""nodes": 3"#, r#""nodes": 0"#), "bad.json: field `nodes`: expected a node count in 1..=1024, got 0"),
         ("{ \"name\": ".to_string(), "bad.json: invalid JSON: EOF while parsing"),
         (format!("{GOOD} {{}}"), "bad.json: invalid JSON: trailing characters"),
@@ -70,10 +100,8 @@ fn bad_scenarios_name_file_field_and_expectation() {
 }
 
 fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .expect("scenarios dir")
-        .map(|e| e.expect("entry").path())
-        .collect();
+    let mut entries: Vec<_> =
+        std::fs::read_dir(dir).expect("scenarios dir").map(|e| e.expect("entry").path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -93,36 +121,21 @@ fn every_scenario_is_deterministic_and_matches_its_golden_hash() {
     let mut hashes = BTreeMap::new();
     let protocols = builtin();
     for path in &files {
-        let name = path
-            .strip_prefix(&root)
-            .expect("under root")
-            .display()
-            .to_string();
+        let name = path.strip_prefix(&root).expect("under root").display().to_string();
         let scenario = Scenario::load(path).unwrap_or_else(|e| panic!("{e}"));
         let seed = scenario.seed;
-        let p = Prepared::new(scenario, &name, &protocols, &Overrides::default())
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            !p.scenario.description.is_empty(),
-            "{name}: every shipped scenario says what it shows"
-        );
+        let p = Prepared::new(scenario, &name, &protocols, &Overrides::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!p.scenario.description.is_empty(), "{name}: every shipped scenario says what it shows");
         let a = p.run(seed, TraceSink::Off, false).expect("run").result;
         let b = p.run(seed, TraceSink::Off, false).expect("run").result;
-        assert_eq!(
-            hash_hex(a.trace_hash),
-            hash_hex(b.trace_hash),
-            "{name}: same seed, different trace"
-        );
+        assert_eq!(hash_hex(a.trace_hash), hash_hex(b.trace_hash), "{name}: same seed, different trace");
         assert_eq!(a.events, b.events);
         hashes.insert(name, hash_hex(a.trace_hash));
     }
     let golden_path = root.join("tests/golden/trace-hashes.json");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(
-            &golden_path,
-            serde_json::to_string_pretty(&hashes).expect("json") + "\n",
-        )
-        .expect("write golden");
+        std::fs::write(&golden_path, serde_json::to_string_pretty(&hashes).expect("json") + "\n")
+            .expect("write golden");
         return;
     }
     let golden: BTreeMap<String, String> = serde_json::from_str(

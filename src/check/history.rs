@@ -159,10 +159,7 @@ impl Op {
             Some(c) => format!("@{c}"),
             None => "∞".to_string(),
         };
-        format!(
-            "p{} {what}{status}  [@{}..{end}]",
-            self.process, self.invoke_index
-        )
+        format!("p{} {what}{status}  [@{}..{end}]", self.process, self.invoke_index)
     }
 }
 
@@ -207,18 +204,11 @@ impl History {
         let mut seen = std::collections::BTreeSet::new();
         let mut last_end: BTreeMap<u64, usize> = BTreeMap::new();
         for op in &ops {
-            assert!(
-                seen.insert(op.invoke_index),
-                "event index {} used twice",
-                op.invoke_index
-            );
+            assert!(seen.insert(op.invoke_index), "event index {} used twice", op.invoke_index);
             match (op.complete_index, &op.outcome) {
                 (None, Outcome::Open) => {}
                 (Some(c), o) if *o != Outcome::Open => {
-                    assert!(
-                        c > op.invoke_index,
-                        "op completes before it is invoked: {op:?}"
-                    );
+                    assert!(c > op.invoke_index, "op completes before it is invoked: {op:?}");
                     assert!(seen.insert(c), "event index {c} used twice");
                 }
                 _ => panic!("complete_index must be None exactly for Open ops: {op:?}"),
@@ -230,17 +220,10 @@ impl History {
                 Call::Read | Call::Append(_) => {}
             }
             if let (Outcome::Ok(v), false) = (&op.outcome, op.call == Call::Read) {
-                assert!(
-                    *v == Value::Null,
-                    "Ok value on a non-read must be Null: {op:?}"
-                );
+                assert!(*v == Value::Null, "Ok value on a non-read must be Null: {op:?}");
             }
             if let Some(end) = last_end.get(&op.process) {
-                assert!(
-                    *end < op.invoke_index,
-                    "process {} has two ops in flight",
-                    op.process
-                );
+                assert!(*end < op.invoke_index, "process {} has two ops in flight", op.process);
             }
             last_end.insert(op.process, op.complete_index.unwrap_or(usize::MAX));
         }
@@ -265,13 +248,7 @@ impl History {
     /// The sub-history of the ops whose position in [`History::ops`] `keep`
     /// accepts. Removing whole ops keeps a history well formed.
     pub fn filter(&self, mut keep: impl FnMut(usize, &Op) -> bool) -> History {
-        let ops = self
-            .ops
-            .iter()
-            .enumerate()
-            .filter(|(i, op)| keep(*i, op))
-            .map(|(_, op)| op.clone())
-            .collect();
+        let ops = self.ops.iter().enumerate().filter(|(i, op)| keep(*i, op)).map(|(_, op)| op.clone()).collect();
         History { ops }
     }
 
@@ -370,10 +347,7 @@ pub fn parse_history(text: &str) -> Result<History, HistoryError> {
         if raw.trim().is_empty() {
             continue;
         }
-        let err = |message: String| HistoryError {
-            line: line_no,
-            message,
-        };
+        let err = |message: String| HistoryError { line: line_no, message };
         let ev = parse_event(raw).map_err(err)?;
         match ev.kind {
             EventKind::Invoke => {
@@ -386,13 +360,7 @@ pub fn parse_history(text: &str) -> Result<History, HistoryError> {
                 let call = parse_call(&ev.f, &ev.value).map_err(err)?;
                 pending.insert(
                     ev.process,
-                    Pending {
-                        op_slot: ops.len(),
-                        line: line_no,
-                        f: ev.f,
-                        key: ev.key.clone(),
-                        value: ev.value,
-                    },
+                    Pending { op_slot: ops.len(), line: line_no, f: ev.f, key: ev.key.clone(), value: ev.value },
                 );
                 ops.push(Some(Op {
                     process: ev.process,
@@ -406,10 +374,7 @@ pub fn parse_history(text: &str) -> Result<History, HistoryError> {
             kind => {
                 let name = kind_name(kind);
                 let Some(p) = pending.remove(&ev.process) else {
-                    return Err(err(format!(
-                        "{name} for process {} which has no op in flight",
-                        ev.process
-                    )));
+                    return Err(err(format!("{name} for process {} which has no op in flight", ev.process)));
                 };
                 if ev.f != p.f {
                     return Err(err(format!(
@@ -452,19 +417,11 @@ pub fn parse_history(text: &str) -> Result<History, HistoryError> {
             }
         }
     }
-    Ok(History {
-        ops: ops
-            .into_iter()
-            .map(|o| o.expect("every slot is filled"))
-            .collect(),
-    })
+    Ok(History { ops: ops.into_iter().map(|o| o.expect("every slot is filled")).collect() })
 }
 
 fn value_mismatch(name: &str, got: &serde_json::Value, p: &Pending) -> String {
-    format!(
-        "{name} of {} has value {got} but the invoke on line {} has value {}",
-        p.f, p.line, p.value
-    )
+    format!("{name} of {} has value {got} but the invoke on line {} has value {}", p.f, p.line, p.value)
 }
 
 fn kind_name(kind: EventKind) -> &'static str {
@@ -484,26 +441,20 @@ fn key_text(key: &Option<String>) -> String {
 }
 
 fn parse_event(raw: &str) -> Result<Event, String> {
-    let json: serde_json::Value =
-        serde_json::from_str(raw).map_err(|e| format!("bad JSON: {e}"))?;
+    let json: serde_json::Value = serde_json::from_str(raw).map_err(|e| format!("bad JSON: {e}"))?;
     let serde_json::Value::Object(mut map) = json else {
         return Err("expected a JSON object".to_string());
     };
     // Deterministic: serde_json's Map is a BTreeMap (sorted) without the
     // preserve_order feature, so the first unknown field named is stable.
     for field in map.keys() {
-        if !matches!(
-            field.as_str(),
-            "process" | "type" | "f" | "key" | "value" | "time"
-        ) {
+        if !matches!(field.as_str(), "process" | "type" | "f" | "key" | "value" | "time") {
             return Err(format!("unknown field \"{field}\""));
         }
     }
     let process = match map.get("process") {
         None => return Err("missing field \"process\"".to_string()),
-        Some(p) => p
-            .as_u64()
-            .ok_or_else(|| format!("process must be a non-negative integer, not {p}"))?,
+        Some(p) => p.as_u64().ok_or_else(|| format!("process must be a non-negative integer, not {p}"))?,
     };
     let kind = match map.get("type") {
         None => return Err("missing field \"type\"".to_string()),
@@ -512,11 +463,7 @@ fn parse_event(raw: &str) -> Result<Event, String> {
             "ok" => EventKind::Ok,
             "fail" => EventKind::Fail,
             "info" => EventKind::Info,
-            _ => {
-                return Err(format!(
-                    "unknown type \"{t}\" (expected invoke, ok, fail or info)"
-                ))
-            }
+            _ => return Err(format!("unknown type \"{t}\" (expected invoke, ok, fail or info)")),
         },
         Some(t) => return Err(format!("type must be a string, not {t}")),
     };
@@ -524,11 +471,7 @@ fn parse_event(raw: &str) -> Result<Event, String> {
         None => return Err("missing field \"f\"".to_string()),
         Some(serde_json::Value::String(f)) => match f.as_str() {
             "read" | "write" | "cas" | "append" => f.clone(),
-            _ => {
-                return Err(format!(
-                    "unknown f \"{f}\" (expected read, write, cas or append)"
-                ))
-            }
+            _ => return Err(format!("unknown f \"{f}\" (expected read, write, cas or append)")),
         },
         Some(f) => return Err(format!("f must be a string, not {f}")),
     };
@@ -538,13 +481,7 @@ fn parse_event(raw: &str) -> Result<Event, String> {
         Some(k) => return Err(format!("key must be a string, not {k}")),
     };
     let value = map.remove("value").unwrap_or(serde_json::Value::Null);
-    Ok(Event {
-        process,
-        kind,
-        f,
-        key,
-        value,
-    })
+    Ok(Event { process, kind, f, key, value })
 }
 
 /// A stored value: integer, string or null.
@@ -552,21 +489,16 @@ fn parse_value(v: &serde_json::Value) -> Result<Value, String> {
     match v {
         serde_json::Value::Null => Ok(Value::Null),
         serde_json::Value::String(s) => Ok(Value::Str(s.clone())),
-        serde_json::Value::Number(n) => n
-            .as_i64()
-            .map(Value::Int)
-            .ok_or_else(|| format!("value {n} is not a 64-bit integer")),
-        other => Err(format!(
-            "value must be an integer, a string or null, not {other}"
-        )),
+        serde_json::Value::Number(n) => {
+            n.as_i64().map(Value::Int).ok_or_else(|| format!("value {n} is not a 64-bit integer"))
+        }
+        other => Err(format!("value must be an integer, a string or null, not {other}")),
     }
 }
 
 fn parse_non_null(what: &str, v: &serde_json::Value) -> Result<Value, String> {
     match parse_value(v).map_err(|m| format!("{what} {m}"))? {
-        Value::Null => Err(format!(
-            "{what} value must be an integer or a string, not null"
-        )),
+        Value::Null => Err(format!("{what} value must be an integer or a string, not null")),
         value => Ok(value),
     }
 }
@@ -581,10 +513,9 @@ fn parse_call(f: &str, value: &serde_json::Value) -> Result<Call, String> {
             other => Err(format!("append value must be a string, not {other}")),
         },
         "cas" => match value.as_array().map(Vec::as_slice) {
-            Some([old, new]) => Ok(Call::Cas(
-                parse_value(old).map_err(|m| format!("cas old {m}"))?,
-                parse_non_null("cas new", new)?,
-            )),
+            Some([old, new]) => {
+                Ok(Call::Cas(parse_value(old).map_err(|m| format!("cas old {m}"))?, parse_non_null("cas new", new)?))
+            }
             _ => Err(format!("cas value must be [old, new], not {value}")),
         },
         _ => unreachable!("f was checked when parsing the event"),

@@ -155,48 +155,22 @@ impl Violation {
             Some(k) => format!("key {}", Value::Str(k.clone())),
             None => "the register".to_string(),
         };
-        out.push_str(&format!(
-            "not linearizable: {subject} (model {})\n",
-            self.model
-        ));
-        out.push_str(&format!(
-            "  first op that cannot be linearized: {}\n",
-            self.first_unlinearizable.text
-        ));
+        out.push_str(&format!("not linearizable: {subject} (model {})\n", self.model));
+        out.push_str(&format!("  first op that cannot be linearized: {}\n", self.first_unlinearizable.text));
         match &self.last_linearized {
-            Some(op) => out.push_str(&format!(
-                "  last op linearized before it:       {}\n",
-                op.text
-            )),
+            Some(op) => out.push_str(&format!("  last op linearized before it:       {}\n", op.text)),
             None => out.push_str("  no op could be linearized before it\n"),
         }
-        out.push_str(&format!(
-            "longest partial linearization ({} ops, value after each):\n",
-            self.linearization.len()
-        ));
-        let skip = self
-            .linearization
-            .len()
-            .saturating_sub(Self::STEPS_SHOWN_MAX);
+        out.push_str(&format!("longest partial linearization ({} ops, value after each):\n", self.linearization.len()));
+        let skip = self.linearization.len().saturating_sub(Self::STEPS_SHOWN_MAX);
         if skip > 0 {
             out.push_str(&format!("  ... {skip} earlier steps not shown\n"));
         }
         for (i, step) in self.linearization.iter().enumerate().skip(skip) {
-            out.push_str(&format!(
-                "  {:>4}. {}  => {}\n",
-                i + 1,
-                step.op.text,
-                short(&step.state)
-            ));
+            out.push_str(&format!("  {:>4}. {}  => {}\n", i + 1, step.op.text, short(&step.state)));
         }
-        let state = self
-            .linearization
-            .last()
-            .map_or(Value::Null, |s| s.state.clone());
-        out.push_str(&format!(
-            "then, with the value {}, every op that could go next fails:\n",
-            short(&state)
-        ));
+        let state = self.linearization.last().map_or(Value::Null, |s| s.state.clone());
+        out.push_str(&format!("then, with the value {}, every op that could go next fails:\n", short(&state)));
         for a in &self.attempts {
             out.push_str(&format!("  - {}\n      {}\n", a.op.text, a.reason));
         }
@@ -212,10 +186,8 @@ const SLICE_STEPS: u64 = 4096;
 /// verdict, the result is [`Verdict::Unknown`] (the clock is read once per
 /// slice of a few thousand search steps).
 pub fn check(history: &History, model: Model, deadline: Option<Instant>) -> Verdict {
-    let mut searches: Vec<Search> = partition(history, model)
-        .into_iter()
-        .map(|(key, ops)| Search::new(history, key, ops))
-        .collect();
+    let mut searches: Vec<Search> =
+        partition(history, model).into_iter().map(|(key, ops)| Search::new(history, key, ops)).collect();
     let mut active: Vec<usize> = (0..searches.len()).collect();
     let mut steps_since_clock = 0u64;
     while !active.is_empty() {
@@ -225,11 +197,7 @@ pub fn check(history: &History, model: Model, deadline: Option<Instant>) -> Verd
             match status {
                 Status::Running => still.push(i),
                 Status::Linearizable => {}
-                Status::Violated => {
-                    return Verdict::NotLinearizable(Box::new(
-                        searches[i].violation(history, model),
-                    ))
-                }
+                Status::Violated => return Verdict::NotLinearizable(Box::new(searches[i].violation(history, model))),
             }
             steps_since_clock += steps;
             if steps_since_clock >= SLICE_STEPS {
@@ -259,8 +227,7 @@ pub fn shrink(history: &History, model: Model, deadline: Option<Instant>) -> His
     let expired = || deadline.is_some_and(|d| Instant::now() >= d);
     // Ops the search ignores (failed ops, open reads), and for kv the other
     // keys, cannot matter; dropping them first is safe and cheap.
-    let mut current = history
-        .filter(|_, op| relevant(op) && (model == Model::Register || op.key == violation.key));
+    let mut current = history.filter(|_, op| relevant(op) && (model == Model::Register || op.key == violation.key));
     if !fails(&current) {
         current = history.clone();
     }
@@ -436,12 +403,9 @@ impl Values {
         }
         match (self.keys[from as usize], self.keys[target as usize]) {
             (ValueKey::Null, ValueKey::Str { .. }) => true,
-            (
-                ValueKey::Str { len, hash },
-                ValueKey::Str {
-                    len: target_len, ..
-                },
-            ) => len <= target_len && self.prefixes[&target][len as usize] == hash,
+            (ValueKey::Str { len, hash }, ValueKey::Str { len: target_len, .. }) => {
+                len <= target_len && self.prefixes[&target][len as usize] == hash
+            }
             _ => false,
         }
     }
@@ -452,9 +416,7 @@ impl Values {
             Value::Null => return 0,
             Value::Int(n) => (ValueKey::Int(*n), Stored::Int(*n)),
             Value::Str(s) => {
-                let hash = s
-                    .bytes()
-                    .fold(0, |h, b| add_mod(mul_mod(h, HASH_BASE), u64::from(b) + 1));
+                let hash = s.bytes().fold(0, |h, b| add_mod(mul_mod(h, HASH_BASE), u64::from(b) + 1));
                 let len = s.len() as u64;
                 (ValueKey::Str { len, hash }, Stored::Literal(s.clone()))
             }
@@ -468,12 +430,7 @@ impl Values {
     }
 
     /// The id of the value with this key that `equal` accepts, or a new id.
-    fn find_or_add(
-        &mut self,
-        key: ValueKey,
-        stored: Stored,
-        equal: impl Fn(&Values, u32) -> bool,
-    ) -> u32 {
+    fn find_or_add(&mut self, key: ValueKey, stored: Stored, equal: impl Fn(&Values, u32) -> bool) -> u32 {
         if let Some(ids) = self.by_key.get(&key) {
             if let Some(&id) = ids.iter().find(|&&id| equal(self, id)) {
                 return id;
@@ -535,34 +492,18 @@ impl Values {
         if state == 0 {
             return Some(arg);
         }
-        let (
-            ValueKey::Str { len, hash },
-            ValueKey::Str {
-                len: arg_len,
-                hash: arg_hash,
-            },
-        ) = (self.keys[state as usize], self.keys[arg as usize])
+        let (ValueKey::Str { len, hash }, ValueKey::Str { len: arg_len, hash: arg_hash }) =
+            (self.keys[state as usize], self.keys[arg as usize])
         else {
             return None;
         };
-        let key = ValueKey::Str {
-            len: len + arg_len,
-            hash: add_mod(mul_mod(hash, self.powers[&arg]), arg_hash),
-        };
+        let key = ValueKey::Str { len: len + arg_len, hash: add_mod(mul_mod(hash, self.powers[&arg]), arg_hash) };
         let stored = Stored::Concat { base: state, arg };
         let id = self.find_or_add(key, stored, |values, id| {
-            let Value::Str(joined) = values.value(state) else {
-                unreachable!("a string key belongs to a string")
-            };
-            let Value::Str(a) = values.value(arg) else {
-                unreachable!("append arguments are strings")
-            };
-            let Value::Str(other) = values.value(id) else {
-                unreachable!("a string key belongs to a string")
-            };
-            other.len() == joined.len() + a.len()
-                && other.starts_with(&joined)
-                && other.ends_with(&a)
+            let Value::Str(joined) = values.value(state) else { unreachable!("a string key belongs to a string") };
+            let Value::Str(a) = values.value(arg) else { unreachable!("append arguments are strings") };
+            let Value::Str(other) = values.value(id) else { unreachable!("a string key belongs to a string") };
+            other.len() == joined.len() + a.len() && other.starts_with(&joined) && other.ends_with(&a)
         });
         Some(id)
     }
@@ -616,20 +557,11 @@ struct MemoSlot {
     at: u32,
 }
 
-const EMPTY_SLOT: MemoSlot = MemoSlot {
-    hash: 0,
-    state: 0,
-    at: u32::MAX,
-};
+const EMPTY_SLOT: MemoSlot = MemoSlot { hash: 0, state: 0, at: u32::MAX };
 
 impl Memo {
     fn new(words: usize) -> Memo {
-        Memo {
-            words,
-            slots: vec![EMPTY_SLOT; 1024],
-            arena: Vec::new(),
-            len: 0,
-        }
+        Memo { words, slots: vec![EMPTY_SLOT; 1024], arena: Vec::new(), len: 0 }
     }
 
     /// Adds the pair; false if it was already there.
@@ -740,10 +672,7 @@ impl Search {
                 (Call::Read, Outcome::Ok(v)) => Step::Read(values.intern(v)),
                 (Call::Read, _) => unreachable!("open and failed reads are not searched"),
                 (Call::Write(v), _) => Step::Write(values.intern(v)),
-                (Call::Cas(old, new), _) => Step::Cas {
-                    old: values.intern(old),
-                    new: values.intern(new),
-                },
+                (Call::Cas(old, new), _) => Step::Cas { old: values.intern(old), new: values.intern(new) },
                 (Call::Append(s), _) => Step::Append(values.intern(&Value::Str(s.clone()))),
             })
             .collect();
@@ -755,11 +684,7 @@ impl Search {
                 if appends {
                     values.index_prefixes(value);
                 }
-                reads.push(ReadNeed {
-                    op: local as u32,
-                    value,
-                    writers: Vec::new(),
-                });
+                reads.push(ReadNeed { op: local as u32, value, writers: Vec::new() });
             }
         }
         for read in &mut reads {
@@ -796,12 +721,8 @@ impl Search {
                 matching[call_entry[local as usize] as usize] = e;
             }
         }
-        let next: Vec<u32> = (0..n as u32)
-            .map(|e| if e + 1 < n as u32 { e + 1 } else { NIL })
-            .collect();
-        let prev: Vec<u32> = (0..n as u32)
-            .map(|e| if e == 0 { NIL } else { e - 1 })
-            .collect();
+        let next: Vec<u32> = (0..n as u32).map(|e| if e + 1 < n as u32 { e + 1 } else { NIL }).collect();
+        let prev: Vec<u32> = (0..n as u32).map(|e| if e == 0 { NIL } else { e - 1 }).collect();
         let remaining_must = must.iter().filter(|&&m| m).count();
         Search {
             key,
@@ -885,8 +806,7 @@ impl Search {
     /// the current value nor any write or cas still to come can lead to, so
     /// no linearization goes on from here.
     fn stranded_read(&self) -> bool {
-        self.first_stranded(self.state, |op| self.is_linearized(op))
-            .is_some()
+        self.first_stranded(self.state, |op| self.is_linearized(op)).is_some()
     }
 
     /// The first ok read (local op) that nothing left can satisfy, given the
@@ -976,11 +896,7 @@ impl Search {
             self.remaining_must -= usize::from(self.must[op as usize]);
             self.lift(e);
             if self.stack.len() > self.longest.len() {
-                self.longest = self
-                    .stack
-                    .iter()
-                    .map(|&(c, _, _)| self.entry_op[c as usize])
-                    .collect();
+                self.longest = self.stack.iter().map(|&(c, _, _)| self.entry_op[c as usize]).collect();
             }
             if !is_read && self.stranded_read() {
                 if !self.backtrack() {
@@ -998,24 +914,15 @@ impl Search {
         let all = history.ops();
         let op_ref = |local: u32| {
             let index = self.ops[local as usize];
-            OpRef {
-                index,
-                text: all[index].describe(),
-            }
+            OpRef { index, text: all[index].describe() }
         };
         let mut state = 0;
         let mut linearization = Vec::with_capacity(self.longest.len());
         let mut done = vec![false; self.ops.len()];
         for &local in &self.longest.clone() {
-            state = self
-                .values
-                .apply(state, self.steps[local as usize])
-                .expect("the longest linearization replays");
+            state = self.values.apply(state, self.steps[local as usize]).expect("the longest linearization replays");
             done[local as usize] = true;
-            linearization.push(LinearizedStep {
-                op: op_ref(local),
-                state: self.values.value(state),
-            });
+            linearization.push(LinearizedStep { op: op_ref(local), state: self.values.value(state) });
         }
         // The op that blocks: the unlinearized ok op that completes first.
         let blocking = (0..self.ops.len() as u32)
@@ -1046,10 +953,7 @@ impl Search {
                     }
                 }
             };
-            attempts.push(Attempt {
-                op: op_ref(l),
-                reason,
-            });
+            attempts.push(Attempt { op: op_ref(l), reason });
         }
         Violation {
             model,
@@ -1070,15 +974,10 @@ fn refusal(op: &Op, state: &Value) -> String {
         (Call::Read, Outcome::Ok(v)) => {
             format!("read{key} -> {} but the value is {have}", short(v))
         }
-        (Call::Cas(old, new), _) => format!(
-            "cas{key} [{}, {}] but the value is {have}",
-            short(old),
-            short(new)
-        ),
-        (Call::Append(s), _) => format!(
-            "append{key} {} but the value is {have}, not a string",
-            short(&Value::Str(s.clone()))
-        ),
+        (Call::Cas(old, new), _) => format!("cas{key} [{}, {}] but the value is {have}", short(old), short(new)),
+        (Call::Append(s), _) => {
+            format!("append{key} {} but the value is {have}, not a string", short(&Value::Str(s.clone())))
+        }
         _ => format!("{} refused with the value {have}", op.describe()),
     }
 }

@@ -14,9 +14,7 @@ use serde::Serialize;
 /// types, the WGL search, its violation report and shrinking.
 pub mod lin {
     pub use super::history::{parse_history, Call, History, HistoryError, Op, Outcome, Value};
-    pub use super::linearizability::{
-        check, shrink, Attempt, LinearizedStep, Model, OpRef, Verdict, Violation,
-    };
+    pub use super::linearizability::{check, shrink, Attempt, LinearizedStep, Model, OpRef, Verdict, Violation};
 }
 
 use crate::sim::queue::Nanos;
@@ -76,12 +74,7 @@ pub trait Invariant<O> {
     fn name(&self) -> &str;
 
     /// Sees one observation as it is emitted; `Err` is a violation.
-    fn on_observe(
-        &mut self,
-        _time_ns: Nanos,
-        _node: NodeId,
-        _observation: &O,
-    ) -> Result<(), String> {
+    fn on_observe(&mut self, _time_ns: Nanos, _node: NodeId, _observation: &O) -> Result<(), String> {
         Ok(())
     }
 
@@ -101,11 +94,7 @@ pub struct FnInvariant<O, F: FnMut(Nanos, NodeId, &O) -> Result<(), String>> {
 impl<O, F: FnMut(Nanos, NodeId, &O) -> Result<(), String>> FnInvariant<O, F> {
     /// A safety check called `name` that runs `f` on every observation.
     pub fn new(name: &str, f: F) -> Self {
-        FnInvariant {
-            name: name.to_string(),
-            f,
-            _o: std::marker::PhantomData,
-        }
+        FnInvariant { name: name.to_string(), f, _o: std::marker::PhantomData }
     }
 }
 

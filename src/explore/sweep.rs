@@ -96,9 +96,7 @@ pub fn parse_seeds(s: &str) -> Result<std::ops::Range<u64>, String> {
             let a: u64 = a.trim().parse().map_err(|_| bad())?;
             let b: u64 = b.trim().parse().map_err(|_| bad())?;
             if a >= b {
-                return Err(format!(
-                    "expected an empty-free range A..B with A < B, got {s:?}"
-                ));
+                return Err(format!("expected an empty-free range A..B with A < B, got {s:?}"));
             }
             Ok(a..b)
         }

@@ -52,10 +52,7 @@ pub enum Obs {
 /// The protocol.
 pub struct Tickets;
 
-const CHECKS: &[Named] = &[Named {
-    name: "unique-tickets",
-    about: "no ticket is granted twice",
-}];
+const CHECKS: &[Named] = &[Named { name: "unique-tickets", about: "no ticket is granted twice" }];
 const BUGS: &[Named] = &[Named {
     name: "reply-before-sync",
     about: "the sequencer replies before its counter is durable; a crash reissues tickets",
@@ -86,9 +83,7 @@ async fn sequencer(ctx: Ctx<Msg, Obs>, reply_before_sync: bool) {
 async fn requester(ctx: Ctx<Msg, Obs>) {
     let mut req = 0;
     loop {
-        let pause = ctx
-            .rng()
-            .duration_between(Duration::from_millis(5), Duration::from_millis(15));
+        let pause = ctx.rng().duration_between(Duration::from_millis(5), Duration::from_millis(15));
         ctx.sleep(pause).await;
         req += 1;
         ctx.send(0, Msg::Request { req });
@@ -118,23 +113,14 @@ impl Protocol for Tickets {
         BUGS
     }
     fn run(&self, spec: &RunSpec) -> Result<ProtocolRun, ScenarioError> {
-        if spec
-            .scenario
-            .options
-            .as_object()
-            .is_some_and(|o| !o.is_empty())
-        {
+        if spec.scenario.options.as_object().is_some_and(|o| !o.is_empty()) {
             return Err(ScenarioError {
                 file: spec.file.to_string(),
                 path: "options".into(),
                 message: "expected no options for protocol tickets".into(),
             });
         }
-        let mut sim: Sim<Msg, Obs> = Sim::with_options(
-            spec.config.clone(),
-            spec.take_sink(),
-            spec.record_observations,
-        );
+        let mut sim: Sim<Msg, Obs> = Sim::with_options(spec.config.clone(), spec.take_sink(), spec.record_observations);
         let bug = spec.bug("reply-before-sync");
         sim.set_node_entry(move |ctx| async move {
             if ctx.id() == 0 {
@@ -145,19 +131,14 @@ impl Protocol for Tickets {
         });
         if spec.wants_check("unique-tickets") {
             let mut seen = BTreeSet::new();
-            sim.add_invariant(Box::new(FnInvariant::new(
-                "unique-tickets",
-                move |_, node, obs: &Obs| {
-                    let Obs::Granted { ticket } = obs;
-                    if seen.insert(*ticket) {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "ticket {ticket} granted twice (the second time to n{node})"
-                        ))
-                    }
-                },
-            )));
+            sim.add_invariant(Box::new(FnInvariant::new("unique-tickets", move |_, node, obs: &Obs| {
+                let Obs::Granted { ticket } = obs;
+                if seen.insert(*ticket) {
+                    Ok(())
+                } else {
+                    Err(format!("ticket {ticket} granted twice (the second time to n{node})"))
+                }
+            })));
         }
         Ok(ProtocolRun::bare(sim.run()))
     }

@@ -20,11 +20,7 @@ pub struct LocalClock {
 
 impl Default for LocalClock {
     fn default() -> Self {
-        LocalClock {
-            base_global_ns: 0,
-            base_local_ns: 0,
-            rate_ppm: RATE_PPM_EXACT,
-        }
+        LocalClock { base_global_ns: 0, base_local_ns: 0, rate_ppm: RATE_PPM_EXACT }
     }
 }
 

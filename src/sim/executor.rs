@@ -49,11 +49,7 @@ impl Wake for TaskWaker {
         self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.queue
-            .keys
-            .lock()
-            .expect("foreign queue poisoned")
-            .push(self.key);
+        self.queue.keys.lock().expect("foreign queue poisoned").push(self.key);
         self.queue.count.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -92,12 +88,7 @@ impl Executor {
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
-                self.tasks.push(Task {
-                    generation: 0,
-                    proc,
-                    future: None,
-                    waker: None,
-                });
+                self.tasks.push(Task { generation: 0, proc, future: None, waker: None });
                 u32::try_from(self.tasks.len() - 1).expect("too many tasks")
             }
         };
@@ -105,10 +96,7 @@ impl Executor {
         let key = TaskKey::new(index, task.generation);
         task.proc = proc;
         task.future = Some(future);
-        task.waker = Some(Waker::from(Arc::new(TaskWaker {
-            key,
-            queue: self.foreign.clone(),
-        })));
+        task.waker = Some(Waker::from(Arc::new(TaskWaker { key, queue: self.foreign.clone() })));
         self.live += 1;
         key
     }
@@ -116,11 +104,7 @@ impl Executor {
     /// Polls the task `key` if it is still alive. `before_poll` is told the
     /// task's process and waker and may veto the poll (a paused process).
     #[inline]
-    pub fn poll(
-        &mut self,
-        key: TaskKey,
-        before_poll: impl FnOnce(NodeId, &Waker) -> bool,
-    ) -> Polled {
+    pub fn poll(&mut self, key: TaskKey, before_poll: impl FnOnce(NodeId, &Waker) -> bool) -> Polled {
         let Some(task) = self.tasks.get_mut(key.index()) else {
             return Polled::Stale;
         };
@@ -156,9 +140,8 @@ impl Executor {
     /// Removes every task of `proc` and returns their futures, for the caller
     /// to drop once it holds no borrow (dropping runs user `Drop` code).
     pub fn remove_proc(&mut self, proc: NodeId) -> Vec<LocalFuture> {
-        let indices: Vec<usize> = (0..self.tasks.len())
-            .filter(|&i| self.tasks[i].future.is_some() && self.tasks[i].proc == proc)
-            .collect();
+        let indices: Vec<usize> =
+            (0..self.tasks.len()).filter(|&i| self.tasks[i].future.is_some() && self.tasks[i].proc == proc).collect();
         indices.into_iter().filter_map(|i| self.remove(i)).collect()
     }
 

@@ -94,16 +94,12 @@ impl StopReason {
     pub fn describe(&self) -> String {
         match self {
             StopReason::Duration => "reached its duration".to_string(),
-            StopReason::Quiescent { blocked: 0 } => {
-                "no events left: every task finished".to_string()
-            }
+            StopReason::Quiescent { blocked: 0 } => "no events left: every task finished".to_string(),
             StopReason::Quiescent { blocked } => {
                 format!("no events left, all nodes blocked ({blocked} tasks waiting for messages or timers that will never come)")
             }
             StopReason::Violation => "stopped at the first violation".to_string(),
-            StopReason::StepLimit => {
-                "step limit reached before the duration (inconclusive)".to_string()
-            }
+            StopReason::StepLimit => "step limit reached before the duration (inconclusive)".to_string(),
         }
     }
 }
@@ -131,8 +127,8 @@ pub struct RunResult {
     pub faults: Vec<FaultWindow>,
     /// Observations, if recording was asked for.
     pub observations: Vec<ObservationRecord>,
-    /// The last trace lines (when the trace sink was `Tail`).
-    pub trace_tail: Vec<String>,
+    /// The kept trace lines (when the trace sink was `Tail` or `Window`).
+    pub trace_lines: Vec<String>,
     /// An I/O error of the trace file, if writing it failed.
     pub trace_error: Option<String>,
 }
@@ -181,9 +177,7 @@ where
         let mut faults = Vec::new();
         let mut world = world;
         for f in &config.faults {
-            world
-                .queue
-                .push(f.at_ns, Event::Action(faults.len() as u32));
+            world.queue.push(f.at_ns, Event::Action(faults.len() as u32));
             faults.push(f.fault.clone());
         }
         let nemesis = config.nemesis.clone().map(|c| Nemesis::new(c, config.seed));
@@ -264,9 +258,7 @@ where
             let mut w = self.world.borrow_mut();
             let Some(time) = w.queue.peek_time() else {
                 drop(w);
-                break StopReason::Quiescent {
-                    blocked: self.exec.live(),
-                };
+                break StopReason::Quiescent { blocked: self.exec.live() };
             };
             if time > self.config.duration_ns {
                 w.now = self.config.duration_ns;
@@ -279,21 +271,14 @@ where
                 Event::Wake(key) => {
                     w.trace.record(EventKind::Timer, time, 0, 0, key.0);
                     if w.trace.wants_text() {
-                        w.trace.text(|i| {
-                            format!(
-                                "{{\"i\":{i},\"t\":{time},\"ev\":\"timer\",\"task\":{}}}",
-                                key.0
-                            )
-                        });
+                        w.trace.text(|i| format!("{{\"i\":{i},\"t\":{time},\"ev\":\"timer\",\"task\":{}}}", key.0));
                     }
                     self.ready.push(key);
                 }
                 Event::WakeWaker(slot) => {
                     w.trace.record(EventKind::Timer, time, 1, 0, slot as u64);
                     if w.trace.wants_text() {
-                        w.trace.text(|i| {
-                            format!("{{\"i\":{i},\"t\":{time},\"ev\":\"timer\",\"waker\":{slot}}}")
-                        });
+                        w.trace.text(|i| format!("{{\"i\":{i},\"t\":{time},\"ev\":\"timer\",\"waker\":{slot}}}"));
                     }
                     w.wake_waker(slot);
                 }
@@ -373,8 +358,7 @@ where
         let (faults, next) = n.tick(now, node_count);
         let mut w = self.world.borrow_mut();
         for f in faults {
-            w.queue
-                .push(f.at_ns, Event::Action(self.faults.len() as u32));
+            w.queue.push(f.at_ns, Event::Action(self.faults.len() as u32));
             self.faults.push(f.fault);
         }
         if let Some(t) = next {
@@ -386,12 +370,7 @@ where
     fn apply(&mut self, fault: Fault) {
         let now = self.world.borrow().now;
         self.log.apply(&fault, now);
-        self.world.borrow_mut().record_fault(
-            EventKind::Fault,
-            fault.code(),
-            fault.node(),
-            &fault.describe(),
-        );
+        self.world.borrow_mut().record_fault(EventKind::Fault, fault.code(), fault.node(), &fault.describe());
         match fault {
             Fault::Crash(n) => {
                 {
@@ -425,9 +404,7 @@ where
                 self.ready.append(&mut p.deferred);
             }
             Fault::Partition(groups) => self.world.borrow_mut().net.partition(&groups),
-            Fault::Cut { source, target } => {
-                self.world.borrow_mut().net.cut_one_way(source, target)
-            }
+            Fault::Cut { source, target } => self.world.borrow_mut().net.cut_one_way(source, target),
             Fault::Heal => self.world.borrow_mut().net.heal(),
             Fault::ClockRate { node, rate_ppm } => {
                 let mut w = self.world.borrow_mut();
@@ -455,22 +432,12 @@ where
     }
 
     fn finish(self, stop: StopReason) -> RunResult {
-        let Sim {
-            world,
-            log,
-            config,
-            steps,
-            exec,
-            ..
-        } = self;
+        let Sim { world, log, config, steps, exec, .. } = self;
         let end_ns = world.borrow().now;
         let end = RunEnd {
             end_ns,
             last_heal_ns: log.last_heal(),
-            completed: matches!(
-                stop,
-                StopReason::Duration | StopReason::Quiescent { .. } | StopReason::Violation
-            ),
+            completed: matches!(stop, StopReason::Duration | StopReason::Quiescent { .. } | StopReason::Violation),
         };
         // Drop every task before the world: their contexts hold it.
         drop(exec);
@@ -482,9 +449,7 @@ where
             .map(|c| {
                 let verdict = match &violation {
                     Some(v) if v.check == c.name() => Verdict::Fail(v.detail.clone()),
-                    Some(_) => {
-                        Verdict::Unknown("the run stopped at another check's violation".to_string())
-                    }
+                    Some(_) => Verdict::Unknown("the run stopped at another check's violation".to_string()),
                     None if stop == StopReason::StepLimit => {
                         Verdict::Unknown("the step limit stopped the run".to_string())
                     }
@@ -493,7 +458,7 @@ where
                 (c.name().to_string(), verdict)
             })
             .collect();
-        let (trace_tail, trace_error) = match w.trace.finish() {
+        let (trace_lines, trace_error) = match w.trace.finish() {
             Ok(tail) => (tail, None),
             Err(e) => (Vec::new(), Some(e.to_string())),
         };
@@ -509,7 +474,7 @@ where
             checks,
             faults: log.windows,
             observations: w.observations.take().unwrap_or_default(),
-            trace_tail,
+            trace_lines,
             trace_error,
         }
     }

@@ -137,11 +137,7 @@ impl EventQueue {
     /// Schedules `event` at `time`, which must not precede the last event popped.
     #[inline]
     pub fn push(&mut self, time: Nanos, event: Event) {
-        assert!(
-            time >= self.last_popped.0,
-            "event scheduled in the past: {time} < {}",
-            self.last_popped.0
-        );
+        assert!(time >= self.last_popped.0, "event scheduled in the past: {time} < {}", self.last_popped.0);
         let seq = self.seq;
         self.seq += 1;
         self.len += 1;
@@ -183,11 +179,7 @@ impl EventQueue {
         self.run.clear();
         self.head = 0;
         loop {
-            let word = self
-                .nonempty
-                .iter()
-                .position(|w| *w != 0)
-                .expect("queue length says an event is pending");
+            let word = self.nonempty.iter().position(|w| *w != 0).expect("queue length says an event is pending");
             let b = word * 64 + self.nonempty[word].trailing_zeros() as usize;
             self.nonempty[word] &= !(1 << (b % 64));
             let mut moving = std::mem::take(&mut self.buckets[b]);
@@ -198,11 +190,7 @@ impl EventQueue {
                 self.buckets[b] = moving;
                 return;
             }
-            self.last = moving
-                .iter()
-                .map(|e| e.time)
-                .min()
-                .expect("non-empty bucket");
+            self.last = moving.iter().map(|e| e.time).min().expect("non-empty bucket");
             for e in moving.drain(..) {
                 self.put(e);
             }
@@ -248,12 +236,7 @@ mod tests {
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
         assert_eq!(
             order,
-            vec![
-                (3, Event::Action(1)),
-                (3, Event::Action(3)),
-                (5, Event::Action(0)),
-                (5, Event::Action(2))
-            ]
+            vec![(3, Event::Action(1)), (3, Event::Action(3)), (5, Event::Action(0)), (5, Event::Action(2))]
         );
     }
 
@@ -280,10 +263,7 @@ mod tests {
         }
         // Stable sort by time = push order for ties.
         reference.sort_by_key(|&(t, _)| t);
-        let expected: Vec<_> = reference
-            .into_iter()
-            .map(|(t, r)| (t, Event::Action(r)))
-            .collect();
+        let expected: Vec<_> = reference.into_iter().map(|(t, r)| (t, Event::Action(r))).collect();
         let mut got = popped.clone();
         got.sort_by_key(|&(t, _)| t);
         assert_eq!(got.len(), expected.len());
@@ -294,10 +274,7 @@ mod tests {
             _ => false,
         });
         assert!(ties_in_order);
-        assert_eq!(
-            got.iter().map(|p| p.0).collect::<Vec<_>>(),
-            expected.iter().map(|p| p.0).collect::<Vec<_>>()
-        );
+        assert_eq!(got.iter().map(|p| p.0).collect::<Vec<_>>(), expected.iter().map(|p| p.0).collect::<Vec<_>>());
     }
 
     #[test]

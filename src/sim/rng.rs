@@ -30,9 +30,7 @@ impl Prng {
         key[8..16].copy_from_slice(&a.to_le_bytes());
         key[16..24].copy_from_slice(&b.to_le_bytes());
         key[24..].copy_from_slice(&(name.len() as u64).to_le_bytes());
-        Prng {
-            inner: ChaCha8Rng::from_seed(key),
-        }
+        Prng { inner: ChaCha8Rng::from_seed(key) }
     }
 
     /// A uniformly random `u64`.
@@ -98,9 +96,7 @@ impl Probability {
     /// Never.
     pub const ZERO: Probability = Probability { threshold: 0 };
     /// Always.
-    pub const ONE: Probability = Probability {
-        threshold: u64::MAX,
-    };
+    pub const ONE: Probability = Probability { threshold: u64::MAX };
 
     /// From a float in `[0, 1]`; callers validate the range first.
     pub fn from_f64(p: f64) -> Probability {
@@ -108,9 +104,7 @@ impl Probability {
         if p >= 1.0 {
             Probability::ONE
         } else {
-            Probability {
-                threshold: (p * 18_446_744_073_709_551_616.0) as u64,
-            }
+            Probability { threshold: (p * 18_446_744_073_709_551_616.0) as u64 }
         }
     }
 

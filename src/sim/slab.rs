@@ -9,10 +9,7 @@ pub struct Slab<T> {
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
-        Slab {
-            slots: Vec::new(),
-            free: Vec::new(),
-        }
+        Slab { slots: Vec::new(), free: Vec::new() }
     }
 }
 
@@ -37,9 +34,7 @@ impl<T> Slab<T> {
     /// (a kernel bug: every index is removed exactly once).
     #[inline]
     pub fn remove(&mut self, index: u32) -> T {
-        let v = self.slots[index as usize]
-            .take()
-            .expect("slab slot removed twice");
+        let v = self.slots[index as usize].take().expect("slab slot removed twice");
         self.free.push(index);
         v
     }

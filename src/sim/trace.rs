@@ -148,6 +148,15 @@ pub enum TraceSink {
     Off,
     /// Every event is written as one JSON line.
     File(Box<dyn Write>),
+    /// Events at times in `[from_ns, to_ns]` are kept as text (a report's timeline).
+    Window {
+        /// Start of the window, global nanoseconds.
+        from_ns: u64,
+        /// End of the window, global nanoseconds.
+        to_ns: u64,
+        /// The kept lines, in order.
+        lines: Vec<String>,
+    },
     /// The last `cap` events are kept as text, for failure reports.
     Tail {
         /// How many lines to keep.
@@ -161,6 +170,8 @@ pub enum TraceSink {
 pub struct Trace {
     hasher: StableHasher,
     events: u64,
+    /// Time of the event recorded last (the one `text` describes).
+    last_time: u64,
     sink: TraceSink,
     io_error: Option<std::io::Error>,
 }
@@ -168,18 +179,18 @@ pub struct Trace {
 impl Trace {
     /// A trace writing to `sink`.
     pub fn new(sink: TraceSink) -> Trace {
-        Trace {
-            hasher: StableHasher::new(),
-            events: 0,
-            sink,
-            io_error: None,
-        }
+        Trace { hasher: StableHasher::new(), events: 0, last_time: 0, sink, io_error: None }
     }
 
-    /// Whether event text is wanted (callers skip formatting when not).
+    /// Whether text for the event just recorded is wanted (callers skip
+    /// formatting when not).
     #[inline]
     pub fn wants_text(&self) -> bool {
-        !matches!(self.sink, TraceSink::Off)
+        match &self.sink {
+            TraceSink::Off => false,
+            TraceSink::Window { from_ns, to_ns, .. } => (*from_ns..=*to_ns).contains(&self.last_time),
+            TraceSink::File(_) | TraceSink::Tail { .. } => true,
+        }
     }
 
     /// Records one event into the hash: kind, time, two subjects and a detail
@@ -187,6 +198,7 @@ impl Trace {
     #[inline]
     pub fn record(&mut self, kind: EventKind, time: u64, a: u64, b: u64, detail: u64) {
         self.events += 1;
+        self.last_time = time;
         let h = &mut self.hasher;
         h.write_u64((kind as u64) << 56 ^ time);
         h.write_u64(a << 32 ^ b);
@@ -213,6 +225,11 @@ impl Trace {
                     }
                 }
             }
+            TraceSink::Window { from_ns, to_ns, lines } => {
+                if (*from_ns..=*to_ns).contains(&self.last_time) {
+                    lines.push(line(index));
+                }
+            }
             TraceSink::Tail { cap, lines } => {
                 if lines.len() == *cap {
                     lines.pop_front();
@@ -232,7 +249,7 @@ impl Trace {
         self.hasher.finish()
     }
 
-    /// Flushes the sink and returns the kept tail lines (empty unless `Tail`).
+    /// Flushes the sink and returns the kept lines (empty for `Off` and `File`).
     pub fn finish(&mut self) -> std::io::Result<Vec<String>> {
         if let Some(e) = self.io_error.take() {
             return Err(e);
@@ -240,6 +257,7 @@ impl Trace {
         match &mut self.sink {
             TraceSink::Off => Ok(Vec::new()),
             TraceSink::File(w) => w.flush().map(|_| Vec::new()),
+            TraceSink::Window { lines, .. } => Ok(std::mem::take(lines)),
             TraceSink::Tail { lines, .. } => Ok(lines.drain(..).collect()),
         }
     }
@@ -265,10 +283,7 @@ mod tests {
     fn stable_hash_is_fixed() {
         // Pinned: if this changes, every golden trace hash changes with it,
         // and runs recorded by older builds no longer replay to the same hash.
-        assert_eq!(
-            hash_hex(stable_hash(&(1u32, "ab", [3u8, 4]))),
-            "278c2fd8022fc91b"
-        );
+        assert_eq!(hash_hex(stable_hash(&(1u32, "ab", [3u8, 4]))), "278c2fd8022fc91b");
         assert_ne!(stable_hash(&(1u32, 2u32)), stable_hash(&(2u32, 1u32)));
         assert_ne!(stable_hash("ab"), stable_hash("ba"));
     }

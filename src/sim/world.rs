@@ -121,9 +121,7 @@ pub(crate) struct World<M, O> {
     pub observations: Option<Vec<ObservationRecord>>,
 }
 
-impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::hash::Hash>
-    World<M, O>
-{
+impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::hash::Hash> World<M, O> {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         seed: u64,
@@ -215,51 +213,34 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         let id = self.next_msg_id;
         self.next_msg_id += 1;
         self.stats.sent += 1;
-        self.trace
-            .record(EventKind::Send, self.now, from as u64, to as u64, id);
+        self.trace.record(EventKind::Send, self.now, from as u64, to as u64, id);
         self.trace.record_content(stable_hash(&msg));
         if self.trace.wants_text() {
             let now = self.now;
-            self.trace
-                .text(|i| msg_line(i, now, "send", from, to, id, &msg));
+            self.trace.text(|i| msg_line(i, now, "send", from, to, id, &msg));
         }
         match self.net.on_send(from, to, &mut self.rng_net) {
             Fate::Lost => {
                 self.stats.lost += 1;
-                self.trace
-                    .record(EventKind::DropLoss, self.now, from as u64, to as u64, id);
+                self.trace.record(EventKind::DropLoss, self.now, from as u64, to as u64, id);
                 if self.trace.wants_text() {
                     let now = self.now;
-                    self.trace
-                        .text(|i| msg_line(i, now, "drop-loss", from, to, id, &msg));
+                    self.trace.text(|i| msg_line(i, now, "drop-loss", from, to, id, &msg));
                 }
             }
             Fate::Arrives { latency, duplicate } => {
                 if let Some(dup_latency) = duplicate {
                     self.stats.duplicated += 1;
-                    self.trace
-                        .record(EventKind::Duplicate, self.now, from as u64, to as u64, id);
+                    self.trace.record(EventKind::Duplicate, self.now, from as u64, to as u64, id);
                     if self.trace.wants_text() {
                         let now = self.now;
-                        self.trace
-                            .text(|i| msg_line(i, now, "duplicate", from, to, id, &msg));
+                        self.trace.text(|i| msg_line(i, now, "duplicate", from, to, id, &msg));
                     }
-                    let copy = InFlight {
-                        from: from as u32,
-                        to: to as u32,
-                        id,
-                        msg: msg.clone(),
-                    };
+                    let copy = InFlight { from: from as u32, to: to as u32, id, msg: msg.clone() };
                     let slot = self.msgs.insert(copy);
-                    self.queue
-                        .push(self.now + dup_latency, Event::Deliver(slot));
+                    self.queue.push(self.now + dup_latency, Event::Deliver(slot));
                 }
-                let slot = self.msgs.insert(InFlight {
-                    from: from as u32,
-                    to: to as u32,
-                    id,
-                    msg,
-                });
+                let slot = self.msgs.insert(InFlight { from: from as u32, to: to as u32, id, msg });
                 self.queue.push(self.now + latency, Event::Deliver(slot));
             }
         }
@@ -279,12 +260,10 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             self.stats.delivered += 1;
             EventKind::Deliver
         };
-        self.trace
-            .record(kind, self.now, from as u64, to as u64, id);
+        self.trace.record(kind, self.now, from as u64, to as u64, id);
         if self.trace.wants_text() {
             let now = self.now;
-            self.trace
-                .text(|i| msg_line(i, now, kind.name(), from, to, id, &msg));
+            self.trace.text(|i| msg_line(i, now, kind.name(), from, to, id, &msg));
         }
         if kind == EventKind::Deliver {
             let p = &mut self.procs[to];
@@ -307,10 +286,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         let upto = proc.disk.begin_fsync();
         let done = (self.now + latency).max(proc.disk.last_fsync_done_ns);
         proc.disk.last_fsync_done_ns = done;
-        let event = Event::Fsync {
-            proc: p as u32,
-            inc: proc.incarnation,
-        };
+        let event = Event::Fsync { proc: p as u32, inc: proc.incarnation };
         self.queue.push(done, event);
         upto
     }
@@ -322,12 +298,10 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             return;
         }
         proc.disk.complete_fsync();
-        self.trace
-            .record(EventKind::Fsync, self.now, p as u64, 0, 0);
+        self.trace.record(EventKind::Fsync, self.now, p as u64, 0, 0);
         if self.trace.wants_text() {
             let now = self.now;
-            self.trace
-                .text(|i| format!("{{\"i\":{i},\"t\":{now},\"ev\":\"fsync\",\"node\":{p}}}"));
+            self.trace.text(|i| format!("{{\"i\":{i},\"t\":{now},\"ev\":\"fsync\",\"node\":{p}}}"));
         }
         for w in proc.fsync_waiters.drain(..) {
             w.wake(&mut self.ready);
@@ -336,8 +310,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
 
     /// A process emits an observation: hashed, traced, and shown to every checker.
     pub fn observe(&mut self, p: NodeId, obs: &O) {
-        self.trace
-            .record(EventKind::Observe, self.now, p as u64, 0, 0);
+        self.trace.record(EventKind::Observe, self.now, p as u64, 0, 0);
         self.trace.record_content(stable_hash(obs));
         let now = self.now;
         if self.trace.wants_text() {
@@ -349,11 +322,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             });
         }
         if let Some(list) = &mut self.observations {
-            list.push(ObservationRecord {
-                time_ns: now,
-                node: p,
-                text: format!("{obs:?}"),
-            });
+            list.push(ObservationRecord { time_ns: now, node: p, text: format!("{obs:?}") });
         }
         if self.violation.is_some() {
             return;
@@ -361,13 +330,8 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         let event_index = self.trace.events() - 1;
         for c in &mut self.checkers {
             if let Err(detail) = c.on_observe(now, p, obs) {
-                self.violation = Some(Violation {
-                    check: c.name().to_string(),
-                    time_ns: now,
-                    event_index,
-                    node: Some(p),
-                    detail,
-                });
+                self.violation =
+                    Some(Violation { check: c.name().to_string(), time_ns: now, event_index, node: Some(p), detail });
                 break;
             }
         }
@@ -376,8 +340,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
     /// Records a fault or lifecycle event in the trace; `node` is the
     /// process it concerns, if it concerns one.
     pub fn record_fault(&mut self, kind: EventKind, code: u64, node: Option<NodeId>, text: &str) {
-        self.trace
-            .record(kind, self.now, code, node.map_or(u64::MAX, |n| n as u64), 0);
+        self.trace.record(kind, self.now, code, node.map_or(u64::MAX, |n| n as u64), 0);
         if self.trace.wants_text() {
             let now = self.now;
             let node = node.map_or("null".to_string(), |n| n.to_string());
@@ -392,15 +355,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
     }
 }
 
-fn msg_line<M: std::fmt::Debug>(
-    i: u64,
-    t: Nanos,
-    ev: &str,
-    from: NodeId,
-    to: NodeId,
-    id: u64,
-    msg: &M,
-) -> String {
+fn msg_line<M: std::fmt::Debug>(i: u64, t: Nanos, ev: &str, from: NodeId, to: NodeId, id: u64, msg: &M) -> String {
     format!(
         "{{\"i\":{i},\"t\":{t},\"ev\":\"{ev}\",\"from\":{from},\"to\":{to},\"msg_id\":{id},\"msg\":{}}}",
         json_str(&format!("{msg:?}"))
