@@ -229,8 +229,8 @@ fn run(
     );
     let net = &config.link_default;
     println!(
-        "  network: latency {:?}, loss {}, duplicate {}, {} link overrides",
-        net.latency,
+        "  network: latency {}, loss {}, duplicate {}, {} link overrides",
+        describe_latency(&net.latency),
         net.loss.as_f64(),
         net.duplicate.as_f64(),
         config.link_overrides.len()
@@ -239,8 +239,8 @@ fn run(
         "  faults: {} scripted{}",
         config.faults.len(),
         config.nemesis.as_ref().map_or(String::new(), |n| format!(
-            ", nemesis {:?} every {} for {}",
-            n.kinds,
+            ", nemesis {} every {} for {}",
+            n.kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join("+"),
             format_duration(n.every_ns),
             format_duration(n.for_ns)
         ))
@@ -341,6 +341,23 @@ fn run(
         println!("inconclusive: no verdict for every check (see above)");
     }
     Ok(verdict.exit_code())
+}
+
+/// A latency distribution in scenario terms.
+fn describe_latency(l: &crate::net::Latency) -> String {
+    use crate::net::Latency::*;
+    let d = format_duration;
+    match *l {
+        Constant { ns } => format!("constant {}", d(ns)),
+        Uniform { min_ns, max_ns } => format!("uniform {}..{}", d(min_ns), d(max_ns)),
+        Normal { mean_ns, stddev_ns, min_ns } => {
+            format!("normal mean {} sd {} min {}", d(mean_ns), d(stddev_ns), d(min_ns))
+        }
+        Exponential { mean_ns, min_ns } => format!("{} + exponential mean {}", d(min_ns), d(mean_ns)),
+        LogNormal { median_ns, sigma, min_ns } => {
+            format!("{} + lognormal median {} sigma {sigma}", d(min_ns), d(median_ns))
+        }
+    }
 }
 
 /// Default length of the saved timeline window.

@@ -133,6 +133,11 @@ impl NemesisKind {
         (NemesisKind::Jump, "jump"),
     ];
 
+    /// The kind's name in a scenario.
+    pub fn name(self) -> &'static str {
+        Self::ALL.iter().find(|(k, _)| *k == self).map(|(_, n)| *n).expect("every kind is listed")
+    }
+
     /// The kind named `name` in a scenario.
     pub fn from_name(name: &str) -> Option<NemesisKind> {
         Self::ALL.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
