@@ -75,12 +75,32 @@ enum Command {
         /// Stop at the first failing seed.
         #[arg(long)]
         stop_on_failure: bool,
+        /// Folder for sweep.json and sweep.html (default: reports/<scenario>/sweep-A-B).
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// Switch on a planted bug (repeatable).
         #[arg(long = "bug", value_name = "NAME")]
         bugs: Vec<String>,
         /// Clear the scenario's `bugs` list.
         #[arg(long)]
         no_bugs: bool,
+    },
+    /// (Re)draw the plots and report.html of a run folder from its saved files.
+    Plot {
+        /// Run folders (written by `run`).
+        #[arg(required = true)]
+        run_dirs: Vec<PathBuf>,
+        /// Overlay the latency CDFs and rates of all given runs in one compare.svg.
+        #[arg(long)]
+        compare: bool,
+        /// Where compare.svg goes (default: the current folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Window of the message timeline, e.g. "3s..5s" (must lie within the
+        /// saved timeline.jsonl; default: the 2 s before the first violation,
+        /// else the first 2 s).
+        #[arg(long, value_name = "FROM..TO")]
+        timeline: Option<String>,
     },
     /// Check a scenario file without running it.
     Validate {
@@ -159,11 +179,11 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Resu
             let window = timeline.map(|t| parse_window(&t)).transpose()?;
             run(&scenario, &overrides, out, trace, window, protocols, prefix)
         }
-        Command::Sweep { scenario, seeds, jobs, stop_on_failure, bugs, no_bugs } => {
+        Command::Sweep { scenario, seeds, jobs, stop_on_failure, out, bugs, no_bugs } => {
             let overrides = Overrides { seed: None, bugs, no_bugs };
             let seeds = parse_seeds(&seeds).map_err(|e| InputError(format!("--seeds: {e}")))?;
             let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            run_sweep(&scenario, &overrides, seeds, jobs, stop_on_failure, protocols, prefix)
+            run_sweep(&scenario, &overrides, SweepOptions { seeds, jobs, stop_on_failure, out }, protocols, prefix)
         }
         Command::Validate { scenario } => {
             let prepared = prepare(&scenario, &Overrides::default(), protocols)?;
@@ -174,6 +194,10 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Resu
                 prepared.scenario.nodes
             );
             Ok(0)
+        }
+        Command::Plot { run_dirs, compare, out, timeline } => {
+            let window = timeline.map(|t| parse_window(&t)).transpose()?;
+            plot(&run_dirs, compare, out, window)
         }
         Command::List => {
             list(protocols);
@@ -309,6 +333,10 @@ fn run(
     let lines = &replay.result.trace_lines;
     let timeline = lines.iter().fold(String::new(), |s, l| s + l + "\n");
     std::fs::write(dir.join("timeline.jsonl"), timeline).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
+    let data = crate::report::load_run_dir(&dir).map_err(InputError)?;
+    crate::report::write_all(&data, &dir, Some((from_ns, to_ns)))
+        .map_err(|e| InputError(format!("{}: writing the report failed: {e}", dir.display())))?;
+    println!("report: {}", dir.join("report.html").display());
     let verdict = outcome(r);
     if verdict == Outcome::Failed {
         println!();
@@ -374,15 +402,22 @@ fn parse_window(s: &str) -> Result<(u64, u64), InputError> {
     Ok((a as u64, b as u64))
 }
 
-fn run_sweep(
-    path: &Path,
-    overrides: &Overrides,
+/// How `sweep` runs, apart from the scenario.
+struct SweepOptions {
     seeds: std::ops::Range<u64>,
     jobs: usize,
     stop_on_failure: bool,
+    out: Option<PathBuf>,
+}
+
+fn run_sweep(
+    path: &Path,
+    overrides: &Overrides,
+    options: SweepOptions,
     protocols: &[&dyn Protocol],
     prefix: &str,
 ) -> Result<i32, InputError> {
+    let SweepOptions { seeds, jobs, stop_on_failure, out } = options;
     let p = prepare(path, overrides, protocols)?;
     let total = seeds.end - seeds.start;
     println!(
@@ -436,6 +471,7 @@ fn run_sweep(
             None => {}
         }
     };
+    let seeds_run = seeds.clone();
     let results = sweep(&p, seeds, jobs, stop_on_failure, &on_done)?;
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -466,6 +502,31 @@ fn run_sweep(
             println!("  {}", reproduce_command(prefix, &p.file, r.seed, overrides));
         }
     }
+    let dir = out.unwrap_or_else(|| {
+        PathBuf::from("reports").join(&p.scenario.name).join(format!("sweep-{}-{}", seeds_run.start, seeds_run.end))
+    });
+    let data = crate::report::SweepData {
+        scenario: p.scenario.name.clone(),
+        seeds: results
+            .iter()
+            .map(|r| crate::report::SeedRow {
+                seed: r.seed,
+                outcome: match r.outcome {
+                    Outcome::Clean => "clean",
+                    Outcome::Failed => "failed",
+                    Outcome::Inconclusive => "inconclusive",
+                }
+                .to_string(),
+                failed_check: r.failure.as_ref().map(|(c, _)| c.clone()),
+                detail: r.failure.as_ref().map(|(_, d)| d.clone()),
+                reproduce: reproduce_command(prefix, &p.file, r.seed, overrides),
+                latency_ms_p99: r.latency_ms_p99,
+                trace_hash: hash_hex(r.trace_hash),
+            })
+            .collect(),
+    };
+    crate::report::write_sweep(&dir, &data).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
+    println!("sweep report: {}", dir.join("sweep.html").display());
     let code = if count(Outcome::Failed) > 0 {
         1
     } else if count(Outcome::Inconclusive) > 0 {
@@ -474,6 +535,30 @@ fn run_sweep(
         0
     };
     Ok(code)
+}
+
+fn plot(
+    run_dirs: &[PathBuf],
+    compare: bool,
+    out: Option<PathBuf>,
+    window: Option<(u64, u64)>,
+) -> Result<i32, InputError> {
+    let runs =
+        run_dirs.iter().map(|d| crate::report::load_run_dir(d)).collect::<Result<Vec<_>, _>>().map_err(InputError)?;
+    if compare {
+        let out = out.unwrap_or_else(|| PathBuf::from("."));
+        let path = crate::report::compare(&runs, &out).map_err(|e| InputError(format!("{}: {e}", out.display())))?;
+        println!("{}", path.display());
+        return Ok(0);
+    }
+    for (data, dir) in runs.iter().zip(run_dirs) {
+        let written =
+            crate::report::write_all(data, dir, window).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
+        for path in written {
+            println!("{}", path.display());
+        }
+    }
+    Ok(0)
 }
 
 fn list(protocols: &[&dyn Protocol]) {

@@ -210,3 +210,55 @@ fn list_names_protocols_checks_and_bugs() {
         assert!(out.stdout.contains(word), "list lacks {word}");
     }
 }
+
+#[test]
+fn run_draws_the_report_and_plot_redraws_it_from_saved_files() {
+    let dir = temp_dir("plot");
+    let d = dir.to_str().unwrap();
+    assert_eq!(check(&["run", "scenarios/tickets/chaos.json", "--out", d]).code, 0);
+    let files = ["latency.svg", "latency-quantiles.svg", "latency-cdf.svg", "rate.svg", "timeline.svg", "report.html"];
+    for f in files {
+        assert!(dir.join(f).is_file(), "run wrote no {f}");
+    }
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    for f in files {
+        std::fs::remove_file(dir.join(f)).unwrap();
+    }
+    let out = check(&["plot", d]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(std::fs::read_to_string(dir.join("report.html")).unwrap(), report, "redrawn report is the same");
+    let compare_dir = temp_dir("compare");
+    let out = check(&["plot", "--compare", d, d, "--out", compare_dir.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(compare_dir.join("compare.svg").is_file());
+    // A missing or corrupt run folder: one line, exit 2.
+    let missing = check(&["plot", "/no/such/run"]);
+    assert_eq!((missing.code, missing.stderr.trim()), (2, "faultline: /no/such/run: run folder not found"));
+    let corrupt = temp_dir("corrupt");
+    std::fs::write(corrupt.join("summary.json"), "{ not json").unwrap();
+    let out = check(&["plot", corrupt.to_str().unwrap()]);
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stderr.trim().lines().count(), 1);
+    assert!(out.stderr.contains("summary.json"), "{}", out.stderr);
+}
+
+#[test]
+fn sweep_writes_its_summary_files() {
+    let dir = temp_dir("sweep-out");
+    let out = check(&[
+        "sweep",
+        "scenarios/tickets/reply-before-sync.json",
+        "--seeds",
+        "0..20",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap();
+    let seeds = summary["seeds"].as_array().unwrap();
+    assert_eq!(seeds.len(), 20);
+    let failed = seeds.iter().filter(|s| s["outcome"] == "failed").count();
+    assert_eq!(out.stdout.lines().filter(|l| l.starts_with("seed ")).count(), failed);
+    assert!(dir.join("sweep.html").is_file());
+}

@@ -1,0 +1,757 @@
+//! The latency and rate charts of one run (and the comparison of several),
+//! drawn with plotters' SVG backend into strings.
+//!
+//! Why it is shaped so:
+//! - plotters lays out axes, ticks and series; with neither its `ttf` nor its
+//!   `ab_glyph` feature it measures text with a built-in estimate and the SVG
+//!   backend writes plain `<text font-family="sans-serif">` elements, so no
+//!   font file, fontconfig or C library is touched and the viewer picks the
+//!   font.
+//! - Fault windows and legends are hand-written SVG spliced around plotters'
+//!   output (`under` right after the opening `<svg>` tag, `over` before the
+//!   closing one), so they carry classes (`fault-window`, `fault-label`,
+//!   `legend-entry`) that tests can count and stay under the points.
+//! - A million ops must not make a million `<circle>`s: the scatter keeps, per
+//!   pixel column and per (outcome, kind), the lowest and highest latency,
+//!   plus every op at or above the p99.9 latency, so extremes are never lost,
+//!   and an even sample of a few thousand ops to show where the bulk lies.
+//! - Everything iterates vectors or `BTreeMap`s and never reads a clock, so the
+//!   same data gives the same bytes.
+
+use super::data::{quantile, FaultWindow, Op, OpKind, Outcome, RunData, NS_PER_S};
+use super::html::escape;
+use plotters::prelude::*;
+use std::collections::BTreeSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Width of every chart, pixels.
+pub const WIDTH_PX: u32 = 1000;
+/// Height of every chart, pixels.
+pub const HEIGHT_PX: u32 = 560;
+/// Time buckets of the quantile and rate charts (bucket width = run / this).
+pub const BUCKET_COUNT: usize = 100;
+/// Points per CDF line at most (evenly spaced ranks, ends always kept).
+pub const CDF_POINTS_MAX: usize = 1000;
+/// Latency quantile above which every scatter point is kept.
+pub const SCATTER_KEEP_ALL_ABOVE_QUANTILE: f64 = 0.999;
+/// Ops kept by the scatter's even sample (every n/this-th op), besides the
+/// per-column extremes and the tail.
+pub const SCATTER_EVEN_SAMPLE: usize = 5000;
+/// Smallest latency drawn on a log axis, ms (zero latencies are lifted to it).
+pub const LATENCY_MS_FLOOR: f64 = 0.001;
+
+const FONT: &str = "sans-serif";
+
+fn err(error: impl std::fmt::Display) -> io::Error {
+    io::Error::other(error.to_string())
+}
+
+/// Colour of an outcome.
+pub fn outcome_color(outcome: Outcome) -> RGBColor {
+    match outcome {
+        Outcome::Ok => RGBColor(0x2c, 0xa0, 0x2c),
+        Outcome::Fail => RGBColor(0xd6, 0x27, 0x28),
+        Outcome::Info => RGBColor(0xff, 0x7f, 0x0e),
+    }
+}
+
+/// Colour of a series by index (quantiles, kinds, runs).
+pub fn palette(index: usize) -> RGBColor {
+    const COLORS: [RGBColor; 8] = [
+        RGBColor(0x1f, 0x77, 0xb4),
+        RGBColor(0xff, 0x7f, 0x0e),
+        RGBColor(0x2c, 0xa0, 0x2c),
+        RGBColor(0xd6, 0x27, 0x28),
+        RGBColor(0x94, 0x67, 0xbd),
+        RGBColor(0x8c, 0x56, 0x4b),
+        RGBColor(0xe3, 0x77, 0xc2),
+        RGBColor(0x17, 0xbe, 0xcf),
+    ];
+    COLORS[index % COLORS.len()]
+}
+
+/// Fill colour of a fault window by kind, as an SVG colour.
+pub fn fault_color(kind: &str) -> &'static str {
+    match kind {
+        "crash" => "#d62728",
+        "pause" => "#7f7f7f",
+        "partition" => "#9467bd",
+        "cut" => "#1f77b4",
+        "skew" => "#8c564b",
+        "jump" => "#17becf",
+        _ => "#bcbd22",
+    }
+}
+
+fn hex(color: RGBColor) -> String {
+    format!("#{:02X}{:02X}{:02X}", color.0, color.1, color.2)
+}
+
+/// Formats a number for an axis tick: short, without float noise.
+pub fn fmt_num(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 {
+        "0".to_string()
+    } else if magnitude >= 100.0 {
+        format!("{value:.0}")
+    } else if magnitude >= 1.0 {
+        trim_zeros(format!("{value:.2}"))
+    } else {
+        let digits = (-magnitude.log10().floor()) as usize + 2;
+        trim_zeros(format!("{value:.digits$}"))
+    }
+}
+
+fn trim_zeros(text: String) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
+}
+
+/// A legend marker.
+#[derive(Debug, Clone)]
+enum Mark {
+    /// A filled dot of a colour.
+    Dot(RGBColor),
+    /// The marker shape of an op kind, in grey.
+    Shape(OpKind),
+    /// A line of a colour.
+    Line(RGBColor),
+}
+
+fn marker_svg(kind: OpKind, x: i32, y: i32, color: &str) -> String {
+    match kind {
+        OpKind::Read => format!(r#"<circle cx="{x}" cy="{y}" r="4" fill="{color}"/>"#),
+        OpKind::Write => format!(r#"<rect x="{}" y="{}" width="8" height="8" fill="{color}"/>"#, x - 4, y - 4),
+        OpKind::Cas => {
+            format!(r#"<polygon points="{},{} {},{} {},{}" fill="{color}"/>"#, x, y - 5, x - 5, y + 4, x + 5, y + 4)
+        }
+        OpKind::Append => format!(
+            r#"<path d="M{} {}L{} {}M{} {}L{} {}" stroke="{color}" stroke-width="2"/>"#,
+            x - 4,
+            y - 4,
+            x + 4,
+            y + 4,
+            x - 4,
+            y + 4,
+            x + 4,
+            y - 4
+        ),
+    }
+}
+
+/// Hand-written legend box with its top-right corner at (`right`, `top`).
+fn legend_svg(entries: &[(Mark, String)], right: i32, top: i32) -> String {
+    if entries.is_empty() {
+        return String::new();
+    }
+    let longest = entries.iter().map(|(_, label)| label.chars().count()).max().unwrap_or(0);
+    let width = 34 + 7 * longest as i32;
+    let height = 8 + 18 * entries.len() as i32;
+    let left = right - width;
+    let mut out = format!(
+        r##"<g class="legend"><rect x="{left}" y="{top}" width="{width}" height="{height}" fill="#FFFFFF" fill-opacity="0.85" stroke="#999999"/>"##
+    );
+    for (index, (mark, label)) in entries.iter().enumerate() {
+        let y = top + 13 + 18 * index as i32;
+        let x = left + 12;
+        let glyph = match mark {
+            Mark::Dot(color) => format!(r#"<circle cx="{x}" cy="{y}" r="4" fill="{}"/>"#, hex(*color)),
+            Mark::Shape(kind) => marker_svg(*kind, x, y, "#555555"),
+            Mark::Line(color) => format!(
+                r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{}" stroke-width="2"/>"#,
+                x - 7,
+                x + 7,
+                hex(*color)
+            ),
+        };
+        out.push_str(&format!(
+            r##"<g class="legend-entry">{glyph}<text x="{}" y="{}" font-family="{FONT}" font-size="12" fill="#222222">{}</text></g>"##,
+            x + 14,
+            y + 4,
+            escape(label)
+        ));
+    }
+    out.push_str("</g>");
+    out
+}
+
+/// Hand-written translucent rects, one per fault window, each labelled with
+/// its kind. `to_px` maps seconds to an x pixel; `area` is the plot area.
+fn fault_windows_svg(
+    faults: &[FaultWindow],
+    end_ns: u64,
+    to_px: &dyn Fn(f64) -> i32,
+    area: (std::ops::Range<i32>, std::ops::Range<i32>),
+) -> String {
+    let (xs, ys) = area;
+    let mut out = String::new();
+    for (index, fault) in faults.iter().enumerate() {
+        let start_s = fault.start_ns as f64 / NS_PER_S as f64;
+        let end_s = fault.end_ns.unwrap_or(end_ns).max(fault.start_ns) as f64 / NS_PER_S as f64;
+        let x0 = to_px(start_s).clamp(xs.start, xs.end);
+        let x1 = to_px(end_s).clamp(xs.start, xs.end).max(x0 + 2);
+        let color = fault_color(&fault.kind);
+        out.push_str(&format!(
+            r#"<rect class="fault-window" x="{x0}" y="{}" width="{}" height="{}" fill="{color}" fill-opacity="0.13"><title>{}</title></rect>"#,
+            ys.start,
+            x1 - x0,
+            ys.end - ys.start,
+            escape(&fault.detail)
+        ));
+        out.push_str(&format!(
+            r#"<text class="fault-label" x="{}" y="{}" font-family="{FONT}" font-size="11" fill="{color}">{}</text>"#,
+            x0 + 2,
+            ys.start + 12 + 12 * (index % 4) as i32,
+            escape(&fault.kind)
+        ));
+    }
+    out
+}
+
+/// A dashed vertical line at the first violation, if the run has one.
+fn violation_svg(
+    data: &RunData,
+    to_px: &dyn Fn(f64) -> i32,
+    area: (std::ops::Range<i32>, std::ops::Range<i32>),
+) -> String {
+    let Some(violation) = &data.summary.violation else {
+        return String::new();
+    };
+    let (xs, ys) = area;
+    let x = to_px(seconds(violation.time_ns)).clamp(xs.start, xs.end);
+    format!(
+        r##"<g class="violation-mark"><line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 3"/><text x="{}" y="{}" font-family="{FONT}" font-size="11" fill="#d62728" text-anchor="end">{}</text></g>"##,
+        ys.start,
+        ys.end,
+        x - 3,
+        ys.end - 6,
+        escape(&format!("violation: {}", violation.check))
+    )
+}
+
+/// Splices hand-written SVG under (right after `<svg ...>`) and over (right
+/// before `</svg>`) plotters' output, with a white background first.
+fn splice(svg: String, under: &str, over: &str) -> String {
+    let open_end = svg.find("<svg").and_then(|start| svg[start..].find('>').map(|end| start + end + 1)).unwrap_or(0);
+    let close = svg.rfind("</svg>").unwrap_or(svg.len());
+    let mut out = String::with_capacity(svg.len() + under.len() + over.len() + 128);
+    out.push_str(&svg[..open_end]);
+    out.push_str(&format!(
+        r##"<rect class="background" x="0" y="0" width="{WIDTH_PX}" height="{HEIGHT_PX}" fill="#FFFFFF"/>"##
+    ));
+    out.push_str(under);
+    out.push_str(&svg[open_end..close]);
+    out.push_str(over);
+    out.push_str(&svg[close..]);
+    out
+}
+
+fn note_svg(text: &str, x: i32, y: i32) -> String {
+    format!(
+        r##"<text class="note" x="{x}" y="{y}" font-family="{FONT}" font-size="14" fill="#555555" text-anchor="middle">{}</text>"##,
+        escape(text)
+    )
+}
+
+/// A log-axis range covering `values` (ms), with some air around it.
+fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let mut low = f64::INFINITY;
+    let mut high = 0.0f64;
+    for value in values {
+        let value = value.max(LATENCY_MS_FLOOR);
+        low = low.min(value);
+        high = high.max(value);
+    }
+    if !low.is_finite() {
+        return (0.1, 1000.0);
+    }
+    let low = 10f64.powf(low.log10().floor());
+    let high = 10f64.powf((high * 1.01).log10().ceil()).max(low * 10.0);
+    (low, high)
+}
+
+fn title(data: &RunData, what: &str) -> String {
+    format!("{what} - {} seed {}", data.summary.scenario, data.summary.seed)
+}
+
+fn seconds(ns: u64) -> f64 {
+    ns as f64 / NS_PER_S as f64
+}
+
+/// Indices of the ops the scatter draws: per pixel column and (outcome, kind)
+/// the lowest and highest latency, every op at or above the p99.9 latency,
+/// and an even sample of about `SCATTER_EVEN_SAMPLE` ops. Open ops (no
+/// latency) are never drawn. Sorted, no duplicates.
+pub fn scatter_sample(ops: &[Op], end_ns: u64, columns: usize) -> Vec<usize> {
+    let columns = columns.max(1);
+    let mut latencies: Vec<f64> = ops.iter().filter_map(Op::latency_ms).collect();
+    latencies.sort_by(f64::total_cmp);
+    let threshold =
+        if latencies.is_empty() { f64::INFINITY } else { quantile(&latencies, SCATTER_KEEP_ALL_ABOVE_QUANTILE) };
+    let groups = Outcome::ALL.len() * OpKind::ALL.len();
+    // (min index, max index) per group and column.
+    let mut extremes: Vec<Option<(usize, usize)>> = vec![None; groups * columns];
+    let mut keep = Vec::new();
+    for (index, op) in ops.iter().enumerate() {
+        let Some(latency) = op.latency_ms() else {
+            continue;
+        };
+        if latency >= threshold {
+            keep.push(index);
+        }
+        let column = ((op.invoke_ns as f64 / end_ns.max(1) as f64) * columns as f64) as usize;
+        let group = op.outcome as usize * OpKind::ALL.len() + op.kind as usize;
+        let slot = &mut extremes[group * columns + column.min(columns - 1)];
+        match slot {
+            None => *slot = Some((index, index)),
+            Some((low, high)) => {
+                if latency < ops[*low].latency_ms().unwrap_or(f64::INFINITY) {
+                    *low = index;
+                }
+                if latency > ops[*high].latency_ms().unwrap_or(0.0) {
+                    *high = index;
+                }
+            }
+        }
+    }
+    // A thin even sample shows where the bulk lies between the envelopes.
+    let stride = (ops.len() / SCATTER_EVEN_SAMPLE).max(1);
+    keep.extend((0..ops.len()).step_by(stride).filter(|&index| ops[index].complete_ns.is_some()));
+    for (low, high) in extremes.into_iter().flatten() {
+        keep.push(low);
+        keep.push(high);
+    }
+    keep.sort_unstable();
+    keep.dedup();
+    keep
+}
+
+/// `latency.svg`: every client op (downsampled) at (invoke time, latency),
+/// coloured by outcome, shaped by kind, over the shaded fault windows.
+pub fn latency_svg(data: &RunData) -> io::Result<String> {
+    let end_ns = data.end_ns();
+    let (y_low, y_high) = log_range(data.ops.iter().filter_map(Op::latency_ms));
+    let mut buf = String::new();
+    let mut under;
+    let mut over = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title(data, "latency"), (FONT, 18))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..seconds(end_ns), (y_low..y_high).log_scale())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("invoke time (s)")
+            .y_desc("latency (ms, log scale)")
+            .x_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| fmt_num(*v))
+            .draw()
+            .map_err(err)?;
+        let area = chart.plotting_area().get_pixel_range();
+        under = fault_windows_svg(&data.summary.faults, end_ns, &|x| chart.backend_coord(&(x, y_low)).0, area.clone());
+        under.push_str(&violation_svg(data, &|x| chart.backend_coord(&(x, y_low)).0, area.clone()));
+        // One column per 2 pixels: markers are 6 px wide, so finer adds bytes, not detail.
+        let columns = ((area.0.end - area.0.start) / 2).max(1) as usize;
+        let keep = scatter_sample(&data.ops, end_ns, columns);
+        // Draw outcome by outcome and kind by kind so the order is fixed.
+        for outcome in Outcome::ALL {
+            let style = outcome_color(outcome).mix(0.8).filled();
+            for kind in OpKind::ALL {
+                let points =
+                    keep.iter().map(|&index| &data.ops[index]).filter(|op| op.outcome == outcome && op.kind == kind);
+                let points =
+                    points.map(|op| (seconds(op.invoke_ns), op.latency_ms().unwrap_or(0.0).max(LATENCY_MS_FLOOR)));
+                match kind {
+                    OpKind::Read => chart.draw_series(points.map(|p| Circle::new(p, 3, style))).map(|_| ()),
+                    OpKind::Write => chart
+                        .draw_series(points.map(|p| EmptyElement::at(p) + Rectangle::new([(-3, -3), (3, 3)], style)))
+                        .map(|_| ()),
+                    OpKind::Cas => chart.draw_series(points.map(|p| TriangleMarker::new(p, 4, style))).map(|_| ()),
+                    OpKind::Append => {
+                        chart.draw_series(points.map(|p| Cross::new(p, 3, outcome_color(outcome)))).map(|_| ())
+                    }
+                }
+                .map_err(err)?;
+            }
+        }
+        // The legend names what is drawn: completed ops only.
+        let drawn = data.ops.iter().filter(|op| op.complete_ns.is_some());
+        let outcomes: BTreeSet<Outcome> = drawn.clone().map(|op| op.outcome).collect();
+        let kinds: BTreeSet<OpKind> = drawn.map(|op| op.kind).collect();
+        let open = data.ops.iter().filter(|op| op.complete_ns.is_none()).count();
+        let mut entries: Vec<(Mark, String)> =
+            outcomes.iter().map(|&outcome| (Mark::Dot(outcome_color(outcome)), outcome.name().to_string())).collect();
+        entries.extend(kinds.iter().map(|&kind| (Mark::Shape(kind), kind.name().to_string())));
+        over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.start + 6));
+        let middle = (area.0.start + area.0.end) / 2;
+        if data.ops.is_empty() {
+            over.push_str(&note_svg(
+                "no client operations (no history.jsonl)",
+                middle,
+                (area.1.start + area.1.end) / 2,
+            ));
+        } else if open > 0 {
+            over.push_str(&note_svg(
+                &format!("{open} {} never completed (open): counted, not drawn", if open == 1 { "op" } else { "ops" }),
+                middle,
+                area.1.end - 8,
+            ));
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(splice(buf, &under, &over))
+}
+
+/// Per time bucket (by invoke time), the given quantiles of the latencies of
+/// completed ops; buckets without ops are left out. Returns (bucket middle in
+/// s, one value per quantile).
+pub fn bucket_quantiles(ops: &[Op], end_ns: u64, quantiles: &[f64]) -> Vec<(f64, Vec<f64>)> {
+    let width_ns = (end_ns / BUCKET_COUNT as u64).max(1);
+    let mut buckets: Vec<Vec<f64>> = vec![Vec::new(); BUCKET_COUNT];
+    for op in ops {
+        if let Some(latency) = op.latency_ms() {
+            let bucket = ((op.invoke_ns / width_ns) as usize).min(BUCKET_COUNT - 1);
+            buckets[bucket].push(latency);
+        }
+    }
+    buckets
+        .into_iter()
+        .enumerate()
+        .filter(|(_, latencies)| !latencies.is_empty())
+        .map(|(index, mut latencies)| {
+            latencies.sort_by(f64::total_cmp);
+            let middle = seconds(width_ns * index as u64 + width_ns / 2);
+            (middle, quantiles.iter().map(|&q| quantile(&latencies, q)).collect())
+        })
+        .collect()
+}
+
+/// `latency-quantiles.svg`: p50, p95, p99 and max of latency per time bucket
+/// (run length / 100), over the shaded fault windows.
+pub fn latency_quantiles_svg(data: &RunData) -> io::Result<String> {
+    const QUANTILES: [(f64, &str); 4] = [(0.50, "p50"), (0.95, "p95"), (0.99, "p99"), (1.0, "max")];
+    let end_ns = data.end_ns();
+    let levels: Vec<f64> = QUANTILES.iter().map(|(q, _)| *q).collect();
+    let buckets = bucket_quantiles(&data.ops, end_ns, &levels);
+    let (y_low, y_high) = log_range(buckets.iter().flat_map(|(_, values)| values.iter().copied()));
+    let mut buf = String::new();
+    let mut under;
+    let mut over = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
+        let bucket_s = seconds(end_ns / BUCKET_COUNT as u64);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("{} (buckets of {} s)", title(data, "latency quantiles"), fmt_num(bucket_s)), (FONT, 18))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..seconds(end_ns), (y_low..y_high).log_scale())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("invoke time (s)")
+            .y_desc("latency (ms, log scale)")
+            .x_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| fmt_num(*v))
+            .draw()
+            .map_err(err)?;
+        let area = chart.plotting_area().get_pixel_range();
+        under = fault_windows_svg(&data.summary.faults, end_ns, &|x| chart.backend_coord(&(x, y_low)).0, area.clone());
+        under.push_str(&violation_svg(data, &|x| chart.backend_coord(&(x, y_low)).0, area.clone()));
+        let mut entries = Vec::new();
+        for (level, (_, name)) in QUANTILES.iter().enumerate() {
+            let color = palette(level);
+            let points: Vec<(f64, f64)> =
+                buckets.iter().map(|(x, values)| (*x, values[level].max(LATENCY_MS_FLOOR))).collect();
+            chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2))).map_err(err)?;
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, color.filled()))).map_err(err)?;
+            if !points.is_empty() {
+                entries.push((Mark::Line(color), name.to_string()));
+            }
+        }
+        over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.start + 6));
+        if buckets.is_empty() {
+            over.push_str(&note_svg(
+                "no completed client operations",
+                (area.0.start + area.0.end) / 2,
+                (area.1.start + area.1.end) / 2,
+            ));
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(splice(buf, &under, &over))
+}
+
+/// Up to `CDF_POINTS_MAX` points (latency ms, fraction ≤) of the CDF of
+/// ascending `sorted` latencies; the first and last point are always kept.
+pub fn cdf_points(sorted: &[f64]) -> Vec<(f64, f64)> {
+    let count = sorted.len();
+    if count == 0 {
+        return Vec::new();
+    }
+    let step = count.div_ceil(CDF_POINTS_MAX).max(1);
+    let mut ranks: Vec<usize> = (0..count).step_by(step).collect();
+    if ranks.last() != Some(&(count - 1)) {
+        ranks.push(count - 1);
+    }
+    ranks.into_iter().map(|rank| (sorted[rank].max(LATENCY_MS_FLOOR), (rank + 1) as f64 / count as f64)).collect()
+}
+
+fn sorted_latencies<'a>(ops: impl Iterator<Item = &'a Op>) -> Vec<f64> {
+    let mut latencies: Vec<f64> = ops.filter_map(Op::latency_ms).collect();
+    latencies.sort_by(f64::total_cmp);
+    latencies
+}
+
+/// `latency-cdf.svg`: latency CDF of completed ops per op kind, log x axis.
+pub fn latency_cdf_svg(data: &RunData) -> io::Result<String> {
+    let series: Vec<(OpKind, Vec<(f64, f64)>)> = OpKind::ALL
+        .iter()
+        .map(|&kind| {
+            let sorted = sorted_latencies(data.ops.iter().filter(|op| op.kind == kind));
+            (kind, cdf_points(&sorted))
+        })
+        .filter(|(_, points)| !points.is_empty())
+        .collect();
+    let (x_low, x_high) = log_range(series.iter().flat_map(|(_, points)| points.iter().map(|p| p.0)));
+    let mut buf = String::new();
+    let mut over = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title(data, "latency CDF (completed ops)"), (FONT, 18))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d((x_low..x_high).log_scale(), 0f64..1.0)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("latency (ms, log scale)")
+            .y_desc("fraction of ops (<= latency)")
+            .x_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| fmt_num(*v))
+            .draw()
+            .map_err(err)?;
+        let area = chart.plotting_area().get_pixel_range();
+        let mut entries = Vec::new();
+        for (kind, points) in &series {
+            let color = palette(*kind as usize);
+            chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2))).map_err(err)?;
+            let count = data.ops.iter().filter(|op| op.kind == *kind && op.complete_ns.is_some()).count();
+            entries.push((Mark::Line(color), format!("{} ({count})", kind.name())));
+        }
+        over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.end - 8 - 18 * entries.len() as i32 - 8));
+        if series.is_empty() {
+            over.push_str(&note_svg(
+                "no completed client operations",
+                (area.0.start + area.0.end) / 2,
+                (area.1.start + area.1.end) / 2,
+            ));
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(splice(buf, "", &over))
+}
+
+/// Completed ops per second per time bucket (by completion time) for the ops
+/// that pass `keep`; one value per bucket, in ops/s.
+pub fn rate_series(ops: &[Op], end_ns: u64, keep: impl Fn(&Op) -> bool) -> Vec<(f64, f64)> {
+    let width_ns = (end_ns / BUCKET_COUNT as u64).max(1);
+    let mut counts = vec![0u64; BUCKET_COUNT];
+    for op in ops.iter().filter(|op| keep(op)) {
+        if let Some(done) = op.complete_ns {
+            counts[((done / width_ns) as usize).min(BUCKET_COUNT - 1)] += 1;
+        }
+    }
+    let width_s = seconds(width_ns);
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(index, count)| (seconds(width_ns * index as u64 + width_ns / 2), count as f64 / width_s))
+        .collect()
+}
+
+/// `rate.svg`: completed ops per second over time, one line per outcome,
+/// over the shaded fault windows.
+pub fn rate_svg(data: &RunData) -> io::Result<String> {
+    let end_ns = data.end_ns();
+    let outcomes: BTreeSet<Outcome> =
+        data.ops.iter().filter(|op| op.complete_ns.is_some()).map(|op| op.outcome).collect();
+    let series: Vec<(Outcome, Vec<(f64, f64)>)> =
+        outcomes.iter().map(|&outcome| (outcome, rate_series(&data.ops, end_ns, |op| op.outcome == outcome))).collect();
+    let y_high = series.iter().flat_map(|(_, points)| points.iter().map(|p| p.1)).fold(0.0f64, f64::max).max(1.0) * 1.1;
+    let mut buf = String::new();
+    let mut under;
+    let mut over = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title(data, "throughput"), (FONT, 18))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0f64..seconds(end_ns), 0f64..y_high)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("completion time (s)")
+            .y_desc("completed ops per second (ops/s)")
+            .x_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| fmt_num(*v))
+            .draw()
+            .map_err(err)?;
+        let area = chart.plotting_area().get_pixel_range();
+        under = fault_windows_svg(&data.summary.faults, end_ns, &|x| chart.backend_coord(&(x, 0.0)).0, area.clone());
+        under.push_str(&violation_svg(data, &|x| chart.backend_coord(&(x, 0.0)).0, area.clone()));
+        let mut entries = Vec::new();
+        for (outcome, points) in &series {
+            let color = outcome_color(*outcome);
+            chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2))).map_err(err)?;
+            entries.push((Mark::Line(color), outcome.name().to_string()));
+        }
+        over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.start + 6));
+        if series.is_empty() {
+            over.push_str(&note_svg(
+                "no completed client operations",
+                (area.0.start + area.0.end) / 2,
+                (area.1.start + area.1.end) / 2,
+            ));
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(splice(buf, &under, &over))
+}
+
+/// The comparison chart of several runs as an SVG string: latency CDFs of
+/// completed ops (left) and completed ops per second (right), one colour per
+/// run, labelled by scenario, seed and folder.
+pub fn compare_svg(runs: &[RunData]) -> io::Result<String> {
+    let cdfs: Vec<Vec<(f64, f64)>> = runs.iter().map(|run| cdf_points(&sorted_latencies(run.ops.iter()))).collect();
+    let rates: Vec<Vec<(f64, f64)>> = runs.iter().map(|run| rate_series(&run.ops, run.end_ns(), |_| true)).collect();
+    let (x_low, x_high) = log_range(cdfs.iter().flat_map(|points| points.iter().map(|p| p.0)));
+    let end_s = runs.iter().map(|run| seconds(run.end_ns())).fold(0.0f64, f64::max).max(1e-9);
+    let rate_high = rates.iter().flat_map(|points| points.iter().map(|p| p.1)).fold(0.0f64, f64::max).max(1.0) * 1.1;
+    let mut buf = String::new();
+    let mut over = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
+        let root = root.titled(&format!("comparison of {} runs", runs.len()), (FONT, 18)).map_err(err)?;
+        let (left, right) = root.split_horizontally(WIDTH_PX / 2);
+        let mut cdf = ChartBuilder::on(&left)
+            .caption("latency CDF (completed ops)", (FONT, 15))
+            .margin(10)
+            .x_label_area_size(44)
+            .y_label_area_size(56)
+            .build_cartesian_2d((x_low..x_high).log_scale(), 0f64..1.0)
+            .map_err(err)?;
+        cdf.configure_mesh()
+            .x_desc("latency (ms, log scale)")
+            .y_desc("fraction of ops (<= latency)")
+            .x_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| fmt_num(*v))
+            .draw()
+            .map_err(err)?;
+        for (index, points) in cdfs.iter().enumerate() {
+            cdf.draw_series(LineSeries::new(points.iter().copied(), palette(index).stroke_width(2))).map_err(err)?;
+        }
+        let mut rate = ChartBuilder::on(&right)
+            .caption("completed ops per second", (FONT, 15))
+            .margin(10)
+            .x_label_area_size(44)
+            .y_label_area_size(56)
+            .build_cartesian_2d(0f64..end_s, 0f64..rate_high)
+            .map_err(err)?;
+        rate.configure_mesh()
+            .x_desc("completion time (s)")
+            .y_desc("ops/s")
+            .x_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| fmt_num(*v))
+            .draw()
+            .map_err(err)?;
+        for (index, points) in rates.iter().enumerate() {
+            rate.draw_series(LineSeries::new(points.iter().copied(), palette(index).stroke_width(2))).map_err(err)?;
+        }
+        let area = rate.plotting_area().get_pixel_range();
+        let entries: Vec<(Mark, String)> =
+            runs.iter().enumerate().map(|(index, run)| (Mark::Line(palette(index)), run.label())).collect();
+        over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.start + 6));
+        root.present().map_err(err)?;
+    }
+    Ok(splice(buf, "", &over))
+}
+
+/// `plot --compare`: writes `compare.svg` into the folder `out` (created if
+/// missing) and returns its path.
+pub fn compare(runs: &[RunData], out: &Path) -> io::Result<PathBuf> {
+    std::fs::create_dir_all(out)?;
+    let path = out.join("compare.svg");
+    std::fs::write(&path, compare_svg(runs)?)?;
+    Ok(path)
+}
+
+/// A histogram of `values` as an SVG string (used for the sweep's per-seed
+/// p99 latency); bins = about the square root of the count, at most 40.
+pub fn histogram_svg(values: &[f64], chart_title: &str, x_desc: &str) -> io::Result<String> {
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (low, high) = if values.is_empty() {
+        (0.0, 1.0)
+    } else if high - low < 1e-9 {
+        (low - 0.5, high + 0.5)
+    } else {
+        (low, high)
+    };
+    let bins = ((values.len() as f64).sqrt().ceil() as usize).clamp(1, 40);
+    let width = (high - low) / bins as f64;
+    let mut counts = vec![0u64; bins];
+    for value in values {
+        counts[(((value - low) / width) as usize).min(bins - 1)] += 1;
+    }
+    let count_high = counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.1;
+    let mut buf = String::new();
+    let mut over = String::new();
+    {
+        let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(chart_title, (FONT, 18))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(low..high, 0f64..count_high)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc("seeds")
+            .x_label_formatter(&|v| fmt_num(*v))
+            .y_label_formatter(&|v| fmt_num(*v))
+            .draw()
+            .map_err(err)?;
+        let color = palette(0);
+        chart
+            .draw_series(counts.iter().enumerate().map(|(index, &count)| {
+                let x0 = low + width * index as f64;
+                Rectangle::new([(x0, 0.0), (x0 + width, count as f64)], color.mix(0.7).filled())
+            }))
+            .map_err(err)?;
+        let area = chart.plotting_area().get_pixel_range();
+        if values.is_empty() {
+            over.push_str(&note_svg(
+                "no latency data",
+                (area.0.start + area.0.end) / 2,
+                (area.1.start + area.1.end) / 2,
+            ));
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(splice(buf, "", &over))
+}
