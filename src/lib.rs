@@ -17,6 +17,7 @@ pub mod protocols;
 pub mod runner;
 pub mod sim;
 pub mod storage;
+pub mod workload;
 
 pub use check::{Invariant, RunEnd, Verdict, Violation};
 pub use node::Ctx;
