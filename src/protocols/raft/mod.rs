@@ -241,7 +241,7 @@ pub fn bench() -> crate::bench::BenchResult {
     let text = r#"{
         "name": "bench-raft", "protocol": "raft", "nodes": 5, "duration": "600s",
         "network": { "latency": { "dist": "uniform", "min": "1ms", "max": "5ms" } },
-        "workload": { "clients": 3, "rate": 150, "keys": 10, "mix": { "read": 0.1, "write": 0.8, "cas": 0.1 } },
+        "workload": { "clients": 3, "rate": 100, "keys": 10, "mix": { "read": 0.1, "write": 0.8, "cas": 0.1 } },
         "checks": ["election-safety", "log-matching", "leader-completeness", "state-machine-safety"]
     }"#;
     let scenario = crate::scenario::Scenario::parse(text, "<bench raft>").expect("the bench scenario parses");
@@ -263,6 +263,7 @@ pub fn bench() -> crate::bench::BenchResult {
             ("committed_ops".to_string(), run.ops.to_string()),
             ("sim_per_wall".to_string(), format!("{:.0}", sim_seconds / wall.max(1e-9))),
             ("trace_hash".to_string(), crate::sim::trace::hash_hex(run.result.trace_hash)),
+            ("steps".to_string(), run.result.steps.to_string()),
         ],
     }
 }

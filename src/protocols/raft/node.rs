@@ -277,6 +277,7 @@ impl Node {
                     }
                 }
                 for p in self.peers.clone() {
+                    self.next_index.insert(p, self.match_index[&p] + 1);
                     self.send_append(p);
                 }
             }
@@ -434,7 +435,11 @@ impl Node {
 
     // ----- replication -----
 
-    fn send_append(&self, to: NodeId) {
+    /// Sends `to` the entries from its `next_index` (or none: a heartbeat) and
+    /// advances `next_index` past them optimistically, so that entries in
+    /// flight are not sent again; the heartbeat tick rewinds it to
+    /// `match_index + 1` to retransmit whatever was lost.
+    fn send_append(&mut self, to: NodeId) {
         let next = self.next_index[&to];
         let prev_log_index = next - 1;
         let from = prev_log_index as usize;
@@ -446,6 +451,7 @@ impl Node {
             entries: self.log[from..until].to_vec(),
             leader_commit: self.commit_index,
         };
+        self.next_index.insert(to, until as u64 + 1);
         self.ctx.send(to, msg);
     }
 
