@@ -495,7 +495,7 @@ impl Node {
             }
         }
         let new_last = prev_log_index + entries.len() as u64;
-        let appended = !entries.is_empty();
+        let mut emitted_last = false;
         for (k, entry) in entries.into_iter().enumerate() {
             let index = prev_log_index + 1 + k as u64;
             if index <= self.last_index() {
@@ -505,8 +505,11 @@ impl Node {
                 self.truncate(index);
             }
             self.append(entry);
+            self.emit_appended(index);
+            emitted_last = index == new_last;
         }
-        if appended {
+        if new_last > prev_log_index && !emitted_last {
+            // Report the prefix the leader vouched for even when nothing was new.
             self.emit_appended(new_last);
         }
         if leader_commit > self.commit_index {
