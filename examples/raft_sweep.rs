@@ -15,10 +15,14 @@ fn main() {
     let path = &args[1];
     let (a, b) = args[2].split_once("..").expect("seed range A..B");
     let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap());
-    let overrides = Overrides { no_bugs: args.iter().any(|x| x == "--no-bugs"), ..Default::default() };
+    let overrides = Overrides {
+        no_bugs: args.iter().any(|x| x == "--no-bugs"),
+        ..Default::default()
+    };
     let scenario = Scenario::load(Path::new(path)).unwrap_or_else(|e| panic!("{e}"));
     let protocols = faultline::protocols::builtin();
-    let prepared = Prepared::new(scenario, path, &protocols, &overrides).unwrap_or_else(|e| panic!("{e}"));
+    let prepared =
+        Prepared::new(scenario, path, &protocols, &overrides).unwrap_or_else(|e| panic!("{e}"));
     let (mut failed, mut unknown) = (0, 0);
     let mut by_check = std::collections::BTreeMap::<String, u64>::new();
     let start = Instant::now();
@@ -27,7 +31,11 @@ fn main() {
         let run = prepared.run(seed, TraceSink::Off, false).unwrap();
         ops += run.ops;
         if let Ok(dir) = std::env::var("DUMP") {
-            std::fs::write(format!("{dir}/history-{seed}.jsonl"), run.history_jsonl.clone().unwrap_or_default()).unwrap();
+            std::fs::write(
+                format!("{dir}/history-{seed}.jsonl"),
+                run.history_jsonl.clone().unwrap_or_default(),
+            )
+            .unwrap();
         }
         let o = outcome(&run.result);
         if o == Outcome::Clean {
@@ -51,10 +59,16 @@ fn main() {
             unknown += 1;
         }
         let detail = run.result.checks.iter().find_map(|(_, v)| match v {
-            Verdict::Fail(d) | Verdict::Unknown(d) => Some(d.lines().next().unwrap_or("").to_string()),
+            Verdict::Fail(d) | Verdict::Unknown(d) => {
+                Some(d.lines().next().unwrap_or("").to_string())
+            }
             _ => None,
         });
-        println!("seed {seed}: {o:?} {} ({})", bad.join(" "), detail.unwrap_or_default());
+        println!(
+            "seed {seed}: {o:?} {} ({})",
+            bad.join(" "),
+            detail.unwrap_or_default()
+        );
     }
     println!(
         "{path}: {failed} failed, {unknown} inconclusive of {} seeds; by check {by_check:?}; {ops} ok ops; {:.2}s wall",

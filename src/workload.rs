@@ -124,9 +124,16 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// Resolves the scenario's `workload` section for `node_count` servers.
     pub fn from_spec(spec: &WorkloadSpec, node_count: usize) -> ClientConfig {
-        assert!(spec.clients > 0 && spec.rate > 0.0 && spec.keys > 0, "workload validated by the scenario");
+        assert!(
+            spec.clients > 0 && spec.rate > 0.0 && spec.keys > 0,
+            "workload validated by the scenario"
+        );
         let scale = |w: f64| (w * 1_000_000.0).round() as u64;
-        let (r, w, c) = (scale(spec.mix.read), scale(spec.mix.write), scale(spec.mix.cas));
+        let (r, w, c) = (
+            scale(spec.mix.read),
+            scale(spec.mix.write),
+            scale(spec.mix.cas),
+        );
         ClientConfig {
             node_count,
             client_count: spec.clients,
@@ -171,19 +178,37 @@ impl Recorder {
     }
 
     fn process(&self, client_index: usize, client_count: usize) -> u64 {
-        client_index as u64 + self.generation.get(&client_index).copied().unwrap_or(0) * client_count as u64
+        client_index as u64
+            + self.generation.get(&client_index).copied().unwrap_or(0) * client_count as u64
     }
 
     /// Records an invoke; returns the op's handle.
-    pub fn invoke(&mut self, client_index: usize, client_count: usize, op: KvOp, now_ns: Nanos) -> usize {
+    pub fn invoke(
+        &mut self,
+        client_index: usize,
+        client_count: usize,
+        op: KvOp,
+        now_ns: Nanos,
+    ) -> usize {
         let process = self.process(client_index, client_count);
         self.events += 1;
-        self.ops.push(RecordedOp { process, op, invoke: (now_ns, self.events), complete: None });
+        self.ops.push(RecordedOp {
+            process,
+            op,
+            invoke: (now_ns, self.events),
+            complete: None,
+        });
         self.ops.len() - 1
     }
 
     /// Records the completion of op `handle`. An `info` moves the client to a new process id.
-    pub fn complete(&mut self, handle: usize, client_index: usize, outcome: Outcome, now_ns: Nanos) {
+    pub fn complete(
+        &mut self,
+        handle: usize,
+        client_index: usize,
+        outcome: Outcome,
+        now_ns: Nanos,
+    ) {
         assert!(self.ops[handle].complete.is_none(), "an op completes once");
         if outcome == Outcome::Info {
             *self.generation.entry(client_index).or_insert(0) += 1;
@@ -276,7 +301,10 @@ impl Recorder {
         let mut by_kind: BTreeMap<String, Vec<Nanos>> = BTreeMap::new();
         for r in &self.ops {
             if let Some((t, _, Outcome::Ok(_))) = &r.complete {
-                by_kind.entry(r.op.kind().to_string()).or_default().push(t - r.invoke.0);
+                by_kind
+                    .entry(r.op.kind().to_string())
+                    .or_default()
+                    .push(t - r.invoke.0);
             }
         }
         by_kind
@@ -294,7 +322,13 @@ impl Recorder {
 }
 
 /// Draws the next op: kind by the mix, key uniform, values unique per key.
-fn next_op<M, O>(ctx: &Ctx<M, O>, cfg: &ClientConfig, client_index: usize, counter: &mut i64, known: &BTreeMap<u32, Option<i64>>) -> KvOp
+fn next_op<M, O>(
+    ctx: &Ctx<M, O>,
+    cfg: &ClientConfig,
+    client_index: usize,
+    counter: &mut i64,
+    known: &BTreeMap<u32, Option<i64>>,
+) -> KvOp
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
     O: std::fmt::Debug + Hash + 'static,
@@ -311,7 +345,11 @@ where
         KvOp::Write { key, value }
     } else {
         // Compare against the last value this client saw for the key, so cas sometimes succeeds.
-        KvOp::Cas { key, old: known.get(&key).copied().flatten(), new: value }
+        KvOp::Cas {
+            key,
+            old: known.get(&key).copied().flatten(),
+            new: value,
+        }
     }
 }
 
@@ -329,8 +367,12 @@ where
 
 /// The client loop of client number `client_index` (its process id is
 /// `node_count + client_index`). Runs until the simulation ends.
-pub async fn run_client<M, O, C>(ctx: Ctx<M, O>, cfg: Rc<ClientConfig>, recorder: Rc<RefCell<Recorder>>, codec: C)
-where
+pub async fn run_client<M, O, C>(
+    ctx: Ctx<M, O>,
+    cfg: Rc<ClientConfig>,
+    recorder: Rc<RefCell<Recorder>>,
+    codec: C,
+) where
     M: Clone + std::fmt::Debug + Hash + 'static,
     O: std::fmt::Debug + Hash + 'static,
     C: ClientCodec<M>,
@@ -345,11 +387,16 @@ where
     // op) starts its next op at once but does not burst to catch up.
     let mut next_invoke_ns = ctx.now_ns();
     loop {
-        next_invoke_ns = (next_invoke_ns + exponential_gap(&ctx, cfg.gap_ns_mean).as_nanos() as u64).max(ctx.now_ns());
+        next_invoke_ns = (next_invoke_ns
+            + exponential_gap(&ctx, cfg.gap_ns_mean).as_nanos() as u64)
+            .max(ctx.now_ns());
         ctx.sleep_until_ns(next_invoke_ns).await;
         let op = next_op(&ctx, &cfg, client_index, &mut counter, &known);
         seq += 1;
-        let handle = recorder.borrow_mut().invoke(client_index, cfg.client_count, op.clone(), ctx.now_ns());
+        let handle =
+            recorder
+                .borrow_mut()
+                .invoke(client_index, cfg.client_count, op.clone(), ctx.now_ns());
         let mut timeouts = 0;
         let outcome = 'op: loop {
             ctx.send(target, codec.request(seq, &op));
@@ -363,8 +410,12 @@ where
                         // A result for this request counts from any node (a retried
                         // request may be answered by the first one); a redirect only
                         // from the node just asked.
-                        Some((s, Response::Redirect(h))) if s == seq && env.from == target => break Some(Response::Redirect(h)),
-                        Some((s, r)) if s == seq && !matches!(r, Response::Redirect(_)) => break Some(r),
+                        Some((s, Response::Redirect(h))) if s == seq && env.from == target => {
+                            break Some(Response::Redirect(h))
+                        }
+                        Some((s, r)) if s == seq && !matches!(r, Response::Redirect(_)) => {
+                            break Some(r)
+                        }
                         _ => continue,
                     },
                 }
@@ -375,7 +426,10 @@ where
                         KvOp::Read { key } => {
                             known.insert(key, v);
                         }
-                        KvOp::Write { key, value } | KvOp::Cas { key, new: value, .. } => {
+                        KvOp::Write { key, value }
+                        | KvOp::Cas {
+                            key, new: value, ..
+                        } => {
                             known.insert(key, Some(value));
                         }
                     }
@@ -390,7 +444,8 @@ where
                     Some(h) if h != target && h < cfg.node_count => target = h,
                     _ => {
                         target = other_node(&ctx, &cfg, target);
-                        ctx.sleep(Duration::from_nanos(cfg.redirect_backoff_ns)).await;
+                        ctx.sleep(Duration::from_nanos(cfg.redirect_backoff_ns))
+                            .await;
                     }
                 },
                 None => {
@@ -406,7 +461,9 @@ where
             // After an unknown outcome the client's view of the key is unknown too.
             known.remove(&op.key());
         }
-        recorder.borrow_mut().complete(handle, client_index, outcome, ctx.now_ns());
+        recorder
+            .borrow_mut()
+            .complete(handle, client_index, outcome, ctx.now_ns());
     }
 }
 
@@ -446,7 +503,10 @@ impl<O> Invariant<O> for Linearizability {
         match lin::check(&history, Model::Kv, Some(Instant::now() + self.budget)) {
             lin::Verdict::Linearizable => Verdict::Pass,
             lin::Verdict::NotLinearizable(v) => Verdict::Fail(v.render()),
-            lin::Verdict::Unknown => Verdict::Unknown(format!("the linearizability search ran out of its {:?} budget", self.budget)),
+            lin::Verdict::Unknown => Verdict::Unknown(format!(
+                "the linearizability search ran out of its {:?} budget",
+                self.budget
+            )),
         }
     }
 }

@@ -48,7 +48,8 @@ impl Kv {
                 }
             }
         };
-        self.sessions.insert(cmd.client, (cmd.seq, response.clone()));
+        self.sessions
+            .insert(cmd.client, (cmd.seq, response.clone()));
         response
     }
 

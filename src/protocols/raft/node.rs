@@ -139,7 +139,10 @@ impl Node {
             // BUG(forget-vote): term and vote live in memory only; a restart forgets them.
             (0, None)
         } else {
-            (disk.get_json("term").unwrap_or(0), disk.get_json("vote").unwrap_or(None))
+            (
+                disk.get_json("term").unwrap_or(0),
+                disk.get_json("vote").unwrap_or(None),
+            )
         };
         let mut log: Vec<Entry> = Vec::new();
         let mut chain: Vec<u64> = Vec::new();
@@ -148,7 +151,9 @@ impl Node {
             if key != log_key(log.len() as u64 + 1) {
                 break;
             }
-            let Some(entry) = disk.get_json::<Entry>(&key) else { break };
+            let Some(entry) = disk.get_json::<Entry>(&key) else {
+                break;
+            };
             chain.push(chain_next(chain.last().copied().unwrap_or(0), &entry));
             log.push(entry);
         }
@@ -203,7 +208,8 @@ impl Node {
     fn append(&mut self, entry: Entry) {
         let index = self.last_index() + 1;
         self.ctx.storage().put_json(&log_key(index), &entry);
-        self.chain.push(chain_next(self.chain.last().copied().unwrap_or(0), &entry));
+        self.chain
+            .push(chain_next(self.chain.last().copied().unwrap_or(0), &entry));
         self.log.push(entry);
         self.dirty = true;
     }
@@ -222,7 +228,11 @@ impl Node {
     fn emit_appended(&self, index: u64) {
         if index > 0 {
             let i = index as usize - 1;
-            self.ctx.emit(Obs::Appended { index, term: self.log[i].term, chain: self.chain[i] });
+            self.ctx.emit(Obs::Appended {
+                index,
+                term: self.log[i].term,
+                chain: self.chain[i],
+            });
         }
     }
 
@@ -257,9 +267,9 @@ impl Node {
     /// Whether this node heard from a leader within the minimum election timeout.
     fn leader_recent(&self) -> bool {
         self.role == Role::Leader
-            || self
-                .leader_contact_ns
-                .is_some_and(|t| self.ctx.now_ns().saturating_sub(t) < self.cfg.election_timeout_ns.0)
+            || self.leader_contact_ns.is_some_and(|t| {
+                self.ctx.now_ns().saturating_sub(t) < self.cfg.election_timeout_ns.0
+            })
     }
 
     async fn on_tick(&mut self) {
@@ -268,8 +278,11 @@ impl Node {
                 if self.cfg.check_quorum {
                     let now = self.ctx.now_ns();
                     let window = self.cfg.election_timeout_ns.1;
-                    let acked =
-                        1 + self.last_ack_ns.values().filter(|&&t| now.saturating_sub(t) <= window).count();
+                    let acked = 1 + self
+                        .last_ack_ns
+                        .values()
+                        .filter(|&&t| now.saturating_sub(t) <= window)
+                        .count();
                     if acked < self.majority {
                         // CheckQuorum: a leader that cannot reach a majority steps down.
                         self.become_follower(self.current_term);
@@ -284,7 +297,11 @@ impl Node {
             Role::PreCandidate | Role::Candidate => {
                 // Re-ask peers that have not answered (messages may be lost).
                 let pre_vote = self.role == Role::PreCandidate;
-                let term = if pre_vote { self.current_term + 1 } else { self.current_term };
+                let term = if pre_vote {
+                    self.current_term + 1
+                } else {
+                    self.current_term
+                };
                 for p in self.peers.clone() {
                     if !self.votes.contains(&p) {
                         self.send_request_vote(p, term, pre_vote);
@@ -298,7 +315,12 @@ impl Node {
     // ----- elections -----
 
     fn send_request_vote(&self, to: NodeId, term: u64, pre_vote: bool) {
-        let msg = Msg::RequestVote { term, last_log_index: self.last_index(), last_log_term: self.last_term(), pre_vote };
+        let msg = Msg::RequestVote {
+            term,
+            last_log_index: self.last_index(),
+            last_log_term: self.last_term(),
+            pre_vote,
+        };
         self.ctx.send(to, msg);
     }
 
@@ -338,7 +360,9 @@ impl Node {
 
     fn leave_leadership(&mut self) {
         if self.role == Role::Leader {
-            self.ctx.emit(Obs::SteppedDown { term: self.current_term });
+            self.ctx.emit(Obs::SteppedDown {
+                term: self.current_term,
+            });
         }
     }
 
@@ -372,21 +396,39 @@ impl Node {
                 term_starts.push((i as u64 + 1, e.term));
             }
         }
-        self.ctx.emit(Obs::BecameLeader { term: self.current_term, last_index: self.last_index(), term_starts });
+        self.ctx.emit(Obs::BecameLeader {
+            term: self.current_term,
+            last_index: self.last_index(),
+            term_starts,
+        });
         for p in self.peers.clone() {
             self.send_append(p);
         }
         self.tick_deadline_ns = now + self.cfg.heartbeat_ns;
     }
 
-    async fn on_request_vote(&mut self, from: NodeId, term: u64, last_log_index: u64, last_log_term: u64, pre_vote: bool) {
+    async fn on_request_vote(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        last_log_index: u64,
+        last_log_term: u64,
+        pre_vote: bool,
+    ) {
         let up_to_date = last_log_term > self.last_term()
             || (last_log_term == self.last_term() && last_log_index >= self.last_index());
         if pre_vote {
             // Granted only if a real election in `term` could succeed and no leader is known to be alive.
             let granted = term > self.current_term && up_to_date && !self.leader_recent();
             let reply_term = if granted { term } else { self.current_term };
-            self.ctx.send(from, Msg::RequestVoteReply { term: reply_term, granted, pre_vote: true });
+            self.ctx.send(
+                from,
+                Msg::RequestVoteReply {
+                    term: reply_term,
+                    granted,
+                    pre_vote: true,
+                },
+            );
             return;
         }
         if term > self.current_term && self.cfg.check_quorum && self.leader_recent() {
@@ -396,7 +438,8 @@ impl Node {
         if term > self.current_term {
             self.become_follower(term);
         }
-        let granted = term == self.current_term && self.voted_for.is_none_or(|v| v == from) && up_to_date;
+        let granted =
+            term == self.current_term && self.voted_for.is_none_or(|v| v == from) && up_to_date;
         if granted && self.voted_for.is_none() {
             self.set_term(term, Some(from));
         }
@@ -404,10 +447,23 @@ impl Node {
             self.reset_election_timer();
         }
         self.flush().await;
-        self.ctx.send(from, Msg::RequestVoteReply { term: self.current_term, granted, pre_vote: false });
+        self.ctx.send(
+            from,
+            Msg::RequestVoteReply {
+                term: self.current_term,
+                granted,
+                pre_vote: false,
+            },
+        );
     }
 
-    async fn on_request_vote_reply(&mut self, from: NodeId, term: u64, granted: bool, pre_vote: bool) {
+    async fn on_request_vote_reply(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        granted: bool,
+        pre_vote: bool,
+    ) {
         if pre_vote {
             if self.role == Role::PreCandidate && granted && term == self.current_term + 1 {
                 self.votes.insert(from);
@@ -465,7 +521,14 @@ impl Node {
         leader_commit: u64,
     ) {
         if term < self.current_term {
-            self.ctx.send(from, Msg::AppendEntriesReply { term: self.current_term, success: false, index: 0 });
+            self.ctx.send(
+                from,
+                Msg::AppendEntriesReply {
+                    term: self.current_term,
+                    success: false,
+                    index: 0,
+                },
+            );
             return;
         }
         self.become_follower(term);
@@ -475,7 +538,14 @@ impl Node {
         if prev_log_index > self.last_index() {
             self.flush().await;
             let index = self.last_index() + 1;
-            self.ctx.send(from, Msg::AppendEntriesReply { term: self.current_term, success: false, index });
+            self.ctx.send(
+                from,
+                Msg::AppendEntriesReply {
+                    term: self.current_term,
+                    success: false,
+                    index,
+                },
+            );
             return;
         }
         if self.term_at(prev_log_index) != prev_log_term {
@@ -490,7 +560,14 @@ impl Node {
                     index -= 1;
                 }
                 self.flush().await;
-                self.ctx.send(from, Msg::AppendEntriesReply { term: self.current_term, success: false, index });
+                self.ctx.send(
+                    from,
+                    Msg::AppendEntriesReply {
+                        term: self.current_term,
+                        success: false,
+                        index,
+                    },
+                );
                 return;
             }
         }
@@ -516,11 +593,24 @@ impl Node {
             self.commit_index = self.commit_index.max(leader_commit.min(new_last));
         }
         self.flush().await;
-        self.ctx.send(from, Msg::AppendEntriesReply { term: self.current_term, success: true, index: new_last });
+        self.ctx.send(
+            from,
+            Msg::AppendEntriesReply {
+                term: self.current_term,
+                success: true,
+                index: new_last,
+            },
+        );
         self.apply_committed();
     }
 
-    async fn on_append_entries_reply(&mut self, from: NodeId, term: u64, success: bool, index: u64) {
+    async fn on_append_entries_reply(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        success: bool,
+        index: u64,
+    ) {
         if term > self.current_term {
             self.become_follower(term);
             self.flush().await;
@@ -562,7 +652,11 @@ impl Node {
             // BUG(commit-previous-term): with the bug on, the check above is skipped and an
             // earlier term's entry counts as committed once a majority stores it.
             self.commit_index = n;
-            self.ctx.emit(Obs::Committed { index: n, entry_term, leader_term: self.current_term });
+            self.ctx.emit(Obs::Committed {
+                index: n,
+                entry_term,
+                leader_term: self.current_term,
+            });
             break;
         }
         self.apply_committed();
@@ -575,7 +669,11 @@ impl Node {
             let entry = &self.log[index as usize - 1];
             let response = self.kv.apply(&entry.cmd, !self.cfg.bugs.no_dedup);
             // BUG(no-dedup) lives in `Kv::apply`: with dedup off, a retried request applies twice.
-            self.ctx.emit(Obs::Applied { index, term: entry.term, cmd_hash: stable_hash(&entry.cmd) });
+            self.ctx.emit(Obs::Applied {
+                index,
+                term: entry.term,
+                cmd_hash: stable_hash(&entry.cmd),
+            });
             if self.role == Role::Leader {
                 let (client, seq) = (entry.cmd.client, entry.cmd.seq);
                 self.ctx.send(client, Msg::ClientReply { seq, response });
@@ -587,7 +685,13 @@ impl Node {
 
     async fn on_client_request(&mut self, client: NodeId, seq: u64, op: KvOp) {
         if self.role != Role::Leader {
-            self.ctx.send(client, Msg::ClientReply { seq, response: Response::Redirect(self.leader_hint) });
+            self.ctx.send(
+                client,
+                Msg::ClientReply {
+                    seq,
+                    response: Response::Redirect(self.leader_hint),
+                },
+            );
             return;
         }
         if let (KvOp::Read { key }, true) = (&op, self.cfg.bugs.stale_local_read) {
@@ -596,7 +700,10 @@ impl Node {
             self.ctx.send(client, Msg::ClientReply { seq, response });
             return;
         }
-        self.append(Entry { term: self.current_term, cmd: Command { client, seq, op } });
+        self.append(Entry {
+            term: self.current_term,
+            cmd: Command { client, seq, op },
+        });
         self.emit_appended(self.last_index());
         // The leader counts itself only once its own copy is durable.
         self.flush().await;
@@ -610,17 +717,47 @@ impl Node {
 
     async fn on_message(&mut self, from: NodeId, msg: Msg) {
         match msg {
-            Msg::RequestVote { term, last_log_index, last_log_term, pre_vote } => {
-                self.on_request_vote(from, term, last_log_index, last_log_term, pre_vote).await
+            Msg::RequestVote {
+                term,
+                last_log_index,
+                last_log_term,
+                pre_vote,
+            } => {
+                self.on_request_vote(from, term, last_log_index, last_log_term, pre_vote)
+                    .await
             }
-            Msg::RequestVoteReply { term, granted, pre_vote } => {
-                self.on_request_vote_reply(from, term, granted, pre_vote).await
+            Msg::RequestVoteReply {
+                term,
+                granted,
+                pre_vote,
+            } => {
+                self.on_request_vote_reply(from, term, granted, pre_vote)
+                    .await
             }
-            Msg::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
-                self.on_append_entries(from, term, prev_log_index, prev_log_term, entries, leader_commit).await
+            Msg::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => {
+                self.on_append_entries(
+                    from,
+                    term,
+                    prev_log_index,
+                    prev_log_term,
+                    entries,
+                    leader_commit,
+                )
+                .await
             }
-            Msg::AppendEntriesReply { term, success, index } => {
-                self.on_append_entries_reply(from, term, success, index).await
+            Msg::AppendEntriesReply {
+                term,
+                success,
+                index,
+            } => {
+                self.on_append_entries_reply(from, term, success, index)
+                    .await
             }
             Msg::ClientRequest { seq, op } => self.on_client_request(from, seq, op).await,
             Msg::ClientReply { .. } => {}
