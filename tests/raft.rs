@@ -9,7 +9,7 @@ use std::path::Path;
 
 use faultline::check::lin::{check as check_lin, parse_history, Model, Verdict as LinVerdict};
 use faultline::protocols::raft::kv::Kv;
-use faultline::protocols::raft::msg::Command;
+use faultline::protocols::raft::msg::{Command, Entry};
 use faultline::runner::{outcome, Outcome, Overrides, Prepared, ProtocolRun};
 use faultline::scenario::Scenario;
 use faultline::sim::trace::TraceSink;
@@ -152,7 +152,7 @@ fn planted_bugs_are_caught_and_the_correct_raft_is_clean() {
     ];
     for (bug, check_name) in bugs {
         let file = format!("scenarios/raft/bug-{bug}.json");
-        let seed = check(&file, 0..20, false, Expect::Caught(check_name));
+        check(&file, 0..20, false, Expect::Caught(check_name));
         // The correct protocol passes the same scenario, on the same seeds.
         check(&file, 0..20, true, Expect::Clean);
     }
@@ -223,6 +223,35 @@ fn a_retried_write_applies_once() {
             Response::Ok(expected),
             "dedup={dedup}"
         );
+    }
+}
+
+#[test]
+fn entries_round_trip_through_their_disk_form() {
+    for op in [
+        KvOp::Read { key: 3 },
+        KvOp::Write { key: 1, value: -7 },
+        KvOp::Cas {
+            key: 2,
+            old: None,
+            new: 9,
+        },
+        KvOp::Cas {
+            key: 2,
+            old: Some(0),
+            new: 10,
+        },
+    ] {
+        let e = Entry {
+            term: 5,
+            cmd: Command {
+                client: 6,
+                seq: 42,
+                op,
+            },
+        };
+        assert_eq!(Entry::decode(&e.encode()), Some(e.clone()));
+        assert_eq!(Entry::decode(&e.encode()[..20]), None);
     }
 }
 

@@ -87,3 +87,69 @@ pub enum Msg {
         response: Response,
     },
 }
+
+impl Entry {
+    /// The entry's on-disk form: fixed-width little-endian fields (term,
+    /// client, seq, op tag, key, values). Compact and cheap, since every
+    /// entry is written once per node.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(50);
+        out.extend_from_slice(&self.term.to_le_bytes());
+        out.extend_from_slice(&(self.cmd.client as u64).to_le_bytes());
+        out.extend_from_slice(&self.cmd.seq.to_le_bytes());
+        match self.cmd.op {
+            KvOp::Read { key } => {
+                out.push(0);
+                out.extend_from_slice(&key.to_le_bytes());
+            }
+            KvOp::Write { key, value } => {
+                out.push(1);
+                out.extend_from_slice(&key.to_le_bytes());
+                out.extend_from_slice(&value.to_le_bytes());
+            }
+            KvOp::Cas { key, old, new } => {
+                out.push(2);
+                out.extend_from_slice(&key.to_le_bytes());
+                out.push(old.is_some() as u8);
+                out.extend_from_slice(&old.unwrap_or(0).to_le_bytes());
+                out.extend_from_slice(&new.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Reads [`Entry::encode`]'s form; `None` if the bytes are not one.
+    pub fn decode(bytes: &[u8]) -> Option<Entry> {
+        let u64_at = |i: usize| {
+            bytes
+                .get(i..i + 8)
+                .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        };
+        let i64_at = |i: usize| u64_at(i).map(|v| v as i64);
+        let key = bytes
+            .get(25..29)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))?;
+        let op = match *bytes.get(24)? {
+            0 => KvOp::Read { key },
+            1 => KvOp::Write {
+                key,
+                value: i64_at(29)?,
+            },
+            2 => KvOp::Cas {
+                key,
+                old: (*bytes.get(29)? == 1).then_some(i64_at(30)?),
+                new: i64_at(38)?,
+            },
+            _ => return None,
+        };
+        let client = NodeId::try_from(u64_at(8)?).ok()?;
+        Some(Entry {
+            term: u64_at(0)?,
+            cmd: Command {
+                client,
+                seq: u64_at(16)?,
+                op,
+            },
+        })
+    }
+}

@@ -151,7 +151,7 @@ impl Node {
             if key != log_key(log.len() as u64 + 1) {
                 break;
             }
-            let Some(entry) = disk.get_json::<Entry>(&key) else {
+            let Some(entry) = disk.get(&key).and_then(|b| Entry::decode(&b)) else {
                 break;
             };
             chain.push(chain_next(chain.last().copied().unwrap_or(0), &entry));
@@ -207,7 +207,7 @@ impl Node {
     /// Appends `entry` in memory and in storage (not yet synced).
     fn append(&mut self, entry: Entry) {
         let index = self.last_index() + 1;
-        self.ctx.storage().put_json(&log_key(index), &entry);
+        self.ctx.storage().put(&log_key(index), entry.encode());
         self.chain
             .push(chain_next(self.chain.last().copied().unwrap_or(0), &entry));
         self.log.push(entry);
@@ -289,7 +289,8 @@ impl Node {
                         return;
                     }
                 }
-                for p in self.peers.clone() {
+                for i in 0..self.peers.len() {
+                    let p = self.peers[i];
                     self.next_index.insert(p, self.match_index[&p] + 1);
                     self.send_append(p);
                 }
@@ -302,7 +303,8 @@ impl Node {
                 } else {
                     self.current_term
                 };
-                for p in self.peers.clone() {
+                for i in 0..self.peers.len() {
+                    let p = self.peers[i];
                     if !self.votes.contains(&p) {
                         self.send_request_vote(p, term, pre_vote);
                     }
@@ -331,7 +333,8 @@ impl Node {
             self.leave_leadership();
             self.role = Role::PreCandidate;
             self.votes = BTreeSet::from([self.id]);
-            for p in self.peers.clone() {
+            for i in 0..self.peers.len() {
+                let p = self.peers[i];
                 self.send_request_vote(p, self.current_term + 1, true);
             }
             if self.votes.len() >= self.majority {
@@ -350,7 +353,8 @@ impl Node {
         self.votes = BTreeSet::from([self.id]);
         self.reset_election_timer();
         self.flush().await;
-        for p in self.peers.clone() {
+        for i in 0..self.peers.len() {
+            let p = self.peers[i];
             self.send_request_vote(p, self.current_term, false);
         }
         if self.votes.len() >= self.majority {
@@ -401,7 +405,8 @@ impl Node {
             last_index: self.last_index(),
             term_starts,
         });
-        for p in self.peers.clone() {
+        for i in 0..self.peers.len() {
+            let p = self.peers[i];
             self.send_append(p);
         }
         self.tick_deadline_ns = now + self.cfg.heartbeat_ns;
@@ -707,7 +712,8 @@ impl Node {
         self.emit_appended(self.last_index());
         // The leader counts itself only once its own copy is durable.
         self.flush().await;
-        for p in self.peers.clone() {
+        for i in 0..self.peers.len() {
+            let p = self.peers[i];
             if self.next_index[&p] <= self.last_index() {
                 self.send_append(p);
             }
