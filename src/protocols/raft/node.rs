@@ -11,13 +11,15 @@
 //! log as the leader's commit index arrives again.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
-use std::time::Duration;
+use std::task::Poll;
 
 use super::invariants::Obs;
 use super::kv::Kv;
 use super::msg::{Command, Entry, Msg};
-use crate::node::Ctx;
+use crate::node::{Ctx, Sleep};
 use crate::sim::trace::stable_hash;
 use crate::sim::NodeId;
 use crate::workload::{KvOp, Response};
@@ -106,8 +108,15 @@ fn chain_next(prev: u64, entry: &Entry) -> u64 {
 }
 
 /// The node's entry point: load durable state, then run the event loop.
+///
+/// The loop keeps one timer armed for the earliest deadline it knows of and
+/// lets it fire late-bound: if a deadline moved later meanwhile (every
+/// AppendEntries pushes the election timeout back), the firing just re-arms
+/// for the new one. So a busy node arms about one timer per timeout period,
+/// not one per message.
 pub async fn run(ctx: Ctx<Msg, Obs>, cfg: Rc<Config>) {
     let mut node = Node::load(ctx.clone(), cfg);
+    let mut timer: Option<(u64, Pin<Box<Sleep<'_, Msg, Obs>>>)> = None;
     loop {
         let now = ctx.now_ns();
         if now >= node.tick_deadline_ns {
@@ -123,8 +132,21 @@ pub async fn run(ctx: Ctx<Msg, Obs>, cfg: Rc<Config>) {
         if node.role != Role::Leader {
             wake = wake.min(node.election_deadline_ns);
         }
-        if let Some(env) = ctx.recv_timeout(Duration::from_nanos(wake - now)).await {
-            node.on_message(env.from, env.msg).await;
+        if timer.as_ref().is_none_or(|&(at, _)| at > wake) {
+            timer = Some((wake, Box::pin(ctx.sleep_until_ns(wake))));
+        }
+        let sleep = &mut timer.as_mut().expect("armed above").1;
+        let mut recv = ctx.recv();
+        let event = std::future::poll_fn(|cx| {
+            if let Poll::Ready(env) = Pin::new(&mut recv).poll(cx) {
+                return Poll::Ready(Some(env));
+            }
+            sleep.as_mut().poll(cx).map(|()| None)
+        })
+        .await;
+        match event {
+            Some(env) => node.on_message(env.from, env.msg).await,
+            None => timer = None,
         }
     }
 }
