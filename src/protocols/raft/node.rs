@@ -233,11 +233,17 @@ impl Node {
         self.chain
             .push(chain_next(self.chain.last().copied().unwrap_or(0), &entry));
         self.log.push(entry);
+        assert_eq!(self.chain.len(), self.log.len(), "one chain hash per entry");
         self.dirty = true;
     }
 
     /// Drops entries `from..` in memory and in storage (not yet synced).
     fn truncate(&mut self, from: u64) {
+        assert!(
+            from >= 1 && from <= self.last_index(),
+            "truncate {from} of a log of {}",
+            self.last_index()
+        );
         let disk = self.ctx.storage();
         for index in (from..=self.last_index()).rev() {
             disk.delete(&log_key(index));
@@ -261,6 +267,11 @@ impl Node {
     // ----- persistence -----
 
     fn set_term(&mut self, term: u64, voted_for: Option<NodeId>) {
+        assert!(
+            term >= self.current_term,
+            "terms never go back ({} -> {term})",
+            self.current_term
+        );
         self.current_term = term;
         self.voted_for = voted_for;
         if !self.cfg.bugs.forget_vote {
@@ -406,6 +417,16 @@ impl Node {
     }
 
     fn become_leader(&mut self) {
+        assert_eq!(
+            self.role,
+            Role::Candidate,
+            "only a candidate wins an election"
+        );
+        assert_eq!(
+            self.voted_for,
+            Some(self.id),
+            "a candidate votes for itself"
+        );
         self.role = Role::Leader;
         self.leader_hint = Some(self.id);
         let now = self.ctx.now_ns();
@@ -524,6 +545,10 @@ impl Node {
     /// `match_index + 1` to retransmit whatever was lost.
     fn send_append(&mut self, to: NodeId) {
         let next = self.next_index[&to];
+        assert!(
+            next >= 1 && next <= self.last_index() + 1,
+            "next_index {next} outside the log"
+        );
         let prev_log_index = next - 1;
         let from = prev_log_index as usize;
         let until = (from + self.cfg.batch_entries_max).min(self.log.len());
@@ -690,7 +715,9 @@ impl Node {
     }
 
     fn apply_committed(&mut self) {
-        while self.last_applied < self.commit_index {
+        // `min`: only a planted bug can truncate below the commit index; the
+        // checks then report it, and the node must not index past its log.
+        while self.last_applied < self.commit_index.min(self.last_index()) {
             self.last_applied += 1;
             let index = self.last_applied;
             let entry = &self.log[index as usize - 1];
