@@ -107,6 +107,9 @@ fn chain_next(prev: u64, entry: &Entry) -> u64 {
     stable_hash(&(prev, entry.term, stable_hash(&entry.cmd)))
 }
 
+/// The armed wake-up: its local deadline and the sleep that waits for it.
+type Timer<'a> = (u64, Pin<Box<Sleep<'a, Msg, Obs>>>);
+
 /// The node's entry point: load durable state, then run the event loop.
 ///
 /// The loop keeps one timer armed for the earliest deadline it knows of and
@@ -116,7 +119,7 @@ fn chain_next(prev: u64, entry: &Entry) -> u64 {
 /// not one per message.
 pub async fn run(ctx: Ctx<Msg, Obs>, cfg: Rc<Config>) {
     let mut node = Node::load(ctx.clone(), cfg);
-    let mut timer: Option<(u64, Pin<Box<Sleep<'_, Msg, Obs>>>)> = None;
+    let mut timer: Option<Timer<'_>> = None;
     loop {
         let now = ctx.now_ns();
         if now >= node.tick_deadline_ns {
