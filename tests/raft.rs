@@ -255,6 +255,42 @@ fn entries_round_trip_through_their_disk_form() {
     }
 }
 
+/// Runs calm.json with its `liveness` and `faults` lines replaced.
+fn liveness_verdict(liveness: &str, faults: &str) -> Verdict {
+    let base = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft/calm.json"),
+    )
+    .unwrap();
+    let text = base.replace(
+        r#""liveness": { "within_after_heal": "5s" },"#,
+        &format!(r#""liveness": {{ "within_after_heal": "{liveness}" }}, "faults": {faults},"#),
+    );
+    assert_ne!(text, base);
+    let scenario = Scenario::parse(&text, "calm.json").unwrap();
+    let protocols = faultline::protocols::builtin();
+    let prepared = Prepared::new(scenario, "calm.json", &protocols, &Overrides::default()).unwrap();
+    let run = prepared.run(1, TraceSink::Off, false).unwrap();
+    run.result
+        .checks
+        .into_iter()
+        .find(|(n, _)| n == "liveness")
+        .expect("liveness runs")
+        .1
+}
+
+#[test]
+fn liveness_passes_fails_and_says_unknown() {
+    let cut = r#"[{ "at": "5s", "partition": [[0, 1], [2, 3, 4]], "for": "1s" }]"#;
+    assert_eq!(liveness_verdict("5s", cut), Verdict::Pass);
+    // No op completes within a microsecond of the heal: the check must be able to fail.
+    assert!(matches!(liveness_verdict("1us", cut), Verdict::Fail(_)));
+    let forever = r#"[{ "at": "5s", "partition": [[0, 1], [2, 3, 4]] }]"#;
+    assert_eq!(
+        liveness_verdict("5s", forever),
+        Verdict::Unknown("faults never healed".to_string())
+    );
+}
+
 #[test]
 fn bad_options_name_their_field() {
     let base = std::fs::read_to_string(

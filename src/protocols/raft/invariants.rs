@@ -209,13 +209,14 @@ pub fn state_machine_safety() -> Box<dyn Invariant<Obs>> {
 /// client op completes `ok`.
 pub struct Liveness {
     within_ns: Nanos,
-    recorder: Rc<RefCell<Recorder>>,
+    recorder: Option<Rc<RefCell<Recorder>>>,
     commit_times_ns: Vec<Nanos>,
 }
 
 impl Liveness {
-    /// The check over `recorder`'s history with the window `within_ns`.
-    pub fn new(within_ns: Nanos, recorder: Rc<RefCell<Recorder>>) -> Self {
+    /// The check over `recorder`'s history with the window `within_ns`
+    /// (`None`: the scenario has no clients, so the verdict is unknown).
+    pub fn new(within_ns: Nanos, recorder: Option<Rc<RefCell<Recorder>>>) -> Self {
         Liveness {
             within_ns,
             recorder,
@@ -240,11 +241,13 @@ impl Invariant<Obs> for Liveness {
         let Some(heal) = end.last_heal_ns else {
             return Verdict::Unknown("faults never healed".to_string());
         };
+        let Some(recorder) = &self.recorder else {
+            return Verdict::Unknown("no clients: no progress to judge".to_string());
+        };
         let until = heal + self.within_ns;
         let in_window = |t: &&Nanos| **t >= heal && **t <= until;
         let committed = self.commit_times_ns.iter().find(in_window).is_some();
-        let ok = self
-            .recorder
+        let ok = recorder
             .borrow()
             .ok_times_ns()
             .iter()
