@@ -403,6 +403,7 @@ impl Node {
             self.ctx.emit(Obs::SteppedDown {
                 term: self.current_term,
             });
+            self.leader_hint = None;
         }
     }
 
