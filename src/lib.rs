@@ -20,6 +20,7 @@ pub mod runner;
 pub mod scenario;
 pub mod sim;
 pub mod storage;
+pub mod workload;
 
 pub use check::{Invariant, RunEnd, Verdict, Violation};
 pub use node::Ctx;

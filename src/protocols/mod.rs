@@ -6,6 +6,7 @@
 //! own protocol implements the same trait and passes it to
 //! [`crate::cli::main_with`].
 
+pub mod raft;
 pub mod tickets;
 
 use crate::runner::{ProtocolRun, RunSpec};
@@ -36,5 +37,5 @@ pub trait Protocol: Sync {
 
 /// The protocols that ship with faultline.
 pub fn builtin() -> Vec<&'static dyn Protocol> {
-    vec![&tickets::Tickets]
+    vec![&tickets::Tickets, &raft::Raft]
 }

@@ -1,0 +1,277 @@
+//! Raft's observations and the checks that consume them.
+//!
+//! Observations are kept cheap: a new leader reports a run-length summary of
+//! its log's terms, a node whose log grew reports the chain hash of its last
+//! new entry (a hash of the whole prefix), a leader reports each advance of
+//! its commit index, and every node reports each entry it applies.
+//!
+//! Safety checks (fail at the offending observation):
+//! - `election-safety`: at most one leader per term.
+//! - `log-matching`: two logs with an entry of the same index and term are
+//!   identical up to it (equal chain hashes).
+//! - `leader-completeness`: a leader of term T holds every entry committed
+//!   by a leader of an earlier term (checked at the highest such index; log
+//!   matching covers the prefix).
+//! - `state-machine-safety`: no two nodes apply different entries at one index.
+//!
+//! End-of-run checks: `linearizability` (in [`crate::workload`]) and
+//! `liveness`: after the last fault heals, a leader commits and a client
+//! op completes within `liveness.within_after_heal`.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use crate::check::{FnInvariant, Invariant, RunEnd, Verdict};
+use crate::scenario::format_duration;
+use crate::sim::queue::Nanos;
+use crate::sim::NodeId;
+use crate::workload::Recorder;
+
+/// What Raft nodes report to the checkers.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Obs {
+    /// This node won the election for `term`.
+    BecameLeader {
+        /// The term.
+        term: u64,
+        /// Index of its last log entry.
+        last_index: u64,
+        /// Its log's terms, run-length encoded: `(first index, term)` per run.
+        term_starts: Vec<(u64, u64)>,
+    },
+    /// This node stopped being leader of `term`.
+    SteppedDown {
+        /// The term.
+        term: u64,
+    },
+    /// This node's log now holds, at `index`, an entry of `term` whose
+    /// prefix hashes to `chain`.
+    Appended {
+        /// Log index.
+        index: u64,
+        /// The entry's term.
+        term: u64,
+        /// Hash of entries `1..=index`.
+        chain: u64,
+    },
+    /// A leader of `leader_term` advanced its commit index to `index`.
+    Committed {
+        /// The new commit index.
+        index: u64,
+        /// Term of the entry at `index`.
+        entry_term: u64,
+        /// The committing leader's term.
+        leader_term: u64,
+    },
+    /// This node applied the entry at `index`.
+    Applied {
+        /// Log index.
+        index: u64,
+        /// The entry's term.
+        term: u64,
+        /// Hash of the command.
+        cmd_hash: u64,
+    },
+}
+
+/// `election-safety`: at most one leader per term.
+pub fn election_safety() -> Box<dyn Invariant<Obs>> {
+    let mut leaders: BTreeMap<u64, NodeId> = BTreeMap::new();
+    Box::new(FnInvariant::new(
+        "election-safety",
+        move |_, node, obs: &Obs| {
+            if let Obs::BecameLeader { term, .. } = obs {
+                match leaders.get(term) {
+                    Some(&other) if other != node => {
+                        return Err(format!(
+                            "n{node} became leader of term {term}, which n{other} already leads"
+                        ));
+                    }
+                    _ => {
+                        leaders.insert(*term, node);
+                    }
+                }
+            }
+            Ok(())
+        },
+    ))
+}
+
+/// `log-matching`: an (index, term) pair always has the same prefix.
+pub fn log_matching() -> Box<dyn Invariant<Obs>> {
+    let mut seen: BTreeMap<(u64, u64), (u64, NodeId)> = BTreeMap::new();
+    Box::new(FnInvariant::new(
+        "log-matching",
+        move |_, node, obs: &Obs| {
+            if let Obs::Appended { index, term, chain } = *obs {
+                match seen.get(&(index, term)) {
+                    Some(&(c, other)) if c != chain => {
+                        return Err(format!(
+                        "n{node} and n{other} both hold an entry of term {term} at index {index}, \
+                         but their logs differ before it (prefix hashes {chain:016x} and {c:016x})"
+                    ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert((index, term), (chain, node));
+                    }
+                }
+            }
+            Ok(())
+        },
+    ))
+}
+
+/// `leader-completeness`: every new leader holds the entries committed in earlier terms.
+pub fn leader_completeness() -> Box<dyn Invariant<Obs>> {
+    // Per committing leader's term: the highest index committed and its entry's term.
+    let mut commits: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+    Box::new(FnInvariant::new(
+        "leader-completeness",
+        move |_, node, obs: &Obs| {
+            match obs {
+                Obs::Committed {
+                    index,
+                    entry_term,
+                    leader_term,
+                } => {
+                    let c = commits.entry(*leader_term).or_insert((0, 0));
+                    if *index > c.0 {
+                        *c = (*index, *entry_term);
+                    }
+                }
+                Obs::BecameLeader {
+                    term,
+                    last_index,
+                    term_starts,
+                } => {
+                    let Some(&(index, entry_term)) = commits.range(..*term).map(|(_, c)| c).max()
+                    else {
+                        return Ok(());
+                    };
+                    let held = if index > *last_index {
+                        None
+                    } else {
+                        term_starts
+                            .iter()
+                            .take_while(|(start, _)| *start <= index)
+                            .last()
+                            .map(|&(_, t)| t)
+                    };
+                    if held != Some(entry_term) {
+                        let held = held
+                            .map_or("no entry".to_string(), |t| format!("an entry of term {t}"));
+                        return Err(format!(
+                            "n{node} became leader of term {term} with {held} at index {index}, \
+                         where an entry of term {entry_term} was committed in an earlier term"
+                        ));
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        },
+    ))
+}
+
+/// `state-machine-safety`: every node applies the same entry at each index.
+pub fn state_machine_safety() -> Box<dyn Invariant<Obs>> {
+    let mut applied: BTreeMap<u64, (u64, u64, NodeId)> = BTreeMap::new();
+    Box::new(FnInvariant::new(
+        "state-machine-safety",
+        move |_, node, obs: &Obs| {
+            if let Obs::Applied {
+                index,
+                term,
+                cmd_hash,
+            } = *obs
+            {
+                match applied.get(&index) {
+                    Some(&(t, h, other)) if (t, h) != (term, cmd_hash) => {
+                        return Err(format!(
+                        "n{node} applied an entry of term {term} (command {cmd_hash:016x}) at index {index}, \
+                         but n{other} applied one of term {t} (command {h:016x}) there"
+                    ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        applied.insert(index, (term, cmd_hash, node));
+                    }
+                }
+            }
+            Ok(())
+        },
+    ))
+}
+
+/// `liveness`: within `within_ns` of the last heal, a leader commits and a
+/// client op completes `ok`.
+pub struct Liveness {
+    within_ns: Nanos,
+    recorder: Option<Rc<RefCell<Recorder>>>,
+    commit_times_ns: Vec<Nanos>,
+}
+
+impl Liveness {
+    /// The check over `recorder`'s history with the window `within_ns`
+    /// (`None`: the scenario has no clients, so the verdict is unknown).
+    pub fn new(within_ns: Nanos, recorder: Option<Rc<RefCell<Recorder>>>) -> Self {
+        Liveness {
+            within_ns,
+            recorder,
+            commit_times_ns: Vec::new(),
+        }
+    }
+}
+
+impl Invariant<Obs> for Liveness {
+    fn name(&self) -> &str {
+        "liveness"
+    }
+
+    fn on_observe(&mut self, time_ns: Nanos, _node: NodeId, obs: &Obs) -> Result<(), String> {
+        if let Obs::Committed { .. } = obs {
+            self.commit_times_ns.push(time_ns);
+        }
+        Ok(())
+    }
+
+    fn on_finish(&mut self, end: &RunEnd) -> Verdict {
+        let Some(heal) = end.last_heal_ns else {
+            return Verdict::Unknown("faults never healed".to_string());
+        };
+        let Some(recorder) = &self.recorder else {
+            return Verdict::Unknown("no clients: no progress to judge".to_string());
+        };
+        let until = heal + self.within_ns;
+        let in_window = |t: &&Nanos| **t >= heal && **t <= until;
+        let committed = self.commit_times_ns.iter().find(in_window).is_some();
+        let ok = recorder
+            .borrow()
+            .ok_times_ns()
+            .iter()
+            .find(in_window)
+            .is_some();
+        if committed && ok {
+            return Verdict::Pass;
+        }
+        if end.end_ns < until {
+            return Verdict::Unknown(format!(
+                "the run ended {} after the last heal, before the {} window closed",
+                format_duration(end.end_ns - heal),
+                format_duration(self.within_ns)
+            ));
+        }
+        let what = if committed {
+            "no client op completed"
+        } else {
+            "no leader committed an entry"
+        };
+        Verdict::Fail(format!(
+            "{what} within {} after the last heal at {}",
+            format_duration(self.within_ns),
+            format_duration(heal)
+        ))
+    }
+}

@@ -1,0 +1,825 @@
+//! One Raft node: a single event-loop task. It waits for the next message
+//! or the next deadline (election timeout, or the heartbeat tick), handles
+//! it to completion, and loops. One task means no interleaving inside a
+//! node, so every handler reads like a rule of Figure 2.
+//!
+//! Durability: `current_term`, `voted_for` and the log are written to the
+//! node's storage and synced before any message that depends on them is
+//! sent (a vote, an AppendEntries acknowledgement, a leader's own count of
+//! its entry). On restart the node reloads them and starts as a follower;
+//! `commit_index` and the state machine are volatile and rebuilt from the
+//! log as the leader's commit index arrives again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::Poll;
+
+use super::invariants::Obs;
+use super::kv::Kv;
+use super::msg::{Command, Entry, Msg};
+use crate::node::{Ctx, Sleep};
+use crate::sim::trace::stable_hash;
+use crate::sim::NodeId;
+use crate::workload::{KvOp, Response};
+
+/// Planted bugs, each off in the correct protocol.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Bugs {
+    /// Commit entries of earlier terms by counting replicas (Figure 8).
+    pub commit_previous_term: bool,
+    /// Keep `current_term` and `voted_for` in memory only.
+    pub forget_vote: bool,
+    /// The leader answers reads from its state machine without the log.
+    pub stale_local_read: bool,
+    /// Followers skip the `prev_log_index`/`prev_log_term` check.
+    pub skip_prev_log_check: bool,
+    /// The state machine does not deduplicate retried requests.
+    pub no_dedup: bool,
+}
+
+/// A node's resolved options.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Election timeout range on the local clock, ns (drawn uniformly).
+    pub election_timeout_ns: (u64, u64),
+    /// Leader heartbeat (and candidate vote re-send) period, ns.
+    pub heartbeat_ns: u64,
+    /// Run a PreVote round before a real election.
+    pub pre_vote: bool,
+    /// Leaders step down without a quorum's acks within an election timeout;
+    /// followers that heard a leader recently ignore vote requests.
+    pub check_quorum: bool,
+    /// Most entries in one AppendEntries.
+    pub batch_entries_max: usize,
+    /// Planted bugs.
+    pub bugs: Bugs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Follower,
+    PreCandidate,
+    Candidate,
+    Leader,
+}
+
+struct Node {
+    ctx: Ctx<Msg, Obs>,
+    cfg: Rc<Config>,
+    id: NodeId,
+    peers: Vec<NodeId>,
+    majority: usize,
+    // Persistent state (Figure 2), mirrored in storage.
+    current_term: u64,
+    voted_for: Option<NodeId>,
+    /// Entry `i` (1-based) is `log[i - 1]`.
+    log: Vec<Entry>,
+    /// `chain[i - 1]` hashes entries `1..=i` (terms and commands): equal
+    /// chains at an index mean equal prefixes, which `log-matching` checks.
+    chain: Vec<u64>,
+    // Volatile state.
+    commit_index: u64,
+    last_applied: u64,
+    kv: Kv,
+    role: Role,
+    leader_hint: Option<NodeId>,
+    /// Local time of the last AppendEntries from a current leader.
+    leader_contact_ns: Option<u64>,
+    election_deadline_ns: u64,
+    tick_deadline_ns: u64,
+    votes: BTreeSet<NodeId>,
+    /// Term, vote or log changed since the last sync.
+    dirty: bool,
+    // Leader state.
+    next_index: BTreeMap<NodeId, u64>,
+    match_index: BTreeMap<NodeId, u64>,
+    /// Local time of each follower's last reply in this term (CheckQuorum).
+    last_ack_ns: BTreeMap<NodeId, u64>,
+}
+
+fn log_key(index: u64) -> String {
+    format!("log/{index:012}")
+}
+
+fn chain_next(prev: u64, entry: &Entry) -> u64 {
+    stable_hash(&(prev, entry.term, stable_hash(&entry.cmd)))
+}
+
+/// The armed wake-up: its local deadline and the sleep that waits for it.
+type Timer<'a> = (u64, Pin<Box<Sleep<'a, Msg, Obs>>>);
+
+/// The node's entry point: load durable state, then run the event loop.
+///
+/// The loop keeps one timer armed for the earliest deadline it knows of and
+/// lets it fire late-bound: if a deadline moved later meanwhile (every
+/// AppendEntries pushes the election timeout back), the firing just re-arms
+/// for the new one. So a busy node arms about one timer per timeout period,
+/// not one per message.
+pub async fn run(ctx: Ctx<Msg, Obs>, cfg: Rc<Config>) {
+    let mut node = Node::load(ctx.clone(), cfg);
+    let mut timer: Option<Timer<'_>> = None;
+    loop {
+        let now = ctx.now_ns();
+        if now >= node.tick_deadline_ns {
+            node.tick_deadline_ns = now + node.cfg.heartbeat_ns;
+            node.on_tick().await;
+            continue;
+        }
+        if node.role != Role::Leader && now >= node.election_deadline_ns {
+            node.on_election_timeout().await;
+            continue;
+        }
+        let mut wake = node.tick_deadline_ns;
+        if node.role != Role::Leader {
+            wake = wake.min(node.election_deadline_ns);
+        }
+        if timer.as_ref().is_none_or(|&(at, _)| at > wake) {
+            timer = Some((wake, Box::pin(ctx.sleep_until_ns(wake))));
+        }
+        let sleep = &mut timer.as_mut().expect("armed above").1;
+        let mut recv = ctx.recv();
+        let event = std::future::poll_fn(|cx| {
+            if let Poll::Ready(env) = Pin::new(&mut recv).poll(cx) {
+                return Poll::Ready(Some(env));
+            }
+            sleep.as_mut().poll(cx).map(|()| None)
+        })
+        .await;
+        match event {
+            Some(env) => node.on_message(env.from, env.msg).await,
+            None => timer = None,
+        }
+    }
+}
+
+impl Node {
+    fn load(ctx: Ctx<Msg, Obs>, cfg: Rc<Config>) -> Node {
+        let id = ctx.id();
+        let peers = ctx.peers();
+        let majority = ctx.node_count() / 2 + 1;
+        let disk = ctx.storage();
+        let (current_term, voted_for) = if cfg.bugs.forget_vote {
+            // BUG(forget-vote): term and vote live in memory only; a restart forgets them.
+            (0, None)
+        } else {
+            (
+                disk.get_json("term").unwrap_or(0),
+                disk.get_json("vote").unwrap_or(None),
+            )
+        };
+        let mut log: Vec<Entry> = Vec::new();
+        let mut chain: Vec<u64> = Vec::new();
+        for key in disk.keys_with_prefix("log/") {
+            // Entries are written and deleted as a suffix, so the keys are 1, 2, ...
+            if key != log_key(log.len() as u64 + 1) {
+                break;
+            }
+            let Some(entry) = disk.get(&key).and_then(|b| Entry::decode(&b)) else {
+                break;
+            };
+            chain.push(chain_next(chain.last().copied().unwrap_or(0), &entry));
+            log.push(entry);
+        }
+        let now = ctx.now_ns();
+        let mut node = Node {
+            ctx,
+            cfg: cfg.clone(),
+            id,
+            peers,
+            majority,
+            current_term,
+            voted_for,
+            log,
+            chain,
+            commit_index: 0,
+            last_applied: 0,
+            kv: Kv::default(),
+            role: Role::Follower,
+            leader_hint: None,
+            leader_contact_ns: None,
+            election_deadline_ns: 0,
+            tick_deadline_ns: now + cfg.heartbeat_ns,
+            votes: BTreeSet::new(),
+            dirty: false,
+            next_index: BTreeMap::new(),
+            match_index: BTreeMap::new(),
+            last_ack_ns: BTreeMap::new(),
+        };
+        node.reset_election_timer();
+        node
+    }
+
+    // ----- log helpers -----
+
+    fn last_index(&self) -> u64 {
+        self.log.len() as u64
+    }
+
+    fn term_at(&self, index: u64) -> u64 {
+        if index == 0 {
+            0
+        } else {
+            self.log[index as usize - 1].term
+        }
+    }
+
+    fn last_term(&self) -> u64 {
+        self.term_at(self.last_index())
+    }
+
+    /// Appends `entry` in memory and in storage (not yet synced).
+    fn append(&mut self, entry: Entry) {
+        let index = self.last_index() + 1;
+        self.ctx.storage().put(&log_key(index), entry.encode());
+        self.chain
+            .push(chain_next(self.chain.last().copied().unwrap_or(0), &entry));
+        self.log.push(entry);
+        assert_eq!(self.chain.len(), self.log.len(), "one chain hash per entry");
+        self.dirty = true;
+    }
+
+    /// Drops entries `from..` in memory and in storage (not yet synced).
+    fn truncate(&mut self, from: u64) {
+        assert!(
+            from >= 1 && from <= self.last_index(),
+            "truncate {from} of a log of {}",
+            self.last_index()
+        );
+        let disk = self.ctx.storage();
+        for index in (from..=self.last_index()).rev() {
+            disk.delete(&log_key(index));
+        }
+        self.log.truncate(from as usize - 1);
+        self.chain.truncate(from as usize - 1);
+        self.dirty = true;
+    }
+
+    fn emit_appended(&self, index: u64) {
+        if index > 0 {
+            let i = index as usize - 1;
+            self.ctx.emit(Obs::Appended {
+                index,
+                term: self.log[i].term,
+                chain: self.chain[i],
+            });
+        }
+    }
+
+    // ----- persistence -----
+
+    fn set_term(&mut self, term: u64, voted_for: Option<NodeId>) {
+        assert!(
+            term >= self.current_term,
+            "terms never go back ({} -> {term})",
+            self.current_term
+        );
+        self.current_term = term;
+        self.voted_for = voted_for;
+        if !self.cfg.bugs.forget_vote {
+            let disk = self.ctx.storage();
+            disk.put_json("term", &term);
+            disk.put_json("vote", &voted_for);
+        }
+        self.dirty = true;
+    }
+
+    /// Makes every change so far durable before anything depending on it is sent.
+    async fn flush(&mut self) {
+        if self.dirty {
+            self.ctx.storage().sync().await;
+            self.dirty = false;
+        }
+    }
+
+    // ----- timers -----
+
+    fn reset_election_timer(&mut self) {
+        let (lo, hi) = self.cfg.election_timeout_ns;
+        self.election_deadline_ns = self.ctx.now_ns() + self.ctx.rng().between(lo, hi);
+    }
+
+    /// Whether this node heard from a leader within the minimum election timeout.
+    fn leader_recent(&self) -> bool {
+        self.role == Role::Leader
+            || self.leader_contact_ns.is_some_and(|t| {
+                self.ctx.now_ns().saturating_sub(t) < self.cfg.election_timeout_ns.0
+            })
+    }
+
+    async fn on_tick(&mut self) {
+        match self.role {
+            Role::Leader => {
+                if self.cfg.check_quorum {
+                    let now = self.ctx.now_ns();
+                    let window = self.cfg.election_timeout_ns.1;
+                    let acked = 1 + self
+                        .last_ack_ns
+                        .values()
+                        .filter(|&&t| now.saturating_sub(t) <= window)
+                        .count();
+                    if acked < self.majority {
+                        // CheckQuorum: a leader that cannot reach a majority steps down.
+                        self.become_follower(self.current_term);
+                        return;
+                    }
+                }
+                for i in 0..self.peers.len() {
+                    let p = self.peers[i];
+                    self.next_index.insert(p, self.match_index[&p] + 1);
+                    self.send_append(p);
+                }
+            }
+            Role::PreCandidate | Role::Candidate => {
+                // Re-ask peers that have not answered (messages may be lost).
+                let pre_vote = self.role == Role::PreCandidate;
+                let term = if pre_vote {
+                    self.current_term + 1
+                } else {
+                    self.current_term
+                };
+                for i in 0..self.peers.len() {
+                    let p = self.peers[i];
+                    if !self.votes.contains(&p) {
+                        self.send_request_vote(p, term, pre_vote);
+                    }
+                }
+            }
+            Role::Follower => {}
+        }
+    }
+
+    // ----- elections -----
+
+    fn send_request_vote(&self, to: NodeId, term: u64, pre_vote: bool) {
+        let msg = Msg::RequestVote {
+            term,
+            last_log_index: self.last_index(),
+            last_log_term: self.last_term(),
+            pre_vote,
+        };
+        self.ctx.send(to, msg);
+    }
+
+    async fn on_election_timeout(&mut self) {
+        self.reset_election_timer();
+        if self.cfg.pre_vote {
+            // PreVote: ask whether we could win before disturbing anyone's term.
+            self.leave_leadership();
+            self.role = Role::PreCandidate;
+            self.votes = BTreeSet::from([self.id]);
+            for i in 0..self.peers.len() {
+                let p = self.peers[i];
+                self.send_request_vote(p, self.current_term + 1, true);
+            }
+            if self.votes.len() >= self.majority {
+                self.start_election().await;
+            }
+        } else {
+            self.start_election().await;
+        }
+    }
+
+    async fn start_election(&mut self) {
+        self.leave_leadership();
+        self.set_term(self.current_term + 1, Some(self.id));
+        self.role = Role::Candidate;
+        self.leader_hint = None;
+        self.votes = BTreeSet::from([self.id]);
+        self.reset_election_timer();
+        self.flush().await;
+        for i in 0..self.peers.len() {
+            let p = self.peers[i];
+            self.send_request_vote(p, self.current_term, false);
+        }
+        if self.votes.len() >= self.majority {
+            self.become_leader();
+        }
+    }
+
+    fn leave_leadership(&mut self) {
+        if self.role == Role::Leader {
+            self.ctx.emit(Obs::SteppedDown {
+                term: self.current_term,
+            });
+            self.leader_hint = None;
+        }
+    }
+
+    /// Adopts `term` (clearing the vote if it is new) and becomes a follower.
+    fn become_follower(&mut self, term: u64) {
+        self.leave_leadership();
+        if term > self.current_term {
+            self.set_term(term, None);
+            self.leader_hint = None;
+        }
+        if self.role != Role::Follower {
+            self.reset_election_timer();
+        }
+        self.role = Role::Follower;
+    }
+
+    fn become_leader(&mut self) {
+        assert_eq!(
+            self.role,
+            Role::Candidate,
+            "only a candidate wins an election"
+        );
+        assert_eq!(
+            self.voted_for,
+            Some(self.id),
+            "a candidate votes for itself"
+        );
+        self.role = Role::Leader;
+        self.leader_hint = Some(self.id);
+        let now = self.ctx.now_ns();
+        let next = self.last_index() + 1;
+        for &p in &self.peers {
+            self.next_index.insert(p, next);
+            self.match_index.insert(p, 0);
+            self.last_ack_ns.insert(p, now);
+        }
+        // A run-length summary of the log's terms: enough for leader-completeness.
+        let mut term_starts: Vec<(u64, u64)> = Vec::new();
+        for (i, e) in self.log.iter().enumerate() {
+            if term_starts.last().is_none_or(|&(_, t)| t != e.term) {
+                term_starts.push((i as u64 + 1, e.term));
+            }
+        }
+        self.ctx.emit(Obs::BecameLeader {
+            term: self.current_term,
+            last_index: self.last_index(),
+            term_starts,
+        });
+        for i in 0..self.peers.len() {
+            let p = self.peers[i];
+            self.send_append(p);
+        }
+        self.tick_deadline_ns = now + self.cfg.heartbeat_ns;
+    }
+
+    async fn on_request_vote(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        last_log_index: u64,
+        last_log_term: u64,
+        pre_vote: bool,
+    ) {
+        let up_to_date = last_log_term > self.last_term()
+            || (last_log_term == self.last_term() && last_log_index >= self.last_index());
+        if pre_vote {
+            // Granted only if a real election in `term` could succeed and no leader is known to be alive.
+            let granted = term > self.current_term && up_to_date && !self.leader_recent();
+            let reply_term = if granted { term } else { self.current_term };
+            self.ctx.send(
+                from,
+                Msg::RequestVoteReply {
+                    term: reply_term,
+                    granted,
+                    pre_vote: true,
+                },
+            );
+            return;
+        }
+        if term > self.current_term && self.cfg.check_quorum && self.leader_recent() {
+            // Leader stickiness: a live leader's followers ignore disruptive candidates.
+            return;
+        }
+        if term > self.current_term {
+            self.become_follower(term);
+        }
+        let granted =
+            term == self.current_term && self.voted_for.is_none_or(|v| v == from) && up_to_date;
+        if granted && self.voted_for.is_none() {
+            self.set_term(term, Some(from));
+        }
+        if granted {
+            self.reset_election_timer();
+        }
+        self.flush().await;
+        self.ctx.send(
+            from,
+            Msg::RequestVoteReply {
+                term: self.current_term,
+                granted,
+                pre_vote: false,
+            },
+        );
+    }
+
+    async fn on_request_vote_reply(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        granted: bool,
+        pre_vote: bool,
+    ) {
+        if pre_vote {
+            if self.role == Role::PreCandidate && granted && term == self.current_term + 1 {
+                self.votes.insert(from);
+                if self.votes.len() >= self.majority {
+                    self.start_election().await;
+                }
+            } else if !granted && term > self.current_term {
+                self.become_follower(term);
+                self.flush().await;
+            }
+            return;
+        }
+        if term > self.current_term {
+            self.become_follower(term);
+            self.flush().await;
+            return;
+        }
+        if self.role == Role::Candidate && term == self.current_term && granted {
+            self.votes.insert(from);
+            if self.votes.len() >= self.majority {
+                self.become_leader();
+            }
+        }
+    }
+
+    // ----- replication -----
+
+    /// Sends `to` the entries from its `next_index` (or none: a heartbeat) and
+    /// advances `next_index` past them optimistically, so that entries in
+    /// flight are not sent again; the heartbeat tick rewinds it to
+    /// `match_index + 1` to retransmit whatever was lost.
+    fn send_append(&mut self, to: NodeId) {
+        let next = self.next_index[&to];
+        assert!(
+            next >= 1 && next <= self.last_index() + 1,
+            "next_index {next} outside the log"
+        );
+        let prev_log_index = next - 1;
+        let from = prev_log_index as usize;
+        let until = (from + self.cfg.batch_entries_max).min(self.log.len());
+        let msg = Msg::AppendEntries {
+            term: self.current_term,
+            prev_log_index,
+            prev_log_term: self.term_at(prev_log_index),
+            entries: self.log[from..until].to_vec(),
+            leader_commit: self.commit_index,
+        };
+        self.next_index.insert(to, until as u64 + 1);
+        self.ctx.send(to, msg);
+    }
+
+    async fn on_append_entries(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        prev_log_index: u64,
+        prev_log_term: u64,
+        entries: Vec<Entry>,
+        leader_commit: u64,
+    ) {
+        if term < self.current_term {
+            self.ctx.send(
+                from,
+                Msg::AppendEntriesReply {
+                    term: self.current_term,
+                    success: false,
+                    index: 0,
+                },
+            );
+            return;
+        }
+        self.become_follower(term);
+        self.leader_hint = Some(from);
+        self.leader_contact_ns = Some(self.ctx.now_ns());
+        self.reset_election_timer();
+        if prev_log_index > self.last_index() {
+            self.flush().await;
+            let index = self.last_index() + 1;
+            self.ctx.send(
+                from,
+                Msg::AppendEntriesReply {
+                    term: self.current_term,
+                    success: false,
+                    index,
+                },
+            );
+            return;
+        }
+        if self.term_at(prev_log_index) != prev_log_term {
+            if self.cfg.bugs.skip_prev_log_check {
+                // BUG(skip-prev-log-check): accept the entries although the entry
+                // before them differs from the leader's.
+            } else {
+                // Retry from the first entry of the conflicting term (not below the commit point).
+                let conflict = self.term_at(prev_log_index);
+                let mut index = prev_log_index;
+                while index > self.commit_index + 1 && self.term_at(index - 1) == conflict {
+                    index -= 1;
+                }
+                self.flush().await;
+                self.ctx.send(
+                    from,
+                    Msg::AppendEntriesReply {
+                        term: self.current_term,
+                        success: false,
+                        index,
+                    },
+                );
+                return;
+            }
+        }
+        let new_last = prev_log_index + entries.len() as u64;
+        let mut emitted_last = false;
+        for (k, entry) in entries.into_iter().enumerate() {
+            let index = prev_log_index + 1 + k as u64;
+            if index <= self.last_index() {
+                if self.term_at(index) == entry.term {
+                    continue; // already have it (a duplicate or reordered message)
+                }
+                self.truncate(index);
+            }
+            self.append(entry);
+            self.emit_appended(index);
+            emitted_last = index == new_last;
+        }
+        if new_last > prev_log_index && !emitted_last {
+            // Report the prefix the leader vouched for even when nothing was new.
+            self.emit_appended(new_last);
+        }
+        if leader_commit > self.commit_index {
+            self.commit_index = self.commit_index.max(leader_commit.min(new_last));
+        }
+        self.flush().await;
+        self.ctx.send(
+            from,
+            Msg::AppendEntriesReply {
+                term: self.current_term,
+                success: true,
+                index: new_last,
+            },
+        );
+        self.apply_committed();
+    }
+
+    async fn on_append_entries_reply(
+        &mut self,
+        from: NodeId,
+        term: u64,
+        success: bool,
+        index: u64,
+    ) {
+        if term > self.current_term {
+            self.become_follower(term);
+            self.flush().await;
+            return;
+        }
+        if self.role != Role::Leader || term != self.current_term {
+            return;
+        }
+        self.last_ack_ns.insert(from, self.ctx.now_ns());
+        let matched = self.match_index[&from];
+        let next = self.next_index[&from];
+        if success {
+            if index > matched {
+                self.match_index.insert(from, index);
+            }
+            self.next_index.insert(from, next.max(index + 1));
+            self.advance_commit();
+            if self.next_index[&from] <= self.last_index() {
+                self.send_append(from);
+            }
+        } else if index < next {
+            self.next_index.insert(from, index.max(matched + 1));
+            self.send_append(from);
+        }
+    }
+
+    /// Commits the highest index a majority stores, if it is of the current term.
+    fn advance_commit(&mut self) {
+        for n in (self.commit_index + 1..=self.last_index()).rev() {
+            let replicas = 1 + self.match_index.values().filter(|&&m| m >= n).count();
+            if replicas < self.majority {
+                continue;
+            }
+            let entry_term = self.term_at(n);
+            if entry_term != self.current_term && !self.cfg.bugs.commit_previous_term {
+                // Figure 8: an earlier term's entry is committed only by a current-term entry after it.
+                break;
+            }
+            // BUG(commit-previous-term): with the bug on, the check above is skipped and an
+            // earlier term's entry counts as committed once a majority stores it.
+            self.commit_index = n;
+            self.ctx.emit(Obs::Committed {
+                index: n,
+                entry_term,
+                leader_term: self.current_term,
+            });
+            break;
+        }
+        self.apply_committed();
+    }
+
+    fn apply_committed(&mut self) {
+        // `min`: only a planted bug can truncate below the commit index; the
+        // checks then report it, and the node must not index past its log.
+        while self.last_applied < self.commit_index.min(self.last_index()) {
+            self.last_applied += 1;
+            let index = self.last_applied;
+            let entry = &self.log[index as usize - 1];
+            let response = self.kv.apply(&entry.cmd, !self.cfg.bugs.no_dedup);
+            // BUG(no-dedup) lives in `Kv::apply`: with dedup off, a retried request applies twice.
+            self.ctx.emit(Obs::Applied {
+                index,
+                term: entry.term,
+                cmd_hash: stable_hash(&entry.cmd),
+            });
+            if self.role == Role::Leader {
+                let (client, seq) = (entry.cmd.client, entry.cmd.seq);
+                self.ctx.send(client, Msg::ClientReply { seq, response });
+            }
+        }
+    }
+
+    // ----- clients -----
+
+    async fn on_client_request(&mut self, client: NodeId, seq: u64, op: KvOp) {
+        if self.role != Role::Leader {
+            self.ctx.send(
+                client,
+                Msg::ClientReply {
+                    seq,
+                    response: Response::Redirect(self.leader_hint),
+                },
+            );
+            return;
+        }
+        if let (KvOp::Read { key }, true) = (&op, self.cfg.bugs.stale_local_read) {
+            // BUG(stale-local-read): answer from local state without confirming leadership.
+            let response = Response::Ok(self.kv.get(*key));
+            self.ctx.send(client, Msg::ClientReply { seq, response });
+            return;
+        }
+        self.append(Entry {
+            term: self.current_term,
+            cmd: Command { client, seq, op },
+        });
+        self.emit_appended(self.last_index());
+        // The leader counts itself only once its own copy is durable.
+        self.flush().await;
+        for i in 0..self.peers.len() {
+            let p = self.peers[i];
+            if self.next_index[&p] <= self.last_index() {
+                self.send_append(p);
+            }
+        }
+        self.advance_commit();
+    }
+
+    async fn on_message(&mut self, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::RequestVote {
+                term,
+                last_log_index,
+                last_log_term,
+                pre_vote,
+            } => {
+                self.on_request_vote(from, term, last_log_index, last_log_term, pre_vote)
+                    .await
+            }
+            Msg::RequestVoteReply {
+                term,
+                granted,
+                pre_vote,
+            } => {
+                self.on_request_vote_reply(from, term, granted, pre_vote)
+                    .await
+            }
+            Msg::AppendEntries {
+                term,
+                prev_log_index,
+                prev_log_term,
+                entries,
+                leader_commit,
+            } => {
+                self.on_append_entries(
+                    from,
+                    term,
+                    prev_log_index,
+                    prev_log_term,
+                    entries,
+                    leader_commit,
+                )
+                .await
+            }
+            Msg::AppendEntriesReply {
+                term,
+                success,
+                index,
+            } => {
+                self.on_append_entries_reply(from, term, success, index)
+                    .await
+            }
+            Msg::ClientRequest { seq, op } => self.on_client_request(from, seq, op).await,
+            Msg::ClientReply { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,512 @@
+//! Client workloads for key-value protocols: operation generation, the
+//! client loop with retries, history recording, and the end-of-run
+//! linearizability check. Any protocol whose nodes serve `read`, `write` and
+//! `cas` on keys `k0..` can reuse it by implementing [`ClientCodec`].
+//!
+//! Each client process issues one operation at a time, at `rate / clients`
+//! per second with exponential gaps drawn from its own stream. Values are
+//! unique per key (`counter * 10_000 + client_index`), so a read names the
+//! write it saw. A request carries an id `(client, seq)`; on a timeout the
+//! client retries the *same* id on another node, so a server that
+//! deduplicates applies it once. An op whose fate the client cannot know
+//! (it gave up, or the run ended) is recorded `info`, and the client then
+//! continues under a new history process id (`client_index + k * clients`),
+//! as DESIGN section 4 asks. The recorder is shared (an `Rc`) between the
+//! clients, which write it, and the checks, which read it at the end of the
+//! run: checkers observe and never steer.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::hash::Hash;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use crate::check::lin::{self, Call, History, Model, Op, Outcome, Value};
+use crate::check::{Invariant, RunEnd, Verdict};
+use crate::node::Ctx;
+use crate::scenario::WorkloadSpec;
+use crate::sim::queue::Nanos;
+use crate::sim::NodeId;
+
+/// A key-value operation as clients send it. Keys are indices (`k{key}`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum KvOp {
+    /// Read key `key`.
+    Read {
+        /// Key index.
+        key: u32,
+    },
+    /// Set key `key` to `value`.
+    Write {
+        /// Key index.
+        key: u32,
+        /// The (unique) value.
+        value: i64,
+    },
+    /// If key `key` holds `old` (`None` = absent), set it to `new`.
+    Cas {
+        /// Key index.
+        key: u32,
+        /// Expected current value.
+        old: Option<i64>,
+        /// The (unique) new value.
+        new: i64,
+    },
+}
+
+impl KvOp {
+    /// The key index.
+    pub fn key(&self) -> u32 {
+        match *self {
+            KvOp::Read { key } | KvOp::Write { key, .. } | KvOp::Cas { key, .. } => key,
+        }
+    }
+
+    /// `read`, `write` or `cas`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            KvOp::Read { .. } => "read",
+            KvOp::Write { .. } => "write",
+            KvOp::Cas { .. } => "cas",
+        }
+    }
+
+    fn call(&self) -> Call {
+        let v = |x: Option<i64>| x.map_or(Value::Null, Value::Int);
+        match *self {
+            KvOp::Read { .. } => Call::Read,
+            KvOp::Write { value, .. } => Call::Write(Value::Int(value)),
+            KvOp::Cas { old, new, .. } => Call::Cas(v(old), Value::Int(new)),
+        }
+    }
+}
+
+/// What a server answered to a request.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Response {
+    /// The op took effect; a read carries the value (`None` = absent).
+    Ok(Option<i64>),
+    /// A cas whose compare failed: it did not take effect.
+    CasFailed,
+    /// This node cannot serve the request; try the hinted leader, if any.
+    Redirect(Option<NodeId>),
+}
+
+/// How a protocol wraps client requests and replies in its message type.
+pub trait ClientCodec<M>: 'static {
+    /// The request message for request `seq` of this client.
+    fn request(&self, seq: u64, op: &KvOp) -> M;
+    /// `Some((seq, response))` if `msg` is a reply to a client request.
+    fn response(&self, msg: &M) -> Option<(u64, Response)>;
+}
+
+/// The client workload, resolved from the scenario.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// Number of protocol nodes (ids `0..node_count`), the servers.
+    pub node_count: usize,
+    /// Number of clients.
+    pub client_count: usize,
+    /// Mean gap between one client's ops, in nanoseconds (`clients / rate`).
+    pub gap_ns_mean: u64,
+    /// Number of keys.
+    pub key_count: u32,
+    /// Cumulative weights of read, write, cas, scaled to `u64` (last = total).
+    pub mix_cumulative: [u64; 3],
+    /// How long a client waits for a reply before trying another node, ns.
+    pub timeout_ns: u64,
+    /// Timeouts after which the client gives up on an op (it becomes `info`).
+    pub attempts_max: u32,
+    /// Pause before retrying after a redirect without a useful hint, ns.
+    pub redirect_backoff_ns: u64,
+}
+
+impl ClientConfig {
+    /// Resolves the scenario's `workload` section for `node_count` servers.
+    pub fn from_spec(spec: &WorkloadSpec, node_count: usize) -> ClientConfig {
+        assert!(
+            spec.clients > 0 && spec.rate > 0.0 && spec.keys > 0,
+            "workload validated by the scenario"
+        );
+        let scale = |w: f64| (w * 1_000_000.0).round() as u64;
+        let (r, w, c) = (
+            scale(spec.mix.read),
+            scale(spec.mix.write),
+            scale(spec.mix.cas),
+        );
+        ClientConfig {
+            node_count,
+            client_count: spec.clients,
+            gap_ns_mean: ((spec.clients as f64 / spec.rate) * 1e9) as u64,
+            key_count: spec.keys as u32,
+            mix_cumulative: [r, r + w, r + w + c],
+            timeout_ns: spec.timeout.map_or(1_000_000_000, |d| d.0),
+            attempts_max: 3,
+            redirect_backoff_ns: 10_000_000,
+        }
+    }
+}
+
+/// One recorded operation (history process ids already assigned).
+#[derive(Clone, Debug)]
+pub struct RecordedOp {
+    /// History process id.
+    pub process: u64,
+    /// The op.
+    pub op: KvOp,
+    /// Invoke time (global ns) and event position.
+    pub invoke: (Nanos, usize),
+    /// Completion time and position, with its outcome; `None` while pending.
+    pub complete: Option<(Nanos, usize, Outcome)>,
+}
+
+/// The shared history of every client.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    ops: Vec<RecordedOp>,
+    events: usize,
+    /// Per client index: how many times it changed process id.
+    generation: BTreeMap<usize, u64>,
+    /// Time of every `ok` completion, in order (for liveness).
+    ok_times_ns: Vec<Nanos>,
+}
+
+impl Recorder {
+    /// A shared, empty recorder.
+    pub fn shared() -> Rc<RefCell<Recorder>> {
+        Rc::new(RefCell::new(Recorder::default()))
+    }
+
+    fn process(&self, client_index: usize, client_count: usize) -> u64 {
+        client_index as u64
+            + self.generation.get(&client_index).copied().unwrap_or(0) * client_count as u64
+    }
+
+    /// Records an invoke; returns the op's handle.
+    pub fn invoke(
+        &mut self,
+        client_index: usize,
+        client_count: usize,
+        op: KvOp,
+        now_ns: Nanos,
+    ) -> usize {
+        let process = self.process(client_index, client_count);
+        self.events += 1;
+        self.ops.push(RecordedOp {
+            process,
+            op,
+            invoke: (now_ns, self.events),
+            complete: None,
+        });
+        self.ops.len() - 1
+    }
+
+    /// Records the completion of op `handle`. An `info` moves the client to a new process id.
+    pub fn complete(
+        &mut self,
+        handle: usize,
+        client_index: usize,
+        outcome: Outcome,
+        now_ns: Nanos,
+    ) {
+        assert!(self.ops[handle].complete.is_none(), "an op completes once");
+        if outcome == Outcome::Info {
+            *self.generation.entry(client_index).or_insert(0) += 1;
+        }
+        if matches!(outcome, Outcome::Ok(_)) {
+            self.ok_times_ns.push(now_ns);
+        }
+        self.events += 1;
+        self.ops[handle].complete = Some((now_ns, self.events, outcome));
+    }
+
+    /// Every op recorded so far.
+    pub fn ops(&self) -> &[RecordedOp] {
+        &self.ops
+    }
+
+    /// Times of `ok` completions, in order.
+    pub fn ok_times_ns(&self) -> &[Nanos] {
+        &self.ok_times_ns
+    }
+
+    /// The history for the checker: ops still pending are open (`Open`).
+    pub fn history(&self) -> History {
+        let ops = self
+            .ops
+            .iter()
+            .map(|r| {
+                let (outcome, complete_index) = match &r.complete {
+                    Some((_, i, o)) => (o.clone(), Some(*i)),
+                    None => (Outcome::Open, None),
+                };
+                Op {
+                    process: r.process,
+                    key: Some(format!("k{}", r.op.key())),
+                    call: r.op.call(),
+                    outcome,
+                    invoke_index: r.invoke.1,
+                    complete_index,
+                }
+            })
+            .collect();
+        History::from_ops(ops)
+    }
+
+    /// The history in DESIGN section 4 JSON Lines, with times; ops pending at
+    /// `end_ns` are completed as `info` there (their fate is unknown).
+    pub fn to_jsonl(&self, end_ns: Nanos) -> String {
+        let mut events: Vec<(usize, String)> = Vec::with_capacity(self.ops.len() * 2);
+        let json = |v: Option<i64>| v.map_or("null".to_string(), |x| x.to_string());
+        for r in &self.ops {
+            let key = format!("k{}", r.op.key());
+            let (f, invoke_value) = match r.op {
+                KvOp::Read { .. } => ("read", "null".to_string()),
+                KvOp::Write { value, .. } => ("write", value.to_string()),
+                KvOp::Cas { old, new, .. } => ("cas", format!("[{},{}]", json(old), new)),
+            };
+            let line = |kind: &str, value: &str, time: Nanos| {
+                format!("{{\"process\":{},\"type\":\"{kind}\",\"f\":\"{f}\",\"key\":\"{key}\",\"value\":{value},\"time\":{time}}}", r.process)
+            };
+            events.push((r.invoke.1, line("invoke", &invoke_value, r.invoke.0)));
+            let (time, index, outcome) = match &r.complete {
+                Some((t, i, o)) => (*t, *i, o.clone()),
+                None => (end_ns, usize::MAX, Outcome::Info),
+            };
+            let (kind, value) = match outcome {
+                Outcome::Ok(Value::Int(v)) => ("ok", v.to_string()),
+                Outcome::Ok(_) if r.op.kind() == "read" => ("ok", "null".to_string()),
+                Outcome::Ok(_) => ("ok", invoke_value.clone()),
+                Outcome::Fail => ("fail", invoke_value.clone()),
+                Outcome::Info | Outcome::Open => ("info", invoke_value.clone()),
+            };
+            events.push((index, line(kind, &value, time)));
+        }
+        events.sort_by_key(|(i, _)| *i);
+        let mut out = String::new();
+        for (_, l) in events {
+            out.push_str(&l);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Completed `ok` ops.
+    pub fn ok_count(&self) -> u64 {
+        self.ok_times_ns.len() as u64
+    }
+
+    /// Per op kind: p50, p90, p99 and max latency of `ok` ops, in ms.
+    pub fn latency_ms(&self) -> BTreeMap<String, [f64; 4]> {
+        let mut by_kind: BTreeMap<String, Vec<Nanos>> = BTreeMap::new();
+        for r in &self.ops {
+            if let Some((t, _, Outcome::Ok(_))) = &r.complete {
+                by_kind
+                    .entry(r.op.kind().to_string())
+                    .or_default()
+                    .push(t - r.invoke.0);
+            }
+        }
+        by_kind
+            .into_iter()
+            .map(|(k, mut v)| {
+                v.sort_unstable();
+                let pick = |q: f64| {
+                    let i = ((v.len() as f64 - 1.0) * q).round() as usize;
+                    v[i.min(v.len() - 1)] as f64 / 1e6
+                };
+                (k, [pick(0.5), pick(0.9), pick(0.99), pick(1.0)])
+            })
+            .collect()
+    }
+}
+
+/// Draws the next op: kind by the mix, key uniform, values unique per key.
+fn next_op<M, O>(
+    ctx: &Ctx<M, O>,
+    cfg: &ClientConfig,
+    client_index: usize,
+    counter: &mut i64,
+    known: &BTreeMap<u32, Option<i64>>,
+) -> KvOp
+where
+    M: Clone + std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + 'static,
+{
+    let rng = ctx.rng();
+    let key = rng.index(cfg.key_count as usize) as u32;
+    let total = cfg.mix_cumulative[2];
+    let pick = rng.between(0, total.saturating_sub(1));
+    *counter += 1;
+    let value = *counter * 10_000 + client_index as i64;
+    if pick < cfg.mix_cumulative[0] {
+        KvOp::Read { key }
+    } else if pick < cfg.mix_cumulative[1] {
+        KvOp::Write { key, value }
+    } else {
+        // Compare against the last value this client saw for the key, so cas sometimes succeeds.
+        KvOp::Cas {
+            key,
+            old: known.get(&key).copied().flatten(),
+            new: value,
+        }
+    }
+}
+
+/// An exponential gap with mean `mean_ns`, from the process's stream.
+fn exponential_gap<M, O>(ctx: &Ctx<M, O>, mean_ns: u64) -> Duration
+where
+    M: Clone + std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + 'static,
+{
+    // Uniform in (0, 1]; the inverse CDF; capped at 20 means.
+    let u = (ctx.rng().next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let x = -(1.0 - u).max(1e-12).ln();
+    Duration::from_nanos((x.min(20.0) * mean_ns as f64) as u64)
+}
+
+/// The client loop of client number `client_index` (its process id is
+/// `node_count + client_index`). Runs until the simulation ends.
+pub async fn run_client<M, O, C>(
+    ctx: Ctx<M, O>,
+    cfg: Rc<ClientConfig>,
+    recorder: Rc<RefCell<Recorder>>,
+    codec: C,
+) where
+    M: Clone + std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + 'static,
+    C: ClientCodec<M>,
+{
+    let client_index = ctx.id() - cfg.node_count;
+    let mut counter = 0i64;
+    let mut seq = 0u64;
+    let mut known: BTreeMap<u32, Option<i64>> = BTreeMap::new();
+    let mut target = ctx.rng().index(cfg.node_count);
+    // Invokes are paced from a schedule, not from completions, so the offered
+    // rate is `rate` whatever the latency; a client that fell behind (a long
+    // op) starts its next op at once but does not burst to catch up.
+    let mut next_invoke_ns = ctx.now_ns();
+    loop {
+        next_invoke_ns = (next_invoke_ns
+            + exponential_gap(&ctx, cfg.gap_ns_mean).as_nanos() as u64)
+            .max(ctx.now_ns());
+        ctx.sleep_until_ns(next_invoke_ns).await;
+        let op = next_op(&ctx, &cfg, client_index, &mut counter, &known);
+        seq += 1;
+        let handle =
+            recorder
+                .borrow_mut()
+                .invoke(client_index, cfg.client_count, op.clone(), ctx.now_ns());
+        let mut timeouts = 0;
+        let outcome = 'op: loop {
+            ctx.send(target, codec.request(seq, &op));
+            let deadline = ctx.now_ns() + cfg.timeout_ns;
+            // Wait for this request's answer; stale replies are ignored.
+            let response = loop {
+                let left = deadline.saturating_sub(ctx.now_ns());
+                match ctx.recv_timeout(Duration::from_nanos(left)).await {
+                    None => break None,
+                    Some(env) => match codec.response(&env.msg) {
+                        // A result for this request counts from any node (a retried
+                        // request may be answered by the first one); a redirect only
+                        // from the node just asked.
+                        Some((s, Response::Redirect(h))) if s == seq && env.from == target => {
+                            break Some(Response::Redirect(h))
+                        }
+                        Some((s, r)) if s == seq && !matches!(r, Response::Redirect(_)) => {
+                            break Some(r)
+                        }
+                        _ => continue,
+                    },
+                }
+            };
+            match response {
+                Some(Response::Ok(v)) => {
+                    match op {
+                        KvOp::Read { key } => {
+                            known.insert(key, v);
+                        }
+                        KvOp::Write { key, value }
+                        | KvOp::Cas {
+                            key, new: value, ..
+                        } => {
+                            known.insert(key, Some(value));
+                        }
+                    }
+                    let value = match op {
+                        KvOp::Read { .. } => v.map_or(Value::Null, Value::Int),
+                        _ => Value::Null,
+                    };
+                    break 'op Outcome::Ok(value);
+                }
+                Some(Response::CasFailed) => break 'op Outcome::Fail,
+                Some(Response::Redirect(hint)) => match hint {
+                    Some(h) if h != target && h < cfg.node_count => target = h,
+                    _ => {
+                        target = other_node(&ctx, &cfg, target);
+                        ctx.sleep(Duration::from_nanos(cfg.redirect_backoff_ns))
+                            .await;
+                    }
+                },
+                None => {
+                    timeouts += 1;
+                    target = other_node(&ctx, &cfg, target);
+                    if timeouts >= cfg.attempts_max {
+                        break 'op Outcome::Info;
+                    }
+                }
+            }
+        };
+        if outcome == Outcome::Info {
+            // After an unknown outcome the client's view of the key is unknown too.
+            known.remove(&op.key());
+        }
+        recorder
+            .borrow_mut()
+            .complete(handle, client_index, outcome, ctx.now_ns());
+    }
+}
+
+fn other_node<M, O>(ctx: &Ctx<M, O>, cfg: &ClientConfig, current: NodeId) -> NodeId
+where
+    M: Clone + std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + 'static,
+{
+    if cfg.node_count == 1 {
+        return 0;
+    }
+    (current + 1 + ctx.rng().index(cfg.node_count - 1)) % cfg.node_count
+}
+
+/// `linearizability`: at the end of the run, the clients' history must be
+/// linearizable under the key-value model. The search has a wall-clock
+/// deadline (outside the simulation); past it the verdict is unknown.
+pub struct Linearizability {
+    recorder: Rc<RefCell<Recorder>>,
+    budget: Duration,
+}
+
+impl Linearizability {
+    /// The check over `recorder`'s history, with a search budget of `budget` wall time.
+    pub fn new(recorder: Rc<RefCell<Recorder>>, budget: Duration) -> Self {
+        Linearizability { recorder, budget }
+    }
+}
+
+impl<O> Invariant<O> for Linearizability {
+    fn name(&self) -> &str {
+        "linearizability"
+    }
+
+    fn on_finish(&mut self, _end: &RunEnd) -> Verdict {
+        let history = self.recorder.borrow().history();
+        match lin::check(&history, Model::Kv, Some(Instant::now() + self.budget)) {
+            lin::Verdict::Linearizable => Verdict::Pass,
+            lin::Verdict::NotLinearizable(v) => Verdict::Fail(v.render()),
+            lin::Verdict::Unknown => Verdict::Unknown(format!(
+                "the linearizability search ran out of its {:?} budget",
+                self.budget
+            )),
+        }
+    }
+}
