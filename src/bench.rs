@@ -50,8 +50,8 @@ impl BenchResult {
     }
 }
 
-/// Names of the kernel workloads.
-pub const KERNEL_WORKLOADS: [&str; 3] = ["pingpong", "broadcast", "timers"];
+/// Names of the benchmark workloads.
+pub const WORKLOADS: [&str; 4] = ["pingpong", "broadcast", "timers", "raft"];
 
 const MS: u64 = 1_000_000;
 const FOREVER_NS: u64 = 1_000_000 * 1_000_000_000;
@@ -157,17 +157,13 @@ fn result(workload: &'static str, unit: &'static str, count: u64, r: &RunResult,
     }
 }
 
-/// The canonical name of kernel workload `name`, if it is one.
-pub fn run_kernel_workload_name(name: &str) -> Option<&'static str> {
-    KERNEL_WORKLOADS.iter().copied().find(|w| *w == name)
-}
-
-/// Runs kernel workload `name`, if it is one.
-pub fn run_kernel_workload(name: &str) -> Option<BenchResult> {
+/// Runs workload `name`, if it is one.
+pub fn run_workload(name: &str) -> Option<BenchResult> {
     match name {
         "pingpong" => Some(pingpong()),
         "broadcast" => Some(broadcast()),
         "timers" => Some(timers()),
+        "raft" => Some(crate::protocols::raft::bench()),
         _ => None,
     }
 }

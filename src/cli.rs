@@ -124,7 +124,7 @@ enum Command {
         #[arg(long)]
         witness: Option<PathBuf>,
     },
-    /// Run a fixed benchmark workload: pingpong, broadcast, timers.
+    /// Run a fixed benchmark workload: pingpong, broadcast, timers, raft.
     Bench {
         /// The workload.
         workload: String,
@@ -582,7 +582,7 @@ fn list(protocols: &[&dyn Protocol]) {
     }
     println!("scripted faults: partition, cut, heal, crash (+restart_after), restart, pause (+for), resume, skew (+rate), clock_jump (+by)");
     println!("latency distributions: constant, uniform, normal, exponential, lognormal");
-    println!("bench workloads: {}", crate::bench::KERNEL_WORKLOADS.join(", "));
+    println!("bench workloads: {}", crate::bench::WORKLOADS.join(", "));
 }
 
 fn check(path: &Path, model: Option<String>, time_limit: &str, witness: Option<PathBuf>) -> Result<i32, InputError> {
@@ -631,15 +631,15 @@ fn check(path: &Path, model: Option<String>, time_limit: &str, witness: Option<P
 }
 
 fn bench(workload: &str, repeat: usize) -> Result<i32, InputError> {
-    if crate::bench::run_kernel_workload_name(workload).is_none() {
+    if !crate::bench::WORKLOADS.contains(&workload) {
         return Err(InputError(format!(
             "bench: expected one of {}, got {workload:?}",
-            crate::bench::KERNEL_WORKLOADS.join(", ")
+            crate::bench::WORKLOADS.join(", ")
         )));
     }
     let mut results = Vec::new();
     for i in 0..repeat.max(1) {
-        let r = crate::bench::run_kernel_workload(workload).expect("name checked");
+        let r = crate::bench::run_workload(workload).expect("name checked");
         if repeat > 1 {
             eprintln!("run {}: {}", i + 1, r.line());
         }

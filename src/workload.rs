@@ -124,16 +124,9 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// Resolves the scenario's `workload` section for `node_count` servers.
     pub fn from_spec(spec: &WorkloadSpec, node_count: usize) -> ClientConfig {
-        assert!(
-            spec.clients > 0 && spec.rate > 0.0 && spec.keys > 0,
-            "workload validated by the scenario"
-        );
+        assert!(spec.clients > 0 && spec.rate > 0.0 && spec.keys > 0, "workload validated by the scenario");
         let scale = |w: f64| (w * 1_000_000.0).round() as u64;
-        let (r, w, c) = (
-            scale(spec.mix.read),
-            scale(spec.mix.write),
-            scale(spec.mix.cas),
-        );
+        let (r, w, c) = (scale(spec.mix.read), scale(spec.mix.write), scale(spec.mix.cas));
         ClientConfig {
             node_count,
             client_count: spec.clients,
@@ -178,37 +171,19 @@ impl Recorder {
     }
 
     fn process(&self, client_index: usize, client_count: usize) -> u64 {
-        client_index as u64
-            + self.generation.get(&client_index).copied().unwrap_or(0) * client_count as u64
+        client_index as u64 + self.generation.get(&client_index).copied().unwrap_or(0) * client_count as u64
     }
 
     /// Records an invoke; returns the op's handle.
-    pub fn invoke(
-        &mut self,
-        client_index: usize,
-        client_count: usize,
-        op: KvOp,
-        now_ns: Nanos,
-    ) -> usize {
+    pub fn invoke(&mut self, client_index: usize, client_count: usize, op: KvOp, now_ns: Nanos) -> usize {
         let process = self.process(client_index, client_count);
         self.events += 1;
-        self.ops.push(RecordedOp {
-            process,
-            op,
-            invoke: (now_ns, self.events),
-            complete: None,
-        });
+        self.ops.push(RecordedOp { process, op, invoke: (now_ns, self.events), complete: None });
         self.ops.len() - 1
     }
 
     /// Records the completion of op `handle`. An `info` moves the client to a new process id.
-    pub fn complete(
-        &mut self,
-        handle: usize,
-        client_index: usize,
-        outcome: Outcome,
-        now_ns: Nanos,
-    ) {
+    pub fn complete(&mut self, handle: usize, client_index: usize, outcome: Outcome, now_ns: Nanos) {
         assert!(self.ops[handle].complete.is_none(), "an op completes once");
         if outcome == Outcome::Info {
             *self.generation.entry(client_index).or_insert(0) += 1;
@@ -301,10 +276,7 @@ impl Recorder {
         let mut by_kind: BTreeMap<String, Vec<Nanos>> = BTreeMap::new();
         for r in &self.ops {
             if let Some((t, _, Outcome::Ok(_))) = &r.complete {
-                by_kind
-                    .entry(r.op.kind().to_string())
-                    .or_default()
-                    .push(t - r.invoke.0);
+                by_kind.entry(r.op.kind().to_string()).or_default().push(t - r.invoke.0);
             }
         }
         by_kind
@@ -345,11 +317,7 @@ where
         KvOp::Write { key, value }
     } else {
         // Compare against the last value this client saw for the key, so cas sometimes succeeds.
-        KvOp::Cas {
-            key,
-            old: known.get(&key).copied().flatten(),
-            new: value,
-        }
+        KvOp::Cas { key, old: known.get(&key).copied().flatten(), new: value }
     }
 }
 
@@ -367,12 +335,8 @@ where
 
 /// The client loop of client number `client_index` (its process id is
 /// `node_count + client_index`). Runs until the simulation ends.
-pub async fn run_client<M, O, C>(
-    ctx: Ctx<M, O>,
-    cfg: Rc<ClientConfig>,
-    recorder: Rc<RefCell<Recorder>>,
-    codec: C,
-) where
+pub async fn run_client<M, O, C>(ctx: Ctx<M, O>, cfg: Rc<ClientConfig>, recorder: Rc<RefCell<Recorder>>, codec: C)
+where
     M: Clone + std::fmt::Debug + Hash + 'static,
     O: std::fmt::Debug + Hash + 'static,
     C: ClientCodec<M>,
@@ -387,16 +351,11 @@ pub async fn run_client<M, O, C>(
     // op) starts its next op at once but does not burst to catch up.
     let mut next_invoke_ns = ctx.now_ns();
     loop {
-        next_invoke_ns = (next_invoke_ns
-            + exponential_gap(&ctx, cfg.gap_ns_mean).as_nanos() as u64)
-            .max(ctx.now_ns());
+        next_invoke_ns = (next_invoke_ns + exponential_gap(&ctx, cfg.gap_ns_mean).as_nanos() as u64).max(ctx.now_ns());
         ctx.sleep_until_ns(next_invoke_ns).await;
         let op = next_op(&ctx, &cfg, client_index, &mut counter, &known);
         seq += 1;
-        let handle =
-            recorder
-                .borrow_mut()
-                .invoke(client_index, cfg.client_count, op.clone(), ctx.now_ns());
+        let handle = recorder.borrow_mut().invoke(client_index, cfg.client_count, op.clone(), ctx.now_ns());
         let mut timeouts = 0;
         let outcome = 'op: loop {
             ctx.send(target, codec.request(seq, &op));
@@ -413,9 +372,7 @@ pub async fn run_client<M, O, C>(
                         Some((s, Response::Redirect(h))) if s == seq && env.from == target => {
                             break Some(Response::Redirect(h))
                         }
-                        Some((s, r)) if s == seq && !matches!(r, Response::Redirect(_)) => {
-                            break Some(r)
-                        }
+                        Some((s, r)) if s == seq && !matches!(r, Response::Redirect(_)) => break Some(r),
                         _ => continue,
                     },
                 }
@@ -426,10 +383,7 @@ pub async fn run_client<M, O, C>(
                         KvOp::Read { key } => {
                             known.insert(key, v);
                         }
-                        KvOp::Write { key, value }
-                        | KvOp::Cas {
-                            key, new: value, ..
-                        } => {
+                        KvOp::Write { key, value } | KvOp::Cas { key, new: value, .. } => {
                             known.insert(key, Some(value));
                         }
                     }
@@ -444,8 +398,7 @@ pub async fn run_client<M, O, C>(
                     Some(h) if h != target && h < cfg.node_count => target = h,
                     _ => {
                         target = other_node(&ctx, &cfg, target);
-                        ctx.sleep(Duration::from_nanos(cfg.redirect_backoff_ns))
-                            .await;
+                        ctx.sleep(Duration::from_nanos(cfg.redirect_backoff_ns)).await;
                     }
                 },
                 None => {
@@ -461,9 +414,7 @@ pub async fn run_client<M, O, C>(
             // After an unknown outcome the client's view of the key is unknown too.
             known.remove(&op.key());
         }
-        recorder
-            .borrow_mut()
-            .complete(handle, client_index, outcome, ctx.now_ns());
+        recorder.borrow_mut().complete(handle, client_index, outcome, ctx.now_ns());
     }
 }
 
@@ -503,10 +454,9 @@ impl<O> Invariant<O> for Linearizability {
         match lin::check(&history, Model::Kv, Some(Instant::now() + self.budget)) {
             lin::Verdict::Linearizable => Verdict::Pass,
             lin::Verdict::NotLinearizable(v) => Verdict::Fail(v.render()),
-            lin::Verdict::Unknown => Verdict::Unknown(format!(
-                "the linearizability search ran out of its {:?} budget",
-                self.budget
-            )),
+            lin::Verdict::Unknown => {
+                Verdict::Unknown(format!("the linearizability search ran out of its {:?} budget", self.budget))
+            }
         }
     }
 }

@@ -29,24 +29,12 @@ fn prepare(file: &str, no_bugs: bool) -> Prepared<'static> {
     let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let protocols: &'static [&'static dyn faultline::protocols::Protocol] =
         Box::leak(faultline::protocols::builtin().into_boxed_slice());
-    Prepared::new(
-        scenario,
-        file,
-        protocols,
-        &Overrides {
-            no_bugs,
-            ..Default::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
+    Prepared::new(scenario, file, protocols, &Overrides { no_bugs, ..Default::default() })
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn failing_check(run: &ProtocolRun) -> Option<&str> {
-    run.result
-        .checks
-        .iter()
-        .find(|(_, v)| matches!(v, Verdict::Fail(_)))
-        .map(|(n, _)| n.as_str())
+    run.result.checks.iter().find(|(_, v)| matches!(v, Verdict::Fail(_))).map(|(n, _)| n.as_str())
 }
 
 /// Runs `file` for `seeds` (bugs cleared with `no_bugs`) and asserts `expect`.
@@ -55,9 +43,7 @@ fn check(file: &str, seeds: Range<u64>, no_bugs: bool, expect: Expect) -> u64 {
     let prepared = prepare(file, no_bugs);
     let mut last = seeds.start;
     for seed in seeds.clone() {
-        let run = prepared
-            .run(seed, TraceSink::Off, false)
-            .expect("scenario runs");
+        let run = prepared.run(seed, TraceSink::Off, false).expect("scenario runs");
         last = seed;
         match expect {
             Expect::Clean => assert_eq!(
@@ -68,11 +54,7 @@ fn check(file: &str, seeds: Range<u64>, no_bugs: bool, expect: Expect) -> u64 {
             ),
             Expect::Caught(name) => {
                 if let Some(failed) = failing_check(&run) {
-                    assert_eq!(
-                        failed, name,
-                        "{file} seed {seed}: the wrong check failed: {:?}",
-                        run.result.checks
-                    );
+                    assert_eq!(failed, name, "{file} seed {seed}: the wrong check failed: {:?}", run.result.checks);
                     return seed;
                 }
             }
@@ -87,9 +69,7 @@ fn check(file: &str, seeds: Range<u64>, no_bugs: bool, expect: Expect) -> u64 {
 #[test]
 fn calm_passes_every_check() {
     check("scenarios/raft/calm.json", 0..3, false, Expect::Clean);
-    let run = prepare("scenarios/raft/calm.json", false)
-        .run(0, TraceSink::Off, false)
-        .unwrap();
+    let run = prepare("scenarios/raft/calm.json", false).run(0, TraceSink::Off, false).unwrap();
     let names: Vec<&str> = run.result.checks.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -102,42 +82,18 @@ fn calm_passes_every_check() {
             "liveness"
         ]
     );
-    assert!(
-        run.result.checks.iter().all(|(_, v)| *v == Verdict::Pass),
-        "{:?}",
-        run.result.checks
-    );
-    assert!(
-        run.ops > 500,
-        "a calm run completes most ops, got {}",
-        run.ops
-    );
+    assert!(run.result.checks.iter().all(|(_, v)| *v == Verdict::Pass), "{:?}", run.result.checks);
+    assert!(run.ops > 500, "a calm run completes most ops, got {}", run.ops);
     let history = run.history_jsonl.expect("raft records a history");
     let parsed = parse_history(&history).expect("the history parses");
     assert!(parsed.len() as u64 >= run.ops);
-    assert!(
-        history.lines().next().unwrap().contains("\"time\":"),
-        "history lines carry times"
-    );
+    assert!(history.lines().next().unwrap().contains("\"time\":"), "history lines carry times");
 }
 
 #[test]
 fn fault_scenarios_pass() {
-    for s in [
-        "lossy",
-        "leader-isolation",
-        "partitions",
-        "one-way",
-        "crash-restart",
-        "pause-leader",
-        "clock-skew",
-    ] {
-        check(
-            &format!("scenarios/raft/{s}.json"),
-            0..3,
-            false,
-            Expect::Clean,
-        );
+    for s in ["lossy", "leader-isolation", "partitions", "one-way", "crash-restart", "pause-leader", "clock-skew"] {
+        check(&format!("scenarios/raft/{s}.json"), 0..3, false, Expect::Clean);
     }
 }
 
@@ -162,67 +118,38 @@ fn planted_bugs_are_caught_and_the_correct_raft_is_clean() {
 fn the_history_file_reproduces_the_verdict() {
     let file = "scenarios/raft/bug-no-dedup.json";
     let seed = check(file, 0..20, false, Expect::Caught("linearizability"));
-    let run = prepare(file, false)
-        .run(seed, TraceSink::Off, false)
-        .unwrap();
+    let run = prepare(file, false).run(seed, TraceSink::Off, false).unwrap();
     let history = parse_history(run.history_jsonl.as_deref().unwrap()).expect("the history parses");
-    assert!(matches!(
-        check_lin(&history, Model::Kv, None),
-        LinVerdict::NotLinearizable(_)
-    ));
-    let clean = prepare(file, true)
-        .run(seed, TraceSink::Off, false)
-        .unwrap();
-    let history =
-        parse_history(clean.history_jsonl.as_deref().unwrap()).expect("the history parses");
-    assert_eq!(
-        check_lin(&history, Model::Kv, None),
-        LinVerdict::Linearizable
-    );
+    assert!(matches!(check_lin(&history, Model::Kv, None), LinVerdict::NotLinearizable(_)));
+    let clean = prepare(file, true).run(seed, TraceSink::Off, false).unwrap();
+    let history = parse_history(clean.history_jsonl.as_deref().unwrap()).expect("the history parses");
+    assert_eq!(check_lin(&history, Model::Kv, None), LinVerdict::Linearizable);
 }
 
 #[test]
 fn same_seed_same_trace() {
-    for file in [
-        "scenarios/raft/calm.json",
-        "scenarios/raft/crash-restart.json",
-    ] {
+    for file in ["scenarios/raft/calm.json", "scenarios/raft/crash-restart.json"] {
         let prepared = prepare(file, false);
         let a = prepared.run(7, TraceSink::Off, false).unwrap();
         let b = prepared.run(7, TraceSink::Off, false).unwrap();
         assert_eq!(a.result.trace_hash, b.result.trace_hash, "{file}");
         assert_eq!(a.history_jsonl, b.history_jsonl, "{file}");
         let c = prepared.run(8, TraceSink::Off, false).unwrap();
-        assert_ne!(
-            a.result.trace_hash, c.result.trace_hash,
-            "{file}: another seed, another run"
-        );
+        assert_ne!(a.result.trace_hash, c.result.trace_hash, "{file}: another seed, another run");
     }
 }
 
 #[test]
 fn a_retried_write_applies_once() {
-    let write = |client, seq, value| Command {
-        client,
-        seq,
-        op: KvOp::Write { key: 0, value },
-    };
-    let read = |client, seq| Command {
-        client,
-        seq,
-        op: KvOp::Read { key: 0 },
-    };
+    let write = |client, seq, value| Command { client, seq, op: KvOp::Write { key: 0, value } };
+    let read = |client, seq| Command { client, seq, op: KvOp::Read { key: 0 } };
     for (dedup, expected) in [(true, Some(20)), (false, Some(10))] {
         let mut kv = Kv::default();
         assert_eq!(kv.apply(&write(5, 1, 10), dedup), Response::Ok(None));
         assert_eq!(kv.apply(&write(6, 1, 20), dedup), Response::Ok(None));
         // Client 5 timed out and retried request 1 on another node; it is committed again.
         assert_eq!(kv.apply(&write(5, 1, 10), dedup), Response::Ok(None));
-        assert_eq!(
-            kv.apply(&read(7, 1), dedup),
-            Response::Ok(expected),
-            "dedup={dedup}"
-        );
+        assert_eq!(kv.apply(&read(7, 1), dedup), Response::Ok(expected), "dedup={dedup}");
     }
 }
 
@@ -231,25 +158,10 @@ fn entries_round_trip_through_their_disk_form() {
     for op in [
         KvOp::Read { key: 3 },
         KvOp::Write { key: 1, value: -7 },
-        KvOp::Cas {
-            key: 2,
-            old: None,
-            new: 9,
-        },
-        KvOp::Cas {
-            key: 2,
-            old: Some(0),
-            new: 10,
-        },
+        KvOp::Cas { key: 2, old: None, new: 9 },
+        KvOp::Cas { key: 2, old: Some(0), new: 10 },
     ] {
-        let e = Entry {
-            term: 5,
-            cmd: Command {
-                client: 6,
-                seq: 42,
-                op,
-            },
-        };
+        let e = Entry { term: 5, cmd: Command { client: 6, seq: 42, op } };
         assert_eq!(Entry::decode(&e.encode()), Some(e.clone()));
         assert_eq!(Entry::decode(&e.encode()[..20]), None);
     }
@@ -257,10 +169,7 @@ fn entries_round_trip_through_their_disk_form() {
 
 /// Runs calm.json with its `liveness` and `faults` lines replaced.
 fn liveness_verdict(liveness: &str, faults: &str) -> Verdict {
-    let base = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft/calm.json"),
-    )
-    .unwrap();
+    let base = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft/calm.json")).unwrap();
     let text = base.replace(
         r#""liveness": { "within_after_heal": "5s" },"#,
         &format!(r#""liveness": {{ "within_after_heal": "{liveness}" }}, "faults": {faults},"#),
@@ -270,12 +179,7 @@ fn liveness_verdict(liveness: &str, faults: &str) -> Verdict {
     let protocols = faultline::protocols::builtin();
     let prepared = Prepared::new(scenario, "calm.json", &protocols, &Overrides::default()).unwrap();
     let run = prepared.run(1, TraceSink::Off, false).unwrap();
-    run.result
-        .checks
-        .into_iter()
-        .find(|(n, _)| n == "liveness")
-        .expect("liveness runs")
-        .1
+    run.result.checks.into_iter().find(|(n, _)| n == "liveness").expect("liveness runs").1
 }
 
 #[test]
@@ -285,24 +189,15 @@ fn liveness_passes_fails_and_says_unknown() {
     // No op completes within a microsecond of the heal: the check must be able to fail.
     assert!(matches!(liveness_verdict("1us", cut), Verdict::Fail(_)));
     let forever = r#"[{ "at": "5s", "partition": [[0, 1], [2, 3, 4]] }]"#;
-    assert_eq!(
-        liveness_verdict("5s", forever),
-        Verdict::Unknown("faults never healed".to_string())
-    );
+    assert_eq!(liveness_verdict("5s", forever), Verdict::Unknown("faults never healed".to_string()));
 }
 
 #[test]
 fn bad_options_name_their_field() {
-    let base = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft/calm.json"),
-    )
-    .unwrap();
+    let base = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/raft/calm.json")).unwrap();
     for (options, path) in [
         (r#"{ "heartbeat": "fast" }"#, "options.heartbeat"),
-        (
-            r#"{ "election_timeout": ["300ms", "150ms"] }"#,
-            "options.election_timeout",
-        ),
+        (r#"{ "election_timeout": ["300ms", "150ms"] }"#, "options.election_timeout"),
         (r#"{ "pre_vote": 1 }"#, "options.pre_vote"),
         (r#"{ "leases": true }"#, "options.leases"),
     ] {
@@ -313,12 +208,8 @@ fn bad_options_name_their_field() {
         assert_ne!(text, base);
         let scenario = Scenario::parse(&text, "calm.json").unwrap();
         let protocols = faultline::protocols::builtin();
-        let prepared =
-            Prepared::new(scenario, "calm.json", &protocols, &Overrides::default()).unwrap();
-        let err = prepared
-            .run(0, TraceSink::Off, false)
-            .err()
-            .expect("bad options are an error");
+        let prepared = Prepared::new(scenario, "calm.json", &protocols, &Overrides::default()).unwrap();
+        let err = prepared.run(0, TraceSink::Off, false).err().expect("bad options are an error");
         assert_eq!(err.path, path, "{err}");
     }
 }

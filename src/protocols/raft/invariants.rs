@@ -78,131 +78,98 @@ pub enum Obs {
 /// `election-safety`: at most one leader per term.
 pub fn election_safety() -> Box<dyn Invariant<Obs>> {
     let mut leaders: BTreeMap<u64, NodeId> = BTreeMap::new();
-    Box::new(FnInvariant::new(
-        "election-safety",
-        move |_, node, obs: &Obs| {
-            if let Obs::BecameLeader { term, .. } = obs {
-                match leaders.get(term) {
-                    Some(&other) if other != node => {
-                        return Err(format!(
-                            "n{node} became leader of term {term}, which n{other} already leads"
-                        ));
-                    }
-                    _ => {
-                        leaders.insert(*term, node);
-                    }
+    Box::new(FnInvariant::new("election-safety", move |_, node, obs: &Obs| {
+        if let Obs::BecameLeader { term, .. } = obs {
+            match leaders.get(term) {
+                Some(&other) if other != node => {
+                    return Err(format!("n{node} became leader of term {term}, which n{other} already leads"));
+                }
+                _ => {
+                    leaders.insert(*term, node);
                 }
             }
-            Ok(())
-        },
-    ))
+        }
+        Ok(())
+    }))
 }
 
 /// `log-matching`: an (index, term) pair always has the same prefix.
 pub fn log_matching() -> Box<dyn Invariant<Obs>> {
     let mut seen: BTreeMap<(u64, u64), (u64, NodeId)> = BTreeMap::new();
-    Box::new(FnInvariant::new(
-        "log-matching",
-        move |_, node, obs: &Obs| {
-            if let Obs::Appended { index, term, chain } = *obs {
-                match seen.get(&(index, term)) {
-                    Some(&(c, other)) if c != chain => {
-                        return Err(format!(
+    Box::new(FnInvariant::new("log-matching", move |_, node, obs: &Obs| {
+        if let Obs::Appended { index, term, chain } = *obs {
+            match seen.get(&(index, term)) {
+                Some(&(c, other)) if c != chain => {
+                    return Err(format!(
                         "n{node} and n{other} both hold an entry of term {term} at index {index}, \
                          but their logs differ before it (prefix hashes {chain:016x} and {c:016x})"
                     ));
-                    }
-                    Some(_) => {}
-                    None => {
-                        seen.insert((index, term), (chain, node));
-                    }
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert((index, term), (chain, node));
                 }
             }
-            Ok(())
-        },
-    ))
+        }
+        Ok(())
+    }))
 }
 
 /// `leader-completeness`: every new leader holds the entries committed in earlier terms.
 pub fn leader_completeness() -> Box<dyn Invariant<Obs>> {
     // Per committing leader's term: the highest index committed and its entry's term.
     let mut commits: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
-    Box::new(FnInvariant::new(
-        "leader-completeness",
-        move |_, node, obs: &Obs| {
-            match obs {
-                Obs::Committed {
-                    index,
-                    entry_term,
-                    leader_term,
-                } => {
-                    let c = commits.entry(*leader_term).or_insert((0, 0));
-                    if *index > c.0 {
-                        *c = (*index, *entry_term);
-                    }
+    Box::new(FnInvariant::new("leader-completeness", move |_, node, obs: &Obs| {
+        match obs {
+            Obs::Committed { index, entry_term, leader_term } => {
+                let c = commits.entry(*leader_term).or_insert((0, 0));
+                if *index > c.0 {
+                    *c = (*index, *entry_term);
                 }
-                Obs::BecameLeader {
-                    term,
-                    last_index,
-                    term_starts,
-                } => {
-                    let Some(&(index, entry_term)) = commits.range(..*term).map(|(_, c)| c).max()
-                    else {
-                        return Ok(());
-                    };
-                    let held = if index > *last_index {
-                        None
-                    } else {
-                        term_starts
-                            .iter()
-                            .take_while(|(start, _)| *start <= index)
-                            .last()
-                            .map(|&(_, t)| t)
-                    };
-                    if held != Some(entry_term) {
-                        let held = held
-                            .map_or("no entry".to_string(), |t| format!("an entry of term {t}"));
-                        return Err(format!(
-                            "n{node} became leader of term {term} with {held} at index {index}, \
-                         where an entry of term {entry_term} was committed in an earlier term"
-                        ));
-                    }
-                }
-                _ => {}
             }
-            Ok(())
-        },
-    ))
+            Obs::BecameLeader { term, last_index, term_starts } => {
+                let Some(&(index, entry_term)) = commits.range(..*term).map(|(_, c)| c).max() else {
+                    return Ok(());
+                };
+                let held = if index > *last_index {
+                    None
+                } else {
+                    term_starts.iter().take_while(|(start, _)| *start <= index).last().map(|&(_, t)| t)
+                };
+                if held != Some(entry_term) {
+                    let held = held.map_or("no entry".to_string(), |t| format!("an entry of term {t}"));
+                    return Err(format!(
+                        "n{node} became leader of term {term} with {held} at index {index}, \
+                         where an entry of term {entry_term} was committed in an earlier term"
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }))
 }
 
 /// `state-machine-safety`: every node applies the same entry at each index.
 pub fn state_machine_safety() -> Box<dyn Invariant<Obs>> {
     let mut applied: BTreeMap<u64, (u64, u64, NodeId)> = BTreeMap::new();
-    Box::new(FnInvariant::new(
-        "state-machine-safety",
-        move |_, node, obs: &Obs| {
-            if let Obs::Applied {
-                index,
-                term,
-                cmd_hash,
-            } = *obs
-            {
-                match applied.get(&index) {
-                    Some(&(t, h, other)) if (t, h) != (term, cmd_hash) => {
-                        return Err(format!(
+    Box::new(FnInvariant::new("state-machine-safety", move |_, node, obs: &Obs| {
+        if let Obs::Applied { index, term, cmd_hash } = *obs {
+            match applied.get(&index) {
+                Some(&(t, h, other)) if (t, h) != (term, cmd_hash) => {
+                    return Err(format!(
                         "n{node} applied an entry of term {term} (command {cmd_hash:016x}) at index {index}, \
                          but n{other} applied one of term {t} (command {h:016x}) there"
                     ));
-                    }
-                    Some(_) => {}
-                    None => {
-                        applied.insert(index, (term, cmd_hash, node));
-                    }
+                }
+                Some(_) => {}
+                None => {
+                    applied.insert(index, (term, cmd_hash, node));
                 }
             }
-            Ok(())
-        },
-    ))
+        }
+        Ok(())
+    }))
 }
 
 /// `liveness`: within `within_ns` of the last heal, a leader commits and a
@@ -217,11 +184,7 @@ impl Liveness {
     /// The check over `recorder`'s history with the window `within_ns`
     /// (`None`: the scenario has no clients, so the verdict is unknown).
     pub fn new(within_ns: Nanos, recorder: Option<Rc<RefCell<Recorder>>>) -> Self {
-        Liveness {
-            within_ns,
-            recorder,
-            commit_times_ns: Vec::new(),
-        }
+        Liveness { within_ns, recorder, commit_times_ns: Vec::new() }
     }
 }
 
@@ -247,12 +210,7 @@ impl Invariant<Obs> for Liveness {
         let until = heal + self.within_ns;
         let in_window = |t: &&Nanos| **t >= heal && **t <= until;
         let committed = self.commit_times_ns.iter().find(in_window).is_some();
-        let ok = recorder
-            .borrow()
-            .ok_times_ns()
-            .iter()
-            .find(in_window)
-            .is_some();
+        let ok = recorder.borrow().ok_times_ns().iter().find(in_window).is_some();
         if committed && ok {
             return Verdict::Pass;
         }
@@ -263,11 +221,7 @@ impl Invariant<Obs> for Liveness {
                 format_duration(self.within_ns)
             ));
         }
-        let what = if committed {
-            "no client op completed"
-        } else {
-            "no leader committed an entry"
-        };
+        let what = if committed { "no client op completed" } else { "no leader committed an entry" };
         Verdict::Fail(format!(
             "{what} within {} after the last heal at {}",
             format_duration(self.within_ns),

@@ -48,8 +48,7 @@ impl Kv {
                 }
             }
         };
-        self.sessions
-            .insert(cmd.client, (cmd.seq, response.clone()));
+        self.sessions.insert(cmd.client, (cmd.seq, response.clone()));
         response
     }
 

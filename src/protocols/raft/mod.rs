@@ -69,30 +69,12 @@ pub struct Raft;
 
 /// Raft's checks.
 pub const CHECKS: &[Named] = &[
-    Named {
-        name: "election-safety",
-        about: "at most one leader per term",
-    },
-    Named {
-        name: "log-matching",
-        about: "logs with an entry of the same index and term agree up to it",
-    },
-    Named {
-        name: "leader-completeness",
-        about: "a leader holds every entry committed in an earlier term",
-    },
-    Named {
-        name: "state-machine-safety",
-        about: "no two nodes apply different entries at one index",
-    },
-    Named {
-        name: "linearizability",
-        about: "the clients' history is linearizable (kv model)",
-    },
-    Named {
-        name: "liveness",
-        about: "after the last heal, a leader commits and a client op completes in time",
-    },
+    Named { name: "election-safety", about: "at most one leader per term" },
+    Named { name: "log-matching", about: "logs with an entry of the same index and term agree up to it" },
+    Named { name: "leader-completeness", about: "a leader holds every entry committed in an earlier term" },
+    Named { name: "state-machine-safety", about: "no two nodes apply different entries at one index" },
+    Named { name: "linearizability", about: "the clients' history is linearizable (kv model)" },
+    Named { name: "liveness", about: "after the last heal, a leader commits and a client op completes in time" },
 ];
 
 /// Raft's planted bugs.
@@ -101,22 +83,10 @@ pub const BUGS: &[Named] = &[
         name: "commit-previous-term",
         about: "a leader commits an earlier term's entry by counting replicas (Figure 8)",
     },
-    Named {
-        name: "forget-vote",
-        about: "term and vote are not persisted; a restarted node votes twice in a term",
-    },
-    Named {
-        name: "stale-local-read",
-        about: "the leader serves reads locally; a deposed leader returns stale values",
-    },
-    Named {
-        name: "skip-prev-log-check",
-        about: "followers append without checking the previous entry's term",
-    },
-    Named {
-        name: "no-dedup",
-        about: "the state machine applies a retried request again",
-    },
+    Named { name: "forget-vote", about: "term and vote are not persisted; a restarted node votes twice in a term" },
+    Named { name: "stale-local-read", about: "the leader serves reads locally; a deposed leader returns stale values" },
+    Named { name: "skip-prev-log-check", about: "followers append without checking the previous entry's term" },
+    Named { name: "no-dedup", about: "the state machine applies a retried request again" },
 ];
 
 /// The `options` object, resolved.
@@ -154,17 +124,10 @@ impl Options {
             });
         };
         let dur = |path: &str, v: &serde_json::Value| -> Result<u64, ScenarioError> {
-            let s = v.as_str().ok_or_else(|| {
-                err(
-                    path,
-                    format!("expected a duration string like \"50ms\", got {v}"),
-                )
-            })?;
+            let s =
+                v.as_str().ok_or_else(|| err(path, format!("expected a duration string like \"50ms\", got {v}")))?;
             match parse_duration(s).map_err(|m| err(path, m))? {
-                ns if ns <= 0 => Err(err(
-                    path,
-                    format!("expected a positive duration, got {s:?}"),
-                )),
+                ns if ns <= 0 => Err(err(path, format!("expected a positive duration, got {s:?}"))),
                 ns => Ok(ns as u64),
             }
         };
@@ -198,10 +161,7 @@ impl Options {
             }
         }
         if o.heartbeat_ns >= o.election_timeout_ns.0 {
-            return Err(err(
-                "heartbeat",
-                "expected a heartbeat shorter than the minimum election timeout".into(),
-            ));
+            return Err(err("heartbeat", "expected a heartbeat shorter than the minimum election timeout".into()));
         }
         Ok(o)
     }
@@ -212,10 +172,7 @@ struct Codec;
 
 impl ClientCodec<Msg> for Codec {
     fn request(&self, seq: u64, op: &KvOp) -> Msg {
-        Msg::ClientRequest {
-            seq,
-            op: op.clone(),
-        }
+        Msg::ClientRequest { seq, op: op.clone() }
     }
     fn response(&self, msg: &Msg) -> Option<(u64, Response)> {
         match msg {
@@ -261,11 +218,7 @@ impl Protocol for Raft {
             batch_entries_max: 64,
             bugs,
         });
-        let mut sim: Sim<Msg, Obs> = Sim::with_options(
-            spec.config.clone(),
-            spec.take_sink(),
-            spec.record_observations,
-        );
+        let mut sim: Sim<Msg, Obs> = Sim::with_options(spec.config.clone(), spec.take_sink(), spec.record_observations);
         sim.set_node_entry(move |ctx| node::run(ctx, cfg.clone()));
         let recorder = Recorder::shared();
         if let Some(w) = &spec.scenario.workload {
@@ -289,32 +242,17 @@ impl Protocol for Raft {
             }
         }
         if spec.wants_check("linearizability") && spec.scenario.workload.is_some() {
-            sim.add_invariant(Box::new(workload::Linearizability::new(
-                recorder.clone(),
-                LINEARIZABILITY_BUDGET,
-            )));
+            sim.add_invariant(Box::new(workload::Linearizability::new(recorder.clone(), LINEARIZABILITY_BUDGET)));
         }
         if let (true, Some(l)) = (spec.wants_check("liveness"), &spec.scenario.liveness) {
             // Progress is judged by client ops; without clients there is none to see.
             let recorder = spec.scenario.workload.as_ref().map(|_| recorder.clone());
-            sim.add_invariant(Box::new(invariants::Liveness::new(
-                l.within_after_heal.0,
-                recorder,
-            )));
+            sim.add_invariant(Box::new(invariants::Liveness::new(l.within_after_heal.0, recorder)));
         }
         let result = sim.run();
         let rec = recorder.borrow();
-        let history_jsonl = spec
-            .scenario
-            .workload
-            .as_ref()
-            .map(|_| rec.to_jsonl(result.end_ns));
-        Ok(ProtocolRun {
-            history_jsonl,
-            ops: rec.ok_count(),
-            latency_ms: rec.latency_ms(),
-            result,
-        })
+        let history_jsonl = spec.scenario.workload.as_ref().map(|_| rec.to_jsonl(result.end_ns));
+        Ok(ProtocolRun { history_jsonl, ops: rec.ok_count(), latency_ms: rec.latency_ms(), result })
     }
 }
 
@@ -331,23 +269,15 @@ pub fn bench() -> crate::bench::BenchResult {
         "workload": { "clients": 3, "rate": 100, "keys": 10, "mix": { "read": 0.1, "write": 0.8, "cas": 0.1 } },
         "checks": ["election-safety", "log-matching", "leader-completeness", "state-machine-safety"]
     }"#;
-    let scenario =
-        crate::scenario::Scenario::parse(text, "<bench raft>").expect("the bench scenario parses");
+    let scenario = crate::scenario::Scenario::parse(text, "<bench raft>").expect("the bench scenario parses");
     let protocols: [&dyn Protocol; 1] = [&Raft];
-    let prepared =
-        crate::runner::Prepared::new(scenario, "<bench raft>", &protocols, &Default::default())
-            .expect("the bench scenario is valid");
+    let prepared = crate::runner::Prepared::new(scenario, "<bench raft>", &protocols, &Default::default())
+        .expect("the bench scenario is valid");
     let start = Instant::now();
-    let run = prepared
-        .run(1, crate::sim::trace::TraceSink::Off, false)
-        .expect("the bench scenario runs");
+    let run = prepared.run(1, crate::sim::trace::TraceSink::Off, false).expect("the bench scenario runs");
     let wall = start.elapsed().as_secs_f64();
     let sim_seconds = run.result.end_ns as f64 / 1e9;
-    assert_eq!(
-        crate::runner::outcome(&run.result),
-        crate::runner::Outcome::Clean,
-        "bench raft must run clean"
-    );
+    assert_eq!(crate::runner::outcome(&run.result), crate::runner::Outcome::Clean, "bench raft must run clean");
     crate::bench::BenchResult {
         workload: "raft",
         unit: "deliveries",
@@ -356,14 +286,8 @@ pub fn bench() -> crate::bench::BenchResult {
         wall_seconds: wall,
         extra: vec![
             ("committed_ops".to_string(), run.ops.to_string()),
-            (
-                "sim_per_wall".to_string(),
-                format!("{:.0}", sim_seconds / wall.max(1e-9)),
-            ),
-            (
-                "trace_hash".to_string(),
-                crate::sim::trace::hash_hex(run.result.trace_hash),
-            ),
+            ("sim_per_wall".to_string(), format!("{:.0}", sim_seconds / wall.max(1e-9))),
+            ("trace_hash".to_string(), crate::sim::trace::hash_hex(run.result.trace_hash)),
             ("steps".to_string(), run.result.steps.to_string()),
         ],
     }

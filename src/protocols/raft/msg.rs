@@ -120,36 +120,16 @@ impl Entry {
 
     /// Reads [`Entry::encode`]'s form; `None` if the bytes are not one.
     pub fn decode(bytes: &[u8]) -> Option<Entry> {
-        let u64_at = |i: usize| {
-            bytes
-                .get(i..i + 8)
-                .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-        };
+        let u64_at = |i: usize| bytes.get(i..i + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
         let i64_at = |i: usize| u64_at(i).map(|v| v as i64);
-        let key = bytes
-            .get(25..29)
-            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))?;
+        let key = bytes.get(25..29).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))?;
         let op = match *bytes.get(24)? {
             0 => KvOp::Read { key },
-            1 => KvOp::Write {
-                key,
-                value: i64_at(29)?,
-            },
-            2 => KvOp::Cas {
-                key,
-                old: (*bytes.get(29)? == 1).then_some(i64_at(30)?),
-                new: i64_at(38)?,
-            },
+            1 => KvOp::Write { key, value: i64_at(29)? },
+            2 => KvOp::Cas { key, old: (*bytes.get(29)? == 1).then_some(i64_at(30)?), new: i64_at(38)? },
             _ => return None,
         };
         let client = NodeId::try_from(u64_at(8)?).ok()?;
-        Some(Entry {
-            term: u64_at(0)?,
-            cmd: Command {
-                client,
-                seq: u64_at(16)?,
-                op,
-            },
-        })
+        Some(Entry { term: u64_at(0)?, cmd: Command { client, seq: u64_at(16)?, op } })
     }
 }

@@ -164,10 +164,7 @@ impl Node {
             // BUG(forget-vote): term and vote live in memory only; a restart forgets them.
             (0, None)
         } else {
-            (
-                disk.get_json("term").unwrap_or(0),
-                disk.get_json("vote").unwrap_or(None),
-            )
+            (disk.get_json("term").unwrap_or(0), disk.get_json("vote").unwrap_or(None))
         };
         let mut log: Vec<Entry> = Vec::new();
         let mut chain: Vec<u64> = Vec::new();
@@ -233,8 +230,7 @@ impl Node {
     fn append(&mut self, entry: Entry) {
         let index = self.last_index() + 1;
         self.ctx.storage().put(&log_key(index), entry.encode());
-        self.chain
-            .push(chain_next(self.chain.last().copied().unwrap_or(0), &entry));
+        self.chain.push(chain_next(self.chain.last().copied().unwrap_or(0), &entry));
         self.log.push(entry);
         assert_eq!(self.chain.len(), self.log.len(), "one chain hash per entry");
         self.dirty = true;
@@ -242,11 +238,7 @@ impl Node {
 
     /// Drops entries `from..` in memory and in storage (not yet synced).
     fn truncate(&mut self, from: u64) {
-        assert!(
-            from >= 1 && from <= self.last_index(),
-            "truncate {from} of a log of {}",
-            self.last_index()
-        );
+        assert!(from >= 1 && from <= self.last_index(), "truncate {from} of a log of {}", self.last_index());
         let disk = self.ctx.storage();
         for index in (from..=self.last_index()).rev() {
             disk.delete(&log_key(index));
@@ -259,22 +251,14 @@ impl Node {
     fn emit_appended(&self, index: u64) {
         if index > 0 {
             let i = index as usize - 1;
-            self.ctx.emit(Obs::Appended {
-                index,
-                term: self.log[i].term,
-                chain: self.chain[i],
-            });
+            self.ctx.emit(Obs::Appended { index, term: self.log[i].term, chain: self.chain[i] });
         }
     }
 
     // ----- persistence -----
 
     fn set_term(&mut self, term: u64, voted_for: Option<NodeId>) {
-        assert!(
-            term >= self.current_term,
-            "terms never go back ({} -> {term})",
-            self.current_term
-        );
+        assert!(term >= self.current_term, "terms never go back ({} -> {term})", self.current_term);
         self.current_term = term;
         self.voted_for = voted_for;
         if !self.cfg.bugs.forget_vote {
@@ -303,9 +287,9 @@ impl Node {
     /// Whether this node heard from a leader within the minimum election timeout.
     fn leader_recent(&self) -> bool {
         self.role == Role::Leader
-            || self.leader_contact_ns.is_some_and(|t| {
-                self.ctx.now_ns().saturating_sub(t) < self.cfg.election_timeout_ns.0
-            })
+            || self
+                .leader_contact_ns
+                .is_some_and(|t| self.ctx.now_ns().saturating_sub(t) < self.cfg.election_timeout_ns.0)
     }
 
     async fn on_tick(&mut self) {
@@ -314,11 +298,7 @@ impl Node {
                 if self.cfg.check_quorum {
                     let now = self.ctx.now_ns();
                     let window = self.cfg.election_timeout_ns.1;
-                    let acked = 1 + self
-                        .last_ack_ns
-                        .values()
-                        .filter(|&&t| now.saturating_sub(t) <= window)
-                        .count();
+                    let acked = 1 + self.last_ack_ns.values().filter(|&&t| now.saturating_sub(t) <= window).count();
                     if acked < self.majority {
                         // CheckQuorum: a leader that cannot reach a majority steps down.
                         self.become_follower(self.current_term);
@@ -334,11 +314,7 @@ impl Node {
             Role::PreCandidate | Role::Candidate => {
                 // Re-ask peers that have not answered (messages may be lost).
                 let pre_vote = self.role == Role::PreCandidate;
-                let term = if pre_vote {
-                    self.current_term + 1
-                } else {
-                    self.current_term
-                };
+                let term = if pre_vote { self.current_term + 1 } else { self.current_term };
                 for i in 0..self.peers.len() {
                     let p = self.peers[i];
                     if !self.votes.contains(&p) {
@@ -353,12 +329,8 @@ impl Node {
     // ----- elections -----
 
     fn send_request_vote(&self, to: NodeId, term: u64, pre_vote: bool) {
-        let msg = Msg::RequestVote {
-            term,
-            last_log_index: self.last_index(),
-            last_log_term: self.last_term(),
-            pre_vote,
-        };
+        let msg =
+            Msg::RequestVote { term, last_log_index: self.last_index(), last_log_term: self.last_term(), pre_vote };
         self.ctx.send(to, msg);
     }
 
@@ -400,9 +372,7 @@ impl Node {
 
     fn leave_leadership(&mut self) {
         if self.role == Role::Leader {
-            self.ctx.emit(Obs::SteppedDown {
-                term: self.current_term,
-            });
+            self.ctx.emit(Obs::SteppedDown { term: self.current_term });
             self.leader_hint = None;
         }
     }
@@ -421,16 +391,8 @@ impl Node {
     }
 
     fn become_leader(&mut self) {
-        assert_eq!(
-            self.role,
-            Role::Candidate,
-            "only a candidate wins an election"
-        );
-        assert_eq!(
-            self.voted_for,
-            Some(self.id),
-            "a candidate votes for itself"
-        );
+        assert_eq!(self.role, Role::Candidate, "only a candidate wins an election");
+        assert_eq!(self.voted_for, Some(self.id), "a candidate votes for itself");
         self.role = Role::Leader;
         self.leader_hint = Some(self.id);
         let now = self.ctx.now_ns();
@@ -447,11 +409,7 @@ impl Node {
                 term_starts.push((i as u64 + 1, e.term));
             }
         }
-        self.ctx.emit(Obs::BecameLeader {
-            term: self.current_term,
-            last_index: self.last_index(),
-            term_starts,
-        });
+        self.ctx.emit(Obs::BecameLeader { term: self.current_term, last_index: self.last_index(), term_starts });
         for i in 0..self.peers.len() {
             let p = self.peers[i];
             self.send_append(p);
@@ -473,14 +431,7 @@ impl Node {
             // Granted only if a real election in `term` could succeed and no leader is known to be alive.
             let granted = term > self.current_term && up_to_date && !self.leader_recent();
             let reply_term = if granted { term } else { self.current_term };
-            self.ctx.send(
-                from,
-                Msg::RequestVoteReply {
-                    term: reply_term,
-                    granted,
-                    pre_vote: true,
-                },
-            );
+            self.ctx.send(from, Msg::RequestVoteReply { term: reply_term, granted, pre_vote: true });
             return;
         }
         if term > self.current_term && self.cfg.check_quorum && self.leader_recent() {
@@ -490,8 +441,7 @@ impl Node {
         if term > self.current_term {
             self.become_follower(term);
         }
-        let granted =
-            term == self.current_term && self.voted_for.is_none_or(|v| v == from) && up_to_date;
+        let granted = term == self.current_term && self.voted_for.is_none_or(|v| v == from) && up_to_date;
         if granted && self.voted_for.is_none() {
             self.set_term(term, Some(from));
         }
@@ -499,23 +449,10 @@ impl Node {
             self.reset_election_timer();
         }
         self.flush().await;
-        self.ctx.send(
-            from,
-            Msg::RequestVoteReply {
-                term: self.current_term,
-                granted,
-                pre_vote: false,
-            },
-        );
+        self.ctx.send(from, Msg::RequestVoteReply { term: self.current_term, granted, pre_vote: false });
     }
 
-    async fn on_request_vote_reply(
-        &mut self,
-        from: NodeId,
-        term: u64,
-        granted: bool,
-        pre_vote: bool,
-    ) {
+    async fn on_request_vote_reply(&mut self, from: NodeId, term: u64, granted: bool, pre_vote: bool) {
         if pre_vote {
             if self.role == Role::PreCandidate && granted && term == self.current_term + 1 {
                 self.votes.insert(from);
@@ -549,10 +486,7 @@ impl Node {
     /// `match_index + 1` to retransmit whatever was lost.
     fn send_append(&mut self, to: NodeId) {
         let next = self.next_index[&to];
-        assert!(
-            next >= 1 && next <= self.last_index() + 1,
-            "next_index {next} outside the log"
-        );
+        assert!(next >= 1 && next <= self.last_index() + 1, "next_index {next} outside the log");
         let prev_log_index = next - 1;
         let from = prev_log_index as usize;
         let until = (from + self.cfg.batch_entries_max).min(self.log.len());
@@ -577,14 +511,7 @@ impl Node {
         leader_commit: u64,
     ) {
         if term < self.current_term {
-            self.ctx.send(
-                from,
-                Msg::AppendEntriesReply {
-                    term: self.current_term,
-                    success: false,
-                    index: 0,
-                },
-            );
+            self.ctx.send(from, Msg::AppendEntriesReply { term: self.current_term, success: false, index: 0 });
             return;
         }
         self.become_follower(term);
@@ -594,14 +521,7 @@ impl Node {
         if prev_log_index > self.last_index() {
             self.flush().await;
             let index = self.last_index() + 1;
-            self.ctx.send(
-                from,
-                Msg::AppendEntriesReply {
-                    term: self.current_term,
-                    success: false,
-                    index,
-                },
-            );
+            self.ctx.send(from, Msg::AppendEntriesReply { term: self.current_term, success: false, index });
             return;
         }
         if self.term_at(prev_log_index) != prev_log_term {
@@ -616,14 +536,7 @@ impl Node {
                     index -= 1;
                 }
                 self.flush().await;
-                self.ctx.send(
-                    from,
-                    Msg::AppendEntriesReply {
-                        term: self.current_term,
-                        success: false,
-                        index,
-                    },
-                );
+                self.ctx.send(from, Msg::AppendEntriesReply { term: self.current_term, success: false, index });
                 return;
             }
         }
@@ -649,24 +562,11 @@ impl Node {
             self.commit_index = self.commit_index.max(leader_commit.min(new_last));
         }
         self.flush().await;
-        self.ctx.send(
-            from,
-            Msg::AppendEntriesReply {
-                term: self.current_term,
-                success: true,
-                index: new_last,
-            },
-        );
+        self.ctx.send(from, Msg::AppendEntriesReply { term: self.current_term, success: true, index: new_last });
         self.apply_committed();
     }
 
-    async fn on_append_entries_reply(
-        &mut self,
-        from: NodeId,
-        term: u64,
-        success: bool,
-        index: u64,
-    ) {
+    async fn on_append_entries_reply(&mut self, from: NodeId, term: u64, success: bool, index: u64) {
         if term > self.current_term {
             self.become_follower(term);
             self.flush().await;
@@ -708,11 +608,7 @@ impl Node {
             // BUG(commit-previous-term): with the bug on, the check above is skipped and an
             // earlier term's entry counts as committed once a majority stores it.
             self.commit_index = n;
-            self.ctx.emit(Obs::Committed {
-                index: n,
-                entry_term,
-                leader_term: self.current_term,
-            });
+            self.ctx.emit(Obs::Committed { index: n, entry_term, leader_term: self.current_term });
             break;
         }
         self.apply_committed();
@@ -727,11 +623,7 @@ impl Node {
             let entry = &self.log[index as usize - 1];
             let response = self.kv.apply(&entry.cmd, !self.cfg.bugs.no_dedup);
             // BUG(no-dedup) lives in `Kv::apply`: with dedup off, a retried request applies twice.
-            self.ctx.emit(Obs::Applied {
-                index,
-                term: entry.term,
-                cmd_hash: stable_hash(&entry.cmd),
-            });
+            self.ctx.emit(Obs::Applied { index, term: entry.term, cmd_hash: stable_hash(&entry.cmd) });
             if self.role == Role::Leader {
                 let (client, seq) = (entry.cmd.client, entry.cmd.seq);
                 self.ctx.send(client, Msg::ClientReply { seq, response });
@@ -743,13 +635,7 @@ impl Node {
 
     async fn on_client_request(&mut self, client: NodeId, seq: u64, op: KvOp) {
         if self.role != Role::Leader {
-            self.ctx.send(
-                client,
-                Msg::ClientReply {
-                    seq,
-                    response: Response::Redirect(self.leader_hint),
-                },
-            );
+            self.ctx.send(client, Msg::ClientReply { seq, response: Response::Redirect(self.leader_hint) });
             return;
         }
         if let (KvOp::Read { key }, true) = (&op, self.cfg.bugs.stale_local_read) {
@@ -758,10 +644,7 @@ impl Node {
             self.ctx.send(client, Msg::ClientReply { seq, response });
             return;
         }
-        self.append(Entry {
-            term: self.current_term,
-            cmd: Command { client, seq, op },
-        });
+        self.append(Entry { term: self.current_term, cmd: Command { client, seq, op } });
         self.emit_appended(self.last_index());
         // The leader counts itself only once its own copy is durable.
         self.flush().await;
@@ -776,47 +659,17 @@ impl Node {
 
     async fn on_message(&mut self, from: NodeId, msg: Msg) {
         match msg {
-            Msg::RequestVote {
-                term,
-                last_log_index,
-                last_log_term,
-                pre_vote,
-            } => {
-                self.on_request_vote(from, term, last_log_index, last_log_term, pre_vote)
-                    .await
+            Msg::RequestVote { term, last_log_index, last_log_term, pre_vote } => {
+                self.on_request_vote(from, term, last_log_index, last_log_term, pre_vote).await
             }
-            Msg::RequestVoteReply {
-                term,
-                granted,
-                pre_vote,
-            } => {
-                self.on_request_vote_reply(from, term, granted, pre_vote)
-                    .await
+            Msg::RequestVoteReply { term, granted, pre_vote } => {
+                self.on_request_vote_reply(from, term, granted, pre_vote).await
             }
-            Msg::AppendEntries {
-                term,
-                prev_log_index,
-                prev_log_term,
-                entries,
-                leader_commit,
-            } => {
-                self.on_append_entries(
-                    from,
-                    term,
-                    prev_log_index,
-                    prev_log_term,
-                    entries,
-                    leader_commit,
-                )
-                .await
+            Msg::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
+                self.on_append_entries(from, term, prev_log_index, prev_log_term, entries, leader_commit).await
             }
-            Msg::AppendEntriesReply {
-                term,
-                success,
-                index,
-            } => {
-                self.on_append_entries_reply(from, term, success, index)
-                    .await
+            Msg::AppendEntriesReply { term, success, index } => {
+                self.on_append_entries_reply(from, term, success, index).await
             }
             Msg::ClientRequest { seq, op } => self.on_client_request(from, seq, op).await,
             Msg::ClientReply { .. } => {}
