@@ -323,11 +323,28 @@ fn run(
     }
     println!("trace hash {}", hash_hex(r.trace_hash));
     println!("output: {}", dir.display());
+    // A linearizability failure gets its shrunk witness and counterexample
+    // window, and the timeline is centred on the operation that could not be placed.
+    let lin_failed =
+        r.checks.iter().any(|(c, v)| c == "linearizability" && matches!(v, crate::check::Verdict::Fail(_)));
+    let mut lin_span = None;
+    if let (true, Some(history)) = (lin_failed, &run.history_jsonl) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        match crate::report::summary::write_lin_failure(history, &dir, deadline) {
+            Ok(Some((path, span))) => {
+                println!("shrunk non-linearizable history: {}", path.display());
+                lin_span = Some(span);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(InputError(format!("{}: {e}", dir.display()))),
+        }
+    }
     // Replay the seed keeping the timeline window as text: determinism makes
     // the replay the same run, so it also yields the events before a violation.
-    let (from_ns, to_ns) = window.unwrap_or(match &r.violation {
-        Some(v) => (v.time_ns.saturating_sub(TIMELINE_NS), v.time_ns),
-        None => (0, TIMELINE_NS.min(r.end_ns)),
+    let (from_ns, to_ns) = window.unwrap_or(match (&r.violation, lin_span) {
+        (Some(v), _) => (v.time_ns.saturating_sub(TIMELINE_NS), v.time_ns),
+        (None, Some((start, end))) => (start.saturating_sub(TIMELINE_NS / 2), end.max(start) + TIMELINE_NS / 2),
+        (None, None) => (0, TIMELINE_NS.min(r.end_ns)),
     });
     let replay = p.run(seed, TraceSink::Window { from_ns, to_ns, lines: Vec::new() }, false)?;
     let lines = &replay.result.trace_lines;

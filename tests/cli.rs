@@ -262,3 +262,26 @@ fn sweep_writes_its_summary_files() {
     assert_eq!(out.stdout.lines().filter(|l| l.starts_with("seed ")).count(), failed);
     assert!(dir.join("sweep.html").is_file());
 }
+
+#[test]
+fn a_linearizability_failure_leaves_a_checkable_witness_and_a_counterexample_window() {
+    let scenario = "scenarios/raft/bug-stale-local-read.json";
+    let sweep = check(&["sweep", scenario, "--seeds", "0..20", "--stop-on-failure", "--jobs", "1"]);
+    let line = sweep.stdout.lines().find(|l| l.starts_with("seed ")).expect("a failing seed");
+    assert!(line.contains("FAIL linearizability"), "{line}");
+    let seed = line["seed ".len()..].split(':').next().unwrap().to_string();
+    let dir = temp_dir("lin");
+    let run = check(&["run", scenario, "--seed", &seed, "--out", dir.to_str().unwrap()]);
+    assert_eq!(run.code, 1);
+    let witness = dir.join("history-min.jsonl");
+    let out = check(&["check", witness.to_str().unwrap(), "--witness", dir.join("again.jsonl").to_str().unwrap()]);
+    assert_eq!(out.code, 1, "the witness is itself not linearizable: {}", out.stdout);
+    let full = std::fs::read_to_string(dir.join("history.jsonl")).unwrap().lines().count();
+    let small = std::fs::read_to_string(&witness).unwrap().lines().count();
+    assert!(small < full / 10, "witness of {small} lines from {full}");
+    let window: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("lin_window.json")).unwrap()).unwrap();
+    assert_eq!(window.iter().filter(|op| op["highlighted"] == true).count(), 1);
+    let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(report.contains("Linearizability counterexample"));
+}

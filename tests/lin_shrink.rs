@@ -44,10 +44,12 @@ fn noisy_stale_read(noise: usize) -> String {
 }
 
 #[test]
-fn stale_read_shrinks_to_the_read_alone() {
-    // Without the write of 1000, the read of 1000 fails on its own: one op.
-    let small = check_shrink(&noisy_stale_read(20), Model::Register, 1);
-    assert_eq!(small.ops()[0].process, 2, "{}", small.to_jsonl());
+fn stale_read_shrinks_to_the_writes_and_the_read() {
+    // The witness keeps the write of the value read (a read of a value from
+    // nowhere would explain nothing): write 1000, write 1001, read 1000.
+    let small = check_shrink(&noisy_stale_read(20), Model::Register, 3);
+    let described: Vec<String> = small.ops().iter().map(|op| format!("p{} {}", op.process, op.call.name())).collect();
+    assert_eq!(described, ["p0 write", "p0 write", "p2 read"], "{}", small.to_jsonl());
 }
 
 #[test]

@@ -71,3 +71,71 @@ pub fn write_run(dir: &Path, ctx: &SummaryContext<'_>, run: &ProtocolRun) -> std
     }
     Ok(())
 }
+
+/// For a client history that is not linearizable, writes the shrunk witness
+/// `history-min.jsonl` and `lin_window.json` (the failing key's operations
+/// around the one that could not be placed, for the report's per-process
+/// view) into `dir`. Returns the witness's path and the simulated time span
+/// (invoke to completion, ns) of the operation that could not be placed, or
+/// `None` when the history is linearizable or undecided by `deadline`.
+pub fn write_lin_failure(
+    history_jsonl: &str,
+    dir: &Path,
+    deadline: std::time::Instant,
+) -> std::io::Result<Option<(std::path::PathBuf, (u64, u64))>> {
+    use crate::check::lin;
+    let Ok(history) = lin::parse_history(history_jsonl) else { return Ok(None) };
+    let lin::Verdict::NotLinearizable(violation) = lin::check(&history, lin::Model::Kv, Some(deadline)) else {
+        return Ok(None);
+    };
+    let witness = dir.join("history-min.jsonl");
+    std::fs::write(&witness, lin::shrink(&history, lin::Model::Kv, Some(deadline)).to_jsonl())?;
+    // Line number (1-based) -> (time, value) of the raw history.
+    let lines: Vec<(u64, serde_json::Value)> = history_jsonl
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+            (v["time"].as_u64().unwrap_or(0), v["value"].clone())
+        })
+        .collect();
+    let at = |line: usize| lines.get(line.wrapping_sub(1)).cloned().unwrap_or((0, serde_json::Value::Null));
+    let ops = history.ops();
+    let failing = violation.first_unlinearizable.index;
+    let key = ops[failing].key.clone();
+    // The failing op with its neighbours on the same key, in invoke order.
+    const AROUND: usize = 20;
+    let same_key: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].key == key).collect();
+    let pos = same_key.iter().position(|&i| i == failing).unwrap_or(0);
+    let window = &same_key[pos.saturating_sub(AROUND)..(pos + AROUND / 2 + 1).min(same_key.len())];
+    let lin_ops: Vec<serde_json::Value> = window
+        .iter()
+        .map(|&i| {
+            let op = &ops[i];
+            let (invoke_ns, invoke_value) = at(op.invoke_index);
+            let completion = op.complete_index.map(at);
+            let outcome = match op.outcome {
+                lin::Outcome::Ok(_) => "ok",
+                lin::Outcome::Fail => "fail",
+                lin::Outcome::Info | lin::Outcome::Open => "info",
+            };
+            let value = match &completion {
+                Some((_, v)) if !v.is_null() => v.clone(),
+                _ => invoke_value,
+            };
+            json!({
+                "process": op.process,
+                "f": op.call.name(),
+                "key": op.key,
+                "invoke_ns": invoke_ns,
+                "complete_ns": completion.map(|(t, _)| t),
+                "outcome": outcome,
+                "value": value,
+                "highlighted": i == failing,
+            })
+        })
+        .collect();
+    std::fs::write(dir.join("lin_window.json"), serde_json::to_string_pretty(&lin_ops).expect("json") + "\n")?;
+    let start = at(ops[failing].invoke_index).0;
+    let end = ops[failing].complete_index.map_or(start, |c| at(c).0);
+    Ok(Some((witness, (start, end))))
+}
