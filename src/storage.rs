@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 pub struct Disk {
     /// What survives a crash.
     durable: BTreeMap<String, Vec<u8>>,
-    /// What reads see: `durable` plus every write since.
-    current: BTreeMap<String, Vec<u8>>,
-    /// Writes not yet durable: (write number, key, value or delete).
+    /// Writes not yet durable, oldest first: (write number, key, value or
+    /// delete). Reads look here first, so no second full map is kept: a
+    /// write costs one map insert (when it becomes durable) and a crash
+    /// just forgets this list.
     pending: Vec<(u64, String, Option<Vec<u8>>)>,
     /// Number of writes issued so far.
     written: u64,
@@ -29,32 +30,41 @@ pub struct Disk {
 }
 
 impl Disk {
-    /// Reads a key as the process sees it now.
+    /// Reads a key as the process sees it now (unsynced writes included).
     pub fn get(&self, key: &str) -> Option<&[u8]> {
-        self.current.get(key).map(|v| v.as_slice())
+        match self.pending.iter().rev().find(|(_, k, _)| k == key) {
+            Some((_, _, value)) => value.as_deref(),
+            None => self.durable.get(key).map(|v| v.as_slice()),
+        }
     }
 
     /// Buffers a write.
     pub fn put(&mut self, key: &str, value: Vec<u8>) {
         self.written += 1;
-        self.current.insert(key.to_string(), value.clone());
         self.pending.push((self.written, key.to_string(), Some(value)));
     }
 
     /// Buffers a delete.
     pub fn delete(&mut self, key: &str) {
         self.written += 1;
-        self.current.remove(key);
         self.pending.push((self.written, key.to_string(), None));
     }
 
     /// Keys (in order) starting with `prefix`, as the process sees them now.
     pub fn keys_with_prefix(&self, prefix: &str) -> Vec<String> {
-        self.current
+        let mut keys: std::collections::BTreeSet<&str> = self
+            .durable
             .range(prefix.to_string()..)
             .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, _)| k.clone())
-            .collect()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        for (_, key, value) in self.pending.iter().filter(|(_, k, _)| k.starts_with(prefix)) {
+            match value {
+                Some(_) => keys.insert(key),
+                None => keys.remove(key.as_str()),
+            };
+        }
+        keys.into_iter().map(str::to_string).collect()
     }
 
     /// Starts an fsync covering every write issued so far; returns the write
@@ -67,8 +77,8 @@ impl Disk {
     /// Completes the oldest fsync in flight.
     pub(crate) fn complete_fsync(&mut self) {
         let upto = self.inflight.pop_front().expect("fsync completion without fsync");
-        let keep_from = self.pending.partition_point(|(n, _, _)| *n <= upto);
-        for (_, key, value) in self.pending.drain(..keep_from) {
+        let done = self.pending.partition_point(|(n, _, _)| *n <= upto);
+        for (_, key, value) in self.pending.drain(..done) {
             match value {
                 Some(v) => self.durable.insert(key, v),
                 None => self.durable.remove(&key),
@@ -84,7 +94,6 @@ impl Disk {
 
     /// A crash: unsynced writes and fsyncs in flight are lost.
     pub(crate) fn crash(&mut self) {
-        self.current = self.durable.clone();
         self.pending.clear();
         self.inflight.clear();
         self.written = self.durable_upto;
@@ -116,6 +125,25 @@ mod tests {
         assert_eq!(d.get("a"), Some(&b"1"[..]));
         assert_eq!(d.get("b"), None);
         assert_eq!(d.unsynced_writes(), 0);
+    }
+
+    #[test]
+    fn reads_and_listings_see_unsynced_writes_and_deletes() {
+        let mut d = Disk::default();
+        d.put("log/1", b"a".to_vec());
+        d.put("log/2", b"b".to_vec());
+        d.begin_fsync();
+        d.complete_fsync();
+        d.delete("log/1");
+        d.put("log/2", b"c".to_vec());
+        d.put("log/3", b"d".to_vec());
+        assert_eq!(d.get("log/1"), None);
+        assert_eq!(d.get("log/2"), Some(&b"c"[..]));
+        assert_eq!(d.keys_with_prefix("log/"), vec!["log/2", "log/3"]);
+        d.crash();
+        assert_eq!(d.get("log/1"), Some(&b"a"[..]));
+        assert_eq!(d.get("log/2"), Some(&b"b"[..]));
+        assert_eq!(d.keys_with_prefix("log/"), vec!["log/1", "log/2"]);
     }
 
     #[test]

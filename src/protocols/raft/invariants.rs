@@ -93,22 +93,32 @@ pub fn election_safety() -> Box<dyn Invariant<Obs>> {
     }))
 }
 
+/// The slot for log index `index` in an index-addressed table (log indices
+/// are dense, so a vector beats a map keyed by index on the hot path).
+fn slot<T: Default>(table: &mut Vec<T>, index: u64) -> &mut T {
+    let i = usize::try_from(index).expect("log index fits in memory");
+    if table.len() <= i {
+        table.resize_with(i + 1, T::default);
+    }
+    &mut table[i]
+}
+
 /// `log-matching`: an (index, term) pair always has the same prefix.
 pub fn log_matching() -> Box<dyn Invariant<Obs>> {
-    let mut seen: BTreeMap<(u64, u64), (u64, NodeId)> = BTreeMap::new();
+    // Per index: (term, prefix hash, first node seen) for each term seen there.
+    let mut seen: Vec<Vec<(u64, u64, NodeId)>> = Vec::new();
     Box::new(FnInvariant::new("log-matching", move |_, node, obs: &Obs| {
         if let Obs::Appended { index, term, chain } = *obs {
-            match seen.get(&(index, term)) {
-                Some(&(c, other)) if c != chain => {
+            let terms = slot(&mut seen, index);
+            match terms.iter().find(|(t, _, _)| *t == term).map(|&(_, c, other)| (c, other)) {
+                Some((c, other)) if c != chain => {
                     return Err(format!(
                         "n{node} and n{other} both hold an entry of term {term} at index {index}, \
                          but their logs differ before it (prefix hashes {chain:016x} and {c:016x})"
                     ));
                 }
                 Some(_) => {}
-                None => {
-                    seen.insert((index, term), (chain, node));
-                }
+                None => terms.push((term, chain, node)),
             }
         }
         Ok(())
@@ -152,20 +162,19 @@ pub fn leader_completeness() -> Box<dyn Invariant<Obs>> {
 
 /// `state-machine-safety`: every node applies the same entry at each index.
 pub fn state_machine_safety() -> Box<dyn Invariant<Obs>> {
-    let mut applied: BTreeMap<u64, (u64, u64, NodeId)> = BTreeMap::new();
+    let mut applied: Vec<Option<(u64, u64, NodeId)>> = Vec::new();
     Box::new(FnInvariant::new("state-machine-safety", move |_, node, obs: &Obs| {
         if let Obs::Applied { index, term, cmd_hash } = *obs {
-            match applied.get(&index) {
-                Some(&(t, h, other)) if (t, h) != (term, cmd_hash) => {
+            let first = slot(&mut applied, index);
+            match *first {
+                Some((t, h, other)) if (t, h) != (term, cmd_hash) => {
                     return Err(format!(
                         "n{node} applied an entry of term {term} (command {cmd_hash:016x}) at index {index}, \
                          but n{other} applied one of term {t} (command {h:016x}) there"
                     ));
                 }
                 Some(_) => {}
-                None => {
-                    applied.insert(index, (term, cmd_hash, node));
-                }
+                None => *first = Some((term, cmd_hash, node)),
             }
         }
         Ok(())
