@@ -285,3 +285,21 @@ fn a_linearizability_failure_leaves_a_checkable_witness_and_a_counterexample_win
     let report = std::fs::read_to_string(dir.join("report.html")).unwrap();
     assert!(report.contains("Linearizability counterexample"));
 }
+
+#[test]
+fn every_fault_window_of_a_run_is_shaded_on_its_time_plots() {
+    let dir = temp_dir("windows");
+    assert_eq!(check(&["run", "scenarios/raft/leader-isolation.json", "--out", dir.to_str().unwrap()]).code, 0);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    let windows = summary["faults"].as_array().unwrap().len();
+    assert!(windows >= 3, "the scenario scripts three partitions");
+    for svg in ["latency.svg", "latency-quantiles.svg", "rate.svg"] {
+        let text = std::fs::read_to_string(dir.join(svg)).unwrap();
+        roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{svg} is not XML: {e}"));
+        assert_eq!(text.matches("class=\"fault-window\"").count(), windows, "{svg}");
+    }
+    let latency = std::fs::read_to_string(dir.join("latency.svg")).unwrap();
+    assert!(latency.contains("latency (ms, log scale)") && latency.contains("invoke time (s)"));
+    assert!(latency.contains("raft-leader-isolation") && latency.contains("seed 0"), "title names scenario and seed");
+}
