@@ -330,34 +330,54 @@ pub fn scatter_sample(ops: &[Op], end_ns: u64, columns: usize) -> Vec<usize> {
     keep
 }
 
+/// A chart of latency (log scale) over invoke time.
+type LatencyTimeChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, LogCoord<f64>>>;
+
+/// The frame shared by the latency-over-time charts: axes with units, and
+/// the SVG of the fault windows and the violation mark to draw under the data.
+fn latency_time_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    data: &RunData,
+    caption: String,
+    (y_low, y_high): (f64, f64),
+) -> io::Result<(LatencyTimeChart<'a, 'b>, String)> {
+    let end_ns = data.end_ns();
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, (FONT, 18))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0f64..seconds(end_ns), (y_low..y_high).log_scale())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("invoke time (s)")
+        .y_desc("latency (ms, log scale)")
+        .x_label_formatter(&|v| fmt_num(*v))
+        .y_label_formatter(&|v| fmt_num(*v))
+        .draw()
+        .map_err(err)?;
+    let area = chart.plotting_area().get_pixel_range();
+    let mut under =
+        fault_windows_svg(&data.summary.faults, end_ns, &|x| chart.backend_coord(&(x, y_low)).0, area.clone());
+    under.push_str(&violation_svg(data, &|x| chart.backend_coord(&(x, y_low)).0, area));
+    Ok((chart, under))
+}
+
 /// `latency.svg`: every client op (downsampled) at (invoke time, latency),
 /// coloured by outcome, shaped by kind, over the shaded fault windows.
 pub fn latency_svg(data: &RunData) -> io::Result<String> {
     let end_ns = data.end_ns();
     let (y_low, y_high) = log_range(data.ops.iter().filter_map(Op::latency_ms));
     let mut buf = String::new();
-    let mut under;
+    let under: String;
     let mut over = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title(data, "latency"), (FONT, 18))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0f64..seconds(end_ns), (y_low..y_high).log_scale())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("invoke time (s)")
-            .y_desc("latency (ms, log scale)")
-            .x_label_formatter(&|v| fmt_num(*v))
-            .y_label_formatter(&|v| fmt_num(*v))
-            .draw()
-            .map_err(err)?;
+        let (mut chart, shading) = latency_time_chart(&root, data, title(data, "latency"), (y_low, y_high))?;
+        under = shading;
         let area = chart.plotting_area().get_pixel_range();
-        under = fault_windows_svg(&data.summary.faults, end_ns, &|x| chart.backend_coord(&(x, y_low)).0, area.clone());
-        under.push_str(&violation_svg(data, &|x| chart.backend_coord(&(x, y_low)).0, area.clone()));
         // One column per 2 pixels: markers are 6 px wide, so finer adds bytes, not detail.
         let columns = ((area.0.end - area.0.start) / 2).max(1) as usize;
         let keep = scatter_sample(&data.ops, end_ns, columns);
@@ -443,29 +463,15 @@ pub fn latency_quantiles_svg(data: &RunData) -> io::Result<String> {
     let buckets = bucket_quantiles(&data.ops, end_ns, &levels);
     let (y_low, y_high) = log_range(buckets.iter().flat_map(|(_, values)| values.iter().copied()));
     let mut buf = String::new();
-    let mut under;
+    let under: String;
     let mut over = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         let bucket_s = seconds(end_ns / BUCKET_COUNT as u64);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("{} (buckets of {} s)", title(data, "latency quantiles"), fmt_num(bucket_s)), (FONT, 18))
-            .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0f64..seconds(end_ns), (y_low..y_high).log_scale())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("invoke time (s)")
-            .y_desc("latency (ms, log scale)")
-            .x_label_formatter(&|v| fmt_num(*v))
-            .y_label_formatter(&|v| fmt_num(*v))
-            .draw()
-            .map_err(err)?;
+        let caption = format!("{} (buckets of {} s)", title(data, "latency quantiles"), fmt_num(bucket_s));
+        let (mut chart, shading) = latency_time_chart(&root, data, caption, (y_low, y_high))?;
+        under = shading;
         let area = chart.plotting_area().get_pixel_range();
-        under = fault_windows_svg(&data.summary.faults, end_ns, &|x| chart.backend_coord(&(x, y_low)).0, area.clone());
-        under.push_str(&violation_svg(data, &|x| chart.backend_coord(&(x, y_low)).0, area.clone()));
         let mut entries = Vec::new();
         for (level, (_, name)) in QUANTILES.iter().enumerate() {
             let color = palette(level);
