@@ -153,3 +153,24 @@ fn window_selects_messages_and_default_follows_the_violation() {
     };
     check("violation_window", &chatter(3000), violation, None, ARROW_CAP, expect);
 }
+
+#[test]
+fn frequent_observation_kinds_are_counted_not_labelled() {
+    // 50 per-entry observations would bury the one that tells the story.
+    let mut t = chatter(4);
+    for i in 0..50 {
+        writeln!(t, r#"{{"i":0,"t":{},"ev":"observe","node":1,"obs":"Appended {{ index: {i} }}"}}"#, 10_000_000 + i)
+            .unwrap();
+    }
+    writeln!(t, r#"{{"i":0,"t":90000000,"ev":"observe","node":2,"obs":"BecameLeader {{ term: 2 }}"}}"#).unwrap();
+    let expect =
+        Expect { msgs: 4, dropped: 0, down: 0, paused: 0, obs: 1, more: None, violation: 0, first_arrow_send_ms: None };
+    check("frequent", &t, "null", None, ARROW_CAP, expect);
+    let dir = fresh_dir("frequent-note");
+    write_run(&dir, &summary_json("[]", "{}", "null"), None, Some(&t));
+    let data = load_run_dir(&dir).unwrap();
+    let svg = timeline_svg(&data, default_timeline_window(&data), ARROW_CAP);
+    let all = texts(&parse_xml(&svg)).join("\n");
+    assert!(all.contains("BecameLeader"), "{all}");
+    assert!(all.contains("frequent observations not labelled: Appended ×50"), "{all}");
+}

@@ -20,6 +20,10 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const ARROW_CAP: usize = 300;
 /// Most observation labels drawn in one diagram.
 pub const OBSERVATION_CAP: usize = 300;
+/// An observation kind seen more often than this in the window is not
+/// labelled (per-entry events would bury the rare ones that tell the story,
+/// like a new leader); a note counts it instead.
+pub const OBSERVATION_KIND_LABELS_MAX: usize = 30;
 /// Longest observation label, characters (longer ones are cut with `…`).
 pub const OBSERVATION_CHARS_MAX: usize = 40;
 
@@ -265,13 +269,17 @@ pub fn timeline_svg(data: &RunData, window: (u64, u64), cap: usize) -> String {
         }
     }
     // Over the cap, keep the arrivals next to what matters: the last ones
-    // before a violation inside the window, else the first ones.
+    // before a violation inside the window, else an even sample of the window.
     let violation_inside =
         data.summary.violation.as_ref().is_some_and(|violation| (from_ns..=to_ns).contains(&violation.time_ns));
     let drawn = arrows.len().min(cap);
-    let skipped_front = if violation_inside { arrows.len() - drawn } else { 0 };
-    let which = if violation_inside { "earliest" } else { "latest" };
-    for arrow in arrows.iter().skip(skipped_front).take(cap) {
+    let kept: Vec<&Arrow> = if violation_inside {
+        arrows[arrows.len() - drawn..].iter().collect()
+    } else {
+        (0..drawn).map(|i| &arrows[i * arrows.len() / drawn.max(1)]).collect()
+    };
+    let which = if violation_inside { "the earliest in the window" } else { "sampled evenly over the window" };
+    for arrow in kept {
         let (Some(&x1), Some(&x2)) = (lane_x.get(&arrow.from), lane_x.get(&arrow.to)) else {
             continue;
         };
@@ -300,6 +308,15 @@ pub fn timeline_svg(data: &RunData, window: (u64, u64), cap: usize) -> String {
             ));
         }
     }
+    // Label the rare observation kinds; count the frequent ones.
+    let kind_of = |obs: &str| obs.split([' ', '{', '(']).next().unwrap_or("").to_string();
+    let mut kind_counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for (_, _, obs) in &observations {
+        *kind_counts.entry(kind_of(obs)).or_insert(0) += 1;
+    }
+    let frequent: Vec<(String, usize)> =
+        kind_counts.into_iter().filter(|(_, n)| *n > OBSERVATION_KIND_LABELS_MAX).collect();
+    observations.retain(|(_, _, obs)| !frequent.iter().any(|(k, _)| *k == kind_of(obs)));
     let shown_obs = observations.len().min(OBSERVATION_CAP);
     let skipped_obs = if violation_inside { observations.len() - shown_obs } else { 0 };
     for (t, node, obs) in observations.iter().skip(skipped_obs).take(OBSERVATION_CAP) {
@@ -315,13 +332,14 @@ pub fn timeline_svg(data: &RunData, window: (u64, u64), cap: usize) -> String {
     out.push_str("</g>");
     let mut notes = Vec::new();
     if arrows.len() > drawn {
-        notes.push(format!("{} more messages not drawn (the {which} in the window)", arrows.len() - drawn));
+        notes.push(format!("{} more messages not drawn (those drawn are {which})", arrows.len() - drawn));
     }
     if observations.len() > OBSERVATION_CAP {
-        notes.push(format!(
-            "{} more observations not drawn (the {which} in the window)",
-            observations.len() - OBSERVATION_CAP
-        ));
+        notes.push(format!("{} more observations not drawn", observations.len() - OBSERVATION_CAP));
+    }
+    if !frequent.is_empty() {
+        let counts: Vec<String> = frequent.iter().map(|(k, n)| format!("{k} ×{n}")).collect();
+        notes.push(format!("frequent observations not labelled: {}", counts.join(", ")));
     }
     if data.timeline.is_empty() {
         notes.push("no timeline.jsonl in the run folder".to_string());
