@@ -285,7 +285,7 @@ fn run(
         TraceSink::Off
     };
     let start = Instant::now();
-    let run = p.run(seed, sink, false)?;
+    let run = p.run(seed, sink, true)?;
     let wall = start.elapsed().as_secs_f64();
     let r = &run.result;
     if let Some(e) = &r.trace_error {
@@ -303,6 +303,8 @@ fn run(
         reproduce: &reproduce,
     };
     write_run(&dir, &ctx, &run).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
+    std::fs::write(dir.join("observations.jsonl"), crate::report::summary::notable_jsonl(&run.result.observations))
+        .map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
     println!();
     println!(
         "run {} after {:.3} simulated s ({} events, {:.3} s wall)",

@@ -294,7 +294,7 @@ fn every_fault_window_of_a_run_is_shaded_on_its_time_plots() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     let windows = summary["faults"].as_array().unwrap().len();
     assert!(windows >= 3, "the scenario scripts three partitions");
-    for svg in ["latency.svg", "latency-quantiles.svg", "rate.svg"] {
+    for svg in ["latency.svg", "latency-quantiles.svg", "rate.svg", "events.svg"] {
         let text = std::fs::read_to_string(dir.join(svg)).unwrap();
         roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{svg} is not XML: {e}"));
         assert_eq!(text.matches("class=\"fault-window\"").count(), windows, "{svg}");
@@ -302,4 +302,10 @@ fn every_fault_window_of_a_run_is_shaded_on_its_time_plots() {
     let latency = std::fs::read_to_string(dir.join("latency.svg")).unwrap();
     assert!(latency.contains("latency (ms, log scale)") && latency.contains("invoke time (s)"));
     assert!(latency.contains("raft-leader-isolation") && latency.contains("seed 0"), "title names scenario and seed");
+    // Who led when: leader changes are notable, per-entry events are not.
+    let notable = std::fs::read_to_string(dir.join("observations.jsonl")).unwrap();
+    assert!(notable.lines().filter(|l| l.contains("BecameLeader")).count() >= 2, "{notable}");
+    assert!(!notable.contains("Appended"), "per-entry observations are not notable");
+    let events = std::fs::read_to_string(dir.join("events.svg")).unwrap();
+    assert_eq!(events.matches("class=\"notable\"").count(), notable.lines().count());
 }

@@ -55,8 +55,8 @@ fn passing_run_report() {
             "end of run",
             "Latency (ms)",
         ],
-        // 3 fault windows on each of the three time charts.
-        &[("fault-window", 9), ("violation", 0), ("violation-mark", 0), ("op", 0)],
+        // Three faults, shaded on four time charts (latency, quantiles, rate, events).
+        &[("fault-window", 12), ("violation", 0), ("violation-mark", 0), ("op", 0)],
     );
 }
 

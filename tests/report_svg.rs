@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use faultline::report::{load_run_dir, write_all};
 
-const TIME_CHARTS: [&str; 3] = ["latency.svg", "latency-quantiles.svg", "rate.svg"];
+const TIME_CHARTS: [&str; 4] = ["latency.svg", "latency-quantiles.svg", "rate.svg", "events.svg"];
 
 /// Builds a run with ops of `outcomes` and the faults `faults` (JSON text,
 /// `fault_count` windows), writes everything twice into two folders, and
@@ -20,7 +20,7 @@ fn check(name: &str, outcomes: &[&str], faults: &str, fault_count: usize) {
     let first = write_all(&data, &fresh_dir(&format!("{name}-a")), None).unwrap();
     let again = load_run_dir(&run).unwrap();
     let second = write_all(&again, &fresh_dir(&format!("{name}-b")), None).unwrap();
-    assert_eq!(first.len(), 6, "{name}: five SVGs and the report");
+    assert_eq!(first.len(), 7, "{name}: six SVGs and the report");
     for (a, b) in first.iter().zip(&second) {
         let bytes_a = std::fs::read(a).unwrap();
         assert!(bytes_a == std::fs::read(b).unwrap(), "{name}: {} differs between two runs", a.display());

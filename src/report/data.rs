@@ -369,6 +369,20 @@ pub struct RunData {
     pub ops: Vec<Op>,
     /// Events from `timeline.jsonl`, in file order.
     pub timeline: Vec<TimelineEvent>,
+    /// Notable observations of the whole run from `observations.jsonl`.
+    pub notable: Vec<Notable>,
+}
+
+/// One line of `observations.jsonl`: an observation of a kind rare enough
+/// to label across the whole run (a new leader, a decision).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Notable {
+    /// Simulated time, ns.
+    pub t: u64,
+    /// The emitting node.
+    pub node: u64,
+    /// The observation's text.
+    pub obs: String,
 }
 
 impl RunData {
@@ -434,12 +448,24 @@ pub fn load_run_dir(dir: &Path) -> Result<RunData, String> {
         Vec::new()
     };
 
+    let notable_path = dir.join("observations.jsonl");
+    let mut notable = Vec::new();
+    if notable_path.is_file() {
+        let text = std::fs::read_to_string(&notable_path)
+            .map_err(|error| format!("{}: {}", notable_path.display(), one_line(&error)))?;
+        for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            notable.push(serde_json::from_str(line).map_err(|error| {
+                format!("{}: bad line {}: {}", notable_path.display(), index + 1, one_line(&error))
+            })?);
+        }
+    }
+
     let dir_name = dir
         .canonicalize()
         .ok()
         .and_then(|path| path.file_name().map(|name| name.to_string_lossy().into_owned()))
         .unwrap_or_else(|| dir.display().to_string());
-    Ok(RunData { dir_name, summary, ops, timeline })
+    Ok(RunData { dir_name, summary, ops, timeline, notable })
 }
 
 fn one_line(error: &dyn std::fmt::Display) -> String {

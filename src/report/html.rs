@@ -10,7 +10,7 @@
 
 use super::data::{latency_table, Outcome, RunData, NS_PER_S};
 use super::plots;
-use super::timeline::{default_timeline_window, lin_window_svg, timeline_svg, ARROW_CAP};
+use super::timeline::{default_timeline_window, events_svg, lin_window_svg, timeline_svg, ARROW_CAP};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -73,6 +73,7 @@ pub fn run_svgs(data: &RunData, timeline_window: (u64, u64)) -> io::Result<Vec<(
         ("latency-quantiles.svg".into(), "Latency quantiles over time".into(), plots::latency_quantiles_svg(data)?),
         ("latency-cdf.svg".into(), "Latency distribution".into(), plots::latency_cdf_svg(data)?),
         ("rate.svg".into(), "Throughput".into(), plots::rate_svg(data)?),
+        ("events.svg".into(), "Notable events by node (whole run)".into(), events_svg(data)),
         (
             "timeline.svg".into(),
             format!("Messages from {} s to {} s", fmt_s(timeline_window.0), fmt_s(timeline_window.1)),

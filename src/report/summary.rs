@@ -139,3 +139,23 @@ pub fn write_lin_failure(
     let end = ops[failing].complete_index.map_or(start, |c| at(c).0);
     Ok(Some((witness, (start, end))))
 }
+
+/// Observation kinds emitted at most this often over a run are notable
+/// (a new leader, a decision); more frequent kinds (per-entry events) are not.
+pub const NOTABLE_KIND_MAX: usize = 100;
+
+/// `observations.jsonl`: the observations of notable kinds, one JSON object
+/// (`t`, `node`, `obs`) a line. The kind is the text before the first
+/// space, `{` or `(` of the observation's `Debug` form.
+pub fn notable_jsonl(observations: &[crate::sim::ObservationRecord]) -> String {
+    let kind = |text: &str| text.split([' ', '{', '(']).next().unwrap_or("").to_string();
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for o in observations {
+        *counts.entry(kind(&o.text)).or_insert(0) += 1;
+    }
+    observations
+        .iter()
+        .filter(|o| counts[&kind(&o.text)] <= NOTABLE_KIND_MAX)
+        .map(|o| json!({"t": o.time_ns, "node": o.node, "obs": o.text}).to_string() + "\n")
+        .collect()
+}

@@ -424,3 +424,103 @@ pub fn lin_window_svg(ops: &[LinOp]) -> String {
     ));
     out
 }
+
+/// Most notable events labelled in `events.svg`.
+pub const NOTABLE_CAP: usize = 200;
+
+/// `events.svg`: the whole run at a glance, one lane per node. Fault windows
+/// are shaded across the lanes they hit, and notable observations (kinds
+/// rare enough to label, such as a new leader) are marked and labelled on
+/// their node's lane, so a reader sees who led when and what each fault did.
+pub fn events_svg(data: &RunData) -> String {
+    const WIDTH: f64 = 1100.0;
+    const LANE_PX: f64 = 44.0;
+    let end_ns = data.end_ns().max(1);
+    let mut nodes: BTreeSet<u64> = data.notable.iter().map(|e| e.node).collect();
+    for fault in &data.summary.faults {
+        nodes.extend(fault.nodes.iter().copied());
+    }
+    if let Some(count) = data.summary.nodes {
+        nodes.extend(0..count);
+    }
+    let lanes: Vec<u64> = nodes.into_iter().collect();
+    let lane_y: BTreeMap<u64, f64> =
+        lanes.iter().enumerate().map(|(i, &n)| (n, TOP_PX + LANE_PX * (i as f64 + 0.5))).collect();
+    let height = TOP_PX + LANE_PX * lanes.len().max(1) as f64 + 60.0;
+    let plot_w = WIDTH - LEFT_PX - 30.0;
+    let x_of = |t: u64| LEFT_PX + plot_w * (t.min(end_ns) as f64 / end_ns as f64);
+    let mut out = String::with_capacity(16 * 1024);
+    out.push_str(&format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" font-family="{FONT}">"##
+    ));
+    out.push_str(&format!(
+        r##"<text x="{LEFT_PX}" y="24" font-size="16">{}</text>"##,
+        escape(&format!("notable events by node - {} seed {}", data.summary.scenario, data.summary.seed))
+    ));
+    // Fault windows, each across the lanes of the nodes it hits.
+    for fault in &data.summary.faults {
+        let (x0, x1) = (x_of(fault.start_ns), x_of(fault.end_ns.unwrap_or(end_ns)));
+        let color = super::plots::fault_color(&fault.kind);
+        let ys: Vec<f64> = fault.nodes.iter().filter_map(|n| lane_y.get(n).copied()).collect();
+        let (top, bottom) = match (ys.iter().copied().reduce(f64::min), ys.iter().copied().reduce(f64::max)) {
+            (Some(a), Some(b)) => (a - LANE_PX / 2.0, b + LANE_PX / 2.0),
+            _ => (TOP_PX, TOP_PX + LANE_PX * lanes.len() as f64),
+        };
+        out.push_str(&format!(
+            r##"<rect class="fault-window" x="{x0:.1}" y="{top:.1}" width="{:.1}" height="{:.1}" fill="{color}" fill-opacity="0.15"><title>{}</title></rect>"##,
+            (x1 - x0).max(1.0),
+            bottom - top,
+            escape(&fault.detail)
+        ));
+    }
+    for (&node, &y) in &lane_y {
+        out.push_str(&format!(
+            r##"<line x1="{LEFT_PX}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#999999"/><text x="{:.1}" y="{:.1}" font-size="13" text-anchor="end">{}</text>"##,
+            LEFT_PX + plot_w,
+            LEFT_PX - 8.0,
+            y + 4.0,
+            escape(&lane_label(node, data.summary.nodes))
+        ));
+    }
+    // Time axis, in seconds.
+    let axis_y = TOP_PX + LANE_PX * lanes.len().max(1) as f64 + 10.0;
+    for i in 0..=10u64 {
+        let t = end_ns / 10 * i;
+        out.push_str(&format!(
+            r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle">{}</text>"##,
+            x_of(t),
+            axis_y + 12.0,
+            trim_seconds(t)
+        ));
+    }
+    out.push_str(&format!(
+        r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">simulated time (s)</text>"##,
+        LEFT_PX + plot_w / 2.0,
+        axis_y + 32.0
+    ));
+    for (i, e) in data.notable.iter().take(NOTABLE_CAP).enumerate() {
+        let Some(&y) = lane_y.get(&e.node) else { continue };
+        let x = x_of(e.t);
+        // Alternate labels above and below the lane so neighbours overlap less.
+        let label_y = if i % 2 == 0 { y - 7.0 } else { y + 15.0 };
+        out.push_str(&format!(
+            r##"<g class="notable"><circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="#2ca02c"/><text x="{x:.1}" y="{label_y:.1}" font-size="10" fill="#2a7a2a">{}</text><title>{}</title></g>"##,
+            escape(&cut(&e.obs, 28)),
+            escape(&format!("{} s n{}: {}", trim_seconds(e.t), e.node, e.obs))
+        ));
+    }
+    if data.notable.len() > NOTABLE_CAP {
+        out.push_str(&format!(
+            r##"<text class="more" x="{LEFT_PX}" y="{:.1}" font-size="12" fill="#555555">{} more notable events not drawn</text>"##,
+            axis_y + 50.0,
+            data.notable.len() - NOTABLE_CAP
+        ));
+    }
+    out.push_str("</svg>");
+    out
+}
+
+fn trim_seconds(ns: u64) -> String {
+    let s = format!("{:.3}", ns as f64 / NS_PER_S as f64);
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
