@@ -213,3 +213,26 @@ fn bad_options_name_their_field() {
         assert_eq!(err.path, path, "{err}");
     }
 }
+
+#[test]
+fn leader_completeness_catches_a_leader_elected_without_a_committed_entry() {
+    // The Figure 8 scenario with only leader-completeness selected: when the
+    // buggy commit lets a node without the entry win an election, this check
+    // fires at the election, before any state machine diverges.
+    let file = "scenarios/raft/bug-commit-previous-term.json";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let mut scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    scenario.checks = vec!["leader-completeness".to_string()];
+    let protocols = faultline::protocols::builtin();
+    for (no_bugs, want_failure) in [(false, true), (true, false)] {
+        let prepared = Prepared::new(scenario.clone(), file, &protocols, &Overrides { no_bugs, ..Default::default() })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let failures = (0..40)
+            .filter(|&seed| {
+                let run = prepared.run(seed, TraceSink::Off, false).expect("scenario runs");
+                failing_check(&run) == Some("leader-completeness")
+            })
+            .count();
+        assert_eq!(failures > 0, want_failure, "no_bugs={no_bugs}: {failures} of 40 seeds failed leader-completeness");
+    }
+}
