@@ -325,12 +325,11 @@ fn run(
     }
     println!("trace hash {}", hash_hex(r.trace_hash));
     println!("output: {}", dir.display());
-    // A linearizability failure gets its shrunk witness and counterexample
-    // window, and the timeline is centred on the operation that could not be placed.
-    let lin_failed =
-        r.checks.iter().any(|(c, v)| c == "linearizability" && matches!(v, crate::check::Verdict::Fail(_)));
+    // A failed run whose client history is not linearizable gets a shrunk
+    // witness and a counterexample window, and the timeline is centred on
+    // the operation that could not be placed.
     let mut lin_span = None;
-    if let (true, Some(history)) = (lin_failed, &run.history_jsonl) {
+    if let (Outcome::Failed, Some(history)) = (outcome(r), &run.history_jsonl) {
         let deadline = Instant::now() + Duration::from_secs(10);
         match crate::report::summary::write_lin_failure(history, &dir, deadline) {
             Ok(Some((path, span))) => {

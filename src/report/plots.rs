@@ -250,6 +250,11 @@ fn splice(svg: String, under: &str, over: &str) -> String {
     out
 }
 
+/// A note in the middle of the plotting area `area`: why a chart is empty.
+fn centred_note(text: &str, area: &(std::ops::Range<i32>, std::ops::Range<i32>)) -> String {
+    note_svg(text, (area.0.start + area.0.end) / 2, (area.1.start + area.1.end) / 2)
+}
+
 fn note_svg(text: &str, x: i32, y: i32) -> String {
     format!(
         r##"<text class="note" x="{x}" y="{y}" font-family="{FONT}" font-size="14" fill="#555555" text-anchor="middle">{}</text>"##,
@@ -485,11 +490,7 @@ pub fn latency_quantiles_svg(data: &RunData) -> io::Result<String> {
         }
         over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.start + 6));
         if buckets.is_empty() {
-            over.push_str(&note_svg(
-                "no completed client operations",
-                (area.0.start + area.0.end) / 2,
-                (area.1.start + area.1.end) / 2,
-            ));
+            over.push_str(&centred_note("no completed client operations", &area));
         }
         root.present().map_err(err)?;
     }
@@ -557,11 +558,7 @@ pub fn latency_cdf_svg(data: &RunData) -> io::Result<String> {
         }
         over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.end - 8 - 18 * entries.len() as i32 - 8));
         if series.is_empty() {
-            over.push_str(&note_svg(
-                "no completed client operations",
-                (area.0.start + area.0.end) / 2,
-                (area.1.start + area.1.end) / 2,
-            ));
+            over.push_str(&centred_note("no completed client operations", &area));
         }
         root.present().map_err(err)?;
     }
@@ -626,11 +623,7 @@ pub fn rate_svg(data: &RunData) -> io::Result<String> {
         }
         over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.start + 6));
         if series.is_empty() {
-            over.push_str(&note_svg(
-                "no completed client operations",
-                (area.0.start + area.0.end) / 2,
-                (area.1.start + area.1.end) / 2,
-            ));
+            over.push_str(&centred_note("no completed client operations", &area));
         }
         root.present().map_err(err)?;
     }
@@ -751,11 +744,7 @@ pub fn histogram_svg(values: &[f64], chart_title: &str, x_desc: &str) -> io::Res
             .map_err(err)?;
         let area = chart.plotting_area().get_pixel_range();
         if values.is_empty() {
-            over.push_str(&note_svg(
-                "no latency data",
-                (area.0.start + area.0.end) / 2,
-                (area.1.start + area.1.end) / 2,
-            ));
+            over.push_str(&centred_note("no latency data", &area));
         }
         root.present().map_err(err)?;
     }

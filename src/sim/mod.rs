@@ -336,7 +336,6 @@ where
             }
             w.current_task = key;
             w.current_waker_data = waker.data();
-            w.current_proc = proc;
             true
         });
         let mut w = self.world.borrow_mut();
@@ -432,7 +431,7 @@ where
     }
 
     fn finish(self, stop: StopReason) -> RunResult {
-        let Sim { world, log, config, steps, exec, .. } = self;
+        let Sim { world, log, steps, exec, .. } = self;
         let end_ns = world.borrow().now;
         let end = RunEnd {
             end_ns,
@@ -462,7 +461,6 @@ where
             Ok(tail) => (tail, None),
             Err(e) => (Vec::new(), Some(e.to_string())),
         };
-        let _ = config;
         RunResult {
             stop,
             trace_hash: w.trace.hash(),

@@ -109,7 +109,6 @@ pub(crate) struct World<M, O> {
     /// is handed this waker can register the task itself instead of a clone.
     pub current_task: TaskKey,
     pub current_waker_data: *const (),
-    pub current_proc: NodeId,
     pub rng_net: Prng,
     pub rng_disk: Prng,
     pub fsync_latency: Latency,
@@ -158,7 +157,6 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             spawned: Vec::new(),
             current_task: TaskKey(u64::MAX),
             current_waker_data: std::ptr::null(),
-            current_proc: 0,
             rng_net: Prng::stream(seed, "net"),
             rng_disk: Prng::stream(seed, "disk"),
             fsync_latency,
