@@ -51,7 +51,7 @@ impl BenchResult {
 }
 
 /// Names of the benchmark workloads.
-pub const WORKLOADS: [&str; 4] = ["pingpong", "broadcast", "timers", "raft"];
+pub const WORKLOADS: [&str; 5] = ["pingpong", "broadcast", "channels", "timers", "raft"];
 
 const MS: u64 = 1_000_000;
 const FOREVER_NS: u64 = 1_000_000 * 1_000_000_000;
@@ -122,6 +122,39 @@ pub fn broadcast() -> BenchResult {
     let (r, wall) = timed(|| sim.run());
     finished(&r);
     result("broadcast", "deliveries", r.net.delivered, &r, wall)
+}
+
+/// channels: two tasks of one node pass a counter back and forth through
+/// two channels, 1,000,000 passes in all. Each pass is a channel send that
+/// wakes the other task: the cost of a wake-up between a node's tasks, to set
+/// beside a network delivery in `pingpong`. No virtual time passes.
+pub fn channels() -> BenchResult {
+    const PASSES: u64 = 1_000_000;
+    let mut config = SimConfig::new(1, 1, FOREVER_NS);
+    config.steps_max = 10 * PASSES;
+    let mut sim: Sim<u64, ()> = Sim::new(config, TraceSink::Off);
+    sim.set_entry(0, |ctx| async move {
+        let (to_b, mut at_b) = ctx.channel::<u64>();
+        let (to_a, mut at_a) = ctx.channel::<u64>();
+        ctx.spawn(async move {
+            while let Some(n) = at_b.recv().await {
+                if to_a.try_send(n + 1).is_err() {
+                    break;
+                }
+            }
+        });
+        to_b.try_send(1).expect("b listens");
+        while let Some(n) = at_a.recv().await {
+            if n >= PASSES {
+                break;
+            }
+            to_b.try_send(n + 1).expect("b listens");
+        }
+        assert_eq!(at_a.try_recv().ok(), None);
+    });
+    let (r, wall) = timed(|| sim.run());
+    finished(&r);
+    result("channels", "passes", PASSES, &r, wall)
 }
 
 /// timers: one node, 10,000 tasks, each sleeping uniform [1, 100] ms 100 times.
@@ -199,6 +232,7 @@ pub fn run_workload(name: &str) -> Option<BenchResult> {
     match name {
         "pingpong" => Some(pingpong()),
         "broadcast" => Some(broadcast()),
+        "channels" => Some(channels()),
         "timers" => Some(timers()),
         "raft" => Some(raft()),
         _ => None,

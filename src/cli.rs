@@ -124,7 +124,7 @@ enum Command {
         #[arg(long)]
         witness: Option<PathBuf>,
     },
-    /// Run a fixed benchmark workload: pingpong, broadcast, timers, raft.
+    /// Run a fixed benchmark workload: pingpong, broadcast, channels, timers, raft.
     Bench {
         /// The workload.
         workload: String,

@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod check;
 pub mod cli;
+pub mod coro;
 pub mod explore;
 pub mod nemesis;
 pub mod net;
@@ -23,5 +24,6 @@ pub mod storage;
 pub mod workload;
 
 pub use check::{Invariant, RunEnd, Verdict, Violation};
+pub use coro::{join, join_all};
 pub use node::Ctx;
 pub use sim::{Envelope, NodeId, RunResult, Sim, SimConfig, StopReason};

@@ -14,10 +14,12 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::coro::{JoinHandle, OneshotReceiver, OneshotSender, Receiver, Sender};
 use crate::sim::queue::Nanos;
-use crate::sim::world::{Envelope, NodeId, World};
+use crate::sim::world::{Core, Envelope, NodeId, World};
 
 /// Converts a duration to nanoseconds, saturating (a sleep of years is just "forever").
+#[inline]
 pub fn duration_ns(d: Duration) -> Nanos {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX / 2)
 }
@@ -27,7 +29,7 @@ pub fn duration_ns(d: Duration) -> Nanos {
 /// `M` is the protocol's message type, `O` its observation type. Cloning is
 /// cheap (a reference count); clone it into tasks made with [`Ctx::spawn`].
 pub struct Ctx<M, O> {
-    world: Rc<RefCell<World<M, O>>>,
+    pub(crate) world: Rc<RefCell<World<M, O>>>,
     id: NodeId,
 }
 
@@ -67,16 +69,19 @@ where
     }
 
     /// The local clock in nanoseconds.
+    #[inline]
     pub fn now_ns(&self) -> Nanos {
         self.world.borrow().local_now(self.id)
     }
 
     /// Sends `msg` to process `to` over the simulated network (fire and forget).
+    #[inline]
     pub fn send(&self, to: NodeId, msg: M) {
         self.world.borrow_mut().send(self.id, to, msg);
     }
 
     /// Waits for the next message in this process's mailbox.
+    #[inline]
     pub fn recv(&self) -> Recv<'_, M, O> {
         Recv { ctx: self }
     }
@@ -87,21 +92,52 @@ where
     }
 
     /// Waits until the local clock has advanced by `d`.
+    #[inline]
     pub fn sleep(&self, d: Duration) -> Sleep<'_, M, O> {
         self.sleep_until_ns(self.now_ns().saturating_add(duration_ns(d)))
     }
 
     /// Waits until the local clock reads `deadline_ns`.
+    #[inline]
     pub fn sleep_until_ns(&self, deadline_ns: Nanos) -> Sleep<'_, M, O> {
         Sleep { ctx: self, deadline_local: deadline_ns, armed_at: None }
     }
 
-    /// Starts another task on this process; it dies with the process.
-    pub fn spawn(&self, task: impl Future<Output = ()> + 'static) {
-        self.world.borrow_mut().spawned.push((self.id, Box::pin(task)));
+    /// Waits for the next message for which `wanted` is true, leaving the
+    /// others in the mailbox, in order, for later receives.
+    pub fn recv_where<F: FnMut(&Envelope<M>) -> bool>(&self, wanted: F) -> RecvWhere<'_, M, O, F> {
+        RecvWhere { ctx: self, wanted }
+    }
+
+    /// Starts another task on this process; it dies with the process. The
+    /// handle awaits its output or cancels it; dropping the handle detaches it.
+    pub fn spawn<T: 'static>(&self, task: impl Future<Output = T> + 'static) -> JoinHandle<T> {
+        let (future, handle) = crate::coro::task::wrap(self.core(), self.id, task);
+        self.world.borrow_mut().spawned.push((self.id, Box::pin(future)));
+        handle
+    }
+
+    /// An unbounded channel between this node's tasks (gone with the node on a crash).
+    pub fn channel<T>(&self) -> (Sender<T>, Receiver<T>) {
+        crate::coro::chan::make(self.core(), self.id, usize::MAX)
+    }
+
+    /// A channel holding at most `capacity` values; `send` waits for room.
+    pub fn bounded<T>(&self, capacity: usize) -> (Sender<T>, Receiver<T>) {
+        crate::coro::chan::make(self.core(), self.id, capacity)
+    }
+
+    /// A channel for one value, e.g. a task's answer to another.
+    pub fn oneshot<T>(&self) -> (OneshotSender<T>, OneshotReceiver<T>) {
+        crate::coro::chan::make_oneshot(self.core(), self.id)
+    }
+
+    fn core(&self) -> Rc<RefCell<dyn Core>> {
+        self.world.clone()
     }
 
     /// This process's own random stream.
+    #[inline]
     pub fn rng(&self) -> NodeRng<'_, M, O> {
         NodeRng { ctx: self }
     }
@@ -134,6 +170,35 @@ where
         let id = self.ctx.id;
         if let Some(env) = w.procs[id].mailbox.pop_front() {
             return Poll::Ready(env);
+        }
+        if !w.registered(&w.procs[id].recv_waiters, cx.waker()) {
+            let waiter = w.waiter(cx.waker());
+            w.procs[id].recv_waiters.push(waiter);
+        }
+        Poll::Pending
+    }
+}
+
+/// Future of [`Ctx::recv_where`].
+pub struct RecvWhere<'a, M, O, F> {
+    ctx: &'a Ctx<M, O>,
+    wanted: F,
+}
+
+impl<M, O, F> Future for RecvWhere<'_, M, O, F>
+where
+    M: Clone + std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + 'static,
+    F: FnMut(&Envelope<M>) -> bool + Unpin,
+{
+    type Output = Envelope<M>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Envelope<M>> {
+        let this = &mut *self;
+        let mut w = this.ctx.world.borrow_mut();
+        let w = &mut *w;
+        let id = this.ctx.id;
+        if let Some(i) = w.procs[id].mailbox.iter().position(&mut this.wanted) {
+            return Poll::Ready(w.procs[id].mailbox.remove(i).expect("found above"));
         }
         if !w.registered(&w.procs[id].recv_waiters, cx.waker()) {
             let waiter = w.waiter(cx.waker());
@@ -180,7 +245,7 @@ where
 /// unless one is already scheduled for that global instant (clock faults can
 /// move the instant, so it is recomputed on every poll).
 #[inline]
-fn arm_timer<M, O>(
+pub(crate) fn arm_timer<M, O>(
     w: &mut World<M, O>,
     id: NodeId,
     deadline_local: Nanos,
@@ -230,10 +295,12 @@ pub struct NodeRng<'a, M, O> {
 
 impl<M, O> NodeRng<'_, M, O> {
     /// A uniformly random `u64`.
+    #[inline]
     pub fn next_u64(&self) -> u64 {
         self.ctx.world.borrow_mut().procs[self.ctx.id].rng.next_u64()
     }
     /// A uniform integer in `[low, high]`.
+    #[inline]
     pub fn between(&self, low: u64, high: u64) -> u64 {
         self.ctx.world.borrow_mut().procs[self.ctx.id].rng.between(low, high)
     }
@@ -242,6 +309,7 @@ impl<M, O> NodeRng<'_, M, O> {
         Duration::from_nanos(self.between(duration_ns(low), duration_ns(high)))
     }
     /// A uniform index in `[0, n)`.
+    #[inline]
     pub fn index(&self, n: usize) -> usize {
         self.ctx.world.borrow_mut().procs[self.ctx.id].rng.index(n)
     }

@@ -79,6 +79,9 @@ pub struct MessageStats {
     /// Messages the network duplicated.
     #[serde(default)]
     pub duplicated: u64,
+    /// Replies dropped because their call had given up.
+    #[serde(default)]
+    pub late: u64,
 }
 
 /// One injected fault, as a window of simulated time.
@@ -282,6 +285,8 @@ pub enum DropCause {
     Cut,
     /// The target was down.
     Down,
+    /// A reply that arrived after its call had given up.
+    Late,
 }
 
 /// One line of `timeline.jsonl` that the diagram draws; timers and fsyncs
@@ -585,11 +590,12 @@ pub fn parse_timeline(text: &str) -> Result<Vec<TimelineEvent>, String> {
                 let (from, to, msg_id) = message(&entry)?;
                 TimelineEvent::Deliver { t, from, to, msg_id }
             }
-            "drop-loss" | "drop-cut" | "drop-down" => {
+            "drop-loss" | "drop-cut" | "drop-down" | "drop-late" => {
                 let (from, to, msg_id) = message(&entry)?;
                 let cause = match entry.ev.as_str() {
                     "drop-loss" => DropCause::Loss,
                     "drop-cut" => DropCause::Cut,
+                    "drop-late" => DropCause::Late,
                     _ => DropCause::Down,
                 };
                 TimelineEvent::Drop { t, from, to, msg_id, cause }

@@ -248,11 +248,11 @@ where
             self.start(id);
         }
         let stop = loop {
-            self.run_ready();
+            let settled = self.run_ready();
             if self.world.borrow().violation.is_some() {
                 break StopReason::Violation;
             }
-            if self.steps >= self.config.steps_max {
+            if self.steps >= self.config.steps_max || !settled {
                 break StopReason::StepLimit;
             }
             let mut w = self.world.borrow_mut();
@@ -304,15 +304,23 @@ where
         self.finish(stop)
     }
 
-    /// Polls ready tasks until none is left at this instant.
+    /// Polls ready tasks until none is left at this instant. Returns false
+    /// if that took more polls than the whole run's step budget: tasks that
+    /// keep waking each other (through channels) while no time passes are a
+    /// livelock, and the budget must stop them too.
     #[inline]
-    fn run_ready(&mut self) {
+    fn run_ready(&mut self) -> bool {
+        let mut polls = 0u64;
         loop {
             self.exec.foreign.drain_into(&mut self.ready);
             if self.ready.is_empty() {
-                return;
+                return true;
+            }
+            if polls >= self.config.steps_max {
+                return false;
             }
             let batch = std::mem::take(&mut self.ready);
+            polls += batch.len() as u64;
             for &key in &batch {
                 self.poll(key);
             }
@@ -382,6 +390,7 @@ where
                     p.paused = false;
                     p.incarnation += 1;
                     p.mailbox.clear();
+                    p.calls.clear();
                     p.recv_waiters.clear();
                     p.fsync_waiters.clear();
                     p.deferred.clear();

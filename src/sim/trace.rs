@@ -121,6 +121,10 @@ pub enum EventKind {
     Fsync = 10,
     /// A process (re)started its entry point.
     Start = 11,
+    /// A reply arrived after its call had given up, and was dropped.
+    DropLate = 12,
+    /// A task woke another task of its node (a channel, a join handle).
+    LocalWake = 13,
 }
 
 impl EventKind {
@@ -138,6 +142,8 @@ impl EventKind {
             EventKind::Observe => "observe",
             EventKind::Fsync => "fsync",
             EventKind::Start => "start",
+            EventKind::DropLate => "drop-late",
+            EventKind::LocalWake => "local-wake",
         }
     }
 }

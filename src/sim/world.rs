@@ -38,7 +38,7 @@ pub(crate) enum Waiter {
 }
 
 impl Waiter {
-    fn wake(self, ready: &mut Vec<TaskKey>) {
+    pub(crate) fn wake(self, ready: &mut Vec<TaskKey>) {
         match self {
             Waiter::Task(k) => ready.push(k),
             Waiter::Waker(w) => w.wake(),
@@ -58,6 +58,26 @@ pub(crate) struct Proc<M> {
     pub clock: LocalClock,
     pub rng: Prng,
     pub disk: Disk,
+    /// Calls waiting for replies ([`crate::Ctx::call`]), by request id; a
+    /// handful at most, so a vector.
+    pub calls: Vec<PendingCall<M>>,
+}
+
+/// A call waiting for replies: replies to `id` land in `inbox`, not in the mailbox.
+pub(crate) struct PendingCall<M> {
+    pub id: u64,
+    pub inbox: VecDeque<Envelope<M>>,
+    pub waiter: Option<Waiter>,
+}
+
+/// What node-local primitives (channels, join handles) need of the world,
+/// without its message and observation types: to learn how the polled task
+/// is woken, and to wake a task (a wake is a trace event).
+pub(crate) trait Core {
+    /// How a primitive polled with `waker` should be woken.
+    fn waiter_for(&self, waker: &Waker) -> Waiter;
+    /// Wakes `waiter`, a task of process `node`, now.
+    fn wake_local(&mut self, node: NodeId, waiter: Waiter);
 }
 
 struct InFlight<M> {
@@ -80,6 +100,8 @@ pub struct NetStats {
     pub cut: u64,
     /// Copies lost because the target was down.
     pub down: u64,
+    /// Replies dropped on arrival because no call waited for them any more.
+    pub late: u64,
     /// Duplicate copies made.
     pub duplicated: u64,
 }
@@ -118,6 +140,9 @@ pub(crate) struct World<M, O> {
     pub stats: NetStats,
     next_msg_id: u64,
     pub observations: Option<Vec<ObservationRecord>>,
+    /// How to read the request id a reply answers; set by the first call.
+    pub reply_to: Option<fn(&M) -> Option<u64>>,
+    pub next_request_id: u64,
 }
 
 impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::hash::Hash> World<M, O> {
@@ -143,6 +168,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                 clock: LocalClock::default(),
                 rng: Prng::stream(seed, &format!("node/{i}")),
                 disk: Disk::default(),
+                calls: Vec::new(),
             })
             .collect();
         World {
@@ -166,6 +192,8 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             stats: NetStats::default(),
             next_msg_id: 0,
             observations: record_observations.then(Vec::new),
+            reply_to: None,
+            next_request_id: 0,
         }
     }
 
@@ -245,15 +273,29 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
     }
 
     /// A message arrives: the cut and the target's liveness are checked now.
+    /// A reply to a call goes to that call; a reply no call waits for is dropped.
     pub fn deliver(&mut self, slot: u32) {
         let InFlight { from, to, id, msg } = self.msgs.remove(slot);
         let (from, to) = (from as usize, to as usize);
+        let mut call = None;
         let kind = if self.net.is_cut(from, to) {
             self.stats.cut += 1;
             EventKind::DropCut
         } else if !self.procs[to].up {
             self.stats.down += 1;
             EventKind::DropDown
+        } else if let Some(request) = self.reply_to.and_then(|reply_to| reply_to(&msg)) {
+            match self.procs[to].calls.iter().position(|c| c.id == request) {
+                Some(i) => {
+                    call = Some(i);
+                    self.stats.delivered += 1;
+                    EventKind::Deliver
+                }
+                None => {
+                    self.stats.late += 1;
+                    EventKind::DropLate
+                }
+            }
         } else {
             self.stats.delivered += 1;
             EventKind::Deliver
@@ -265,9 +307,20 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         }
         if kind == EventKind::Deliver {
             let p = &mut self.procs[to];
-            p.mailbox.push_back(Envelope { from, msg });
-            for w in p.recv_waiters.drain(..) {
-                w.wake(&mut self.ready);
+            match call {
+                Some(i) => {
+                    let c = &mut p.calls[i];
+                    c.inbox.push_back(Envelope { from, msg });
+                    if let Some(w) = c.waiter.take() {
+                        w.wake(&mut self.ready);
+                    }
+                }
+                None => {
+                    p.mailbox.push_back(Envelope { from, msg });
+                    for w in p.recv_waiters.drain(..) {
+                        w.wake(&mut self.ready);
+                    }
+                }
             }
         }
     }
@@ -350,6 +403,28 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                 )
             });
         }
+    }
+}
+
+impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::hash::Hash> Core for World<M, O> {
+    #[inline]
+    fn waiter_for(&self, waker: &Waker) -> Waiter {
+        self.waiter(waker)
+    }
+
+    #[inline]
+    fn wake_local(&mut self, node: NodeId, waiter: Waiter) {
+        let task = match &waiter {
+            Waiter::Task(k) => k.0,
+            Waiter::Waker(_) => u64::MAX,
+        };
+        self.trace.record(EventKind::LocalWake, self.now, node as u64, 0, task);
+        if self.trace.wants_text() {
+            let now = self.now;
+            self.trace
+                .text(|i| format!("{{\"i\":{i},\"t\":{now},\"ev\":\"local-wake\",\"node\":{node},\"task\":{task}}}"));
+        }
+        waiter.wake(&mut self.ready);
     }
 }
 

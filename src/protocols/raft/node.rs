@@ -11,10 +11,8 @@
 //! log as the leader's commit index arrives again.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
 
 use super::invariants::Obs;
 use super::kv::Kv;
@@ -139,17 +137,9 @@ pub async fn run(ctx: Ctx<Msg, Obs>, cfg: Rc<Config>) {
             timer = Some((wake, Box::pin(ctx.sleep_until_ns(wake))));
         }
         let sleep = &mut timer.as_mut().expect("armed above").1;
-        let mut recv = ctx.recv();
-        let event = std::future::poll_fn(|cx| {
-            if let Poll::Ready(env) = Pin::new(&mut recv).poll(cx) {
-                return Poll::Ready(Some(env));
-            }
-            sleep.as_mut().poll(cx).map(|()| None)
-        })
-        .await;
-        match event {
-            Some(env) => node.on_message(env.from, env.msg).await,
-            None => timer = None,
+        crate::select! {
+            env = ctx.recv() => node.on_message(env.from, env.msg).await,
+            () = sleep => timer = None,
         }
     }
 }
