@@ -17,27 +17,40 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use faultline::check::FnInvariant;
-use faultline::protocols::{Named, Protocol};
-use faultline::runner::{ProtocolRun, RunSpec};
-use faultline::scenario::ScenarioError;
-use faultline::{Ctx, Sim};
+use faultline::kit::{Named, Protocol, Setup};
+use faultline::Ctx;
 
 /// Update number `n`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Update(u64);
+pub struct Update(u64);
 
 /// A backup applied update `n`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Applied(u64);
+pub struct Applied(u64);
 
-struct PrimaryBackup;
+/// The protocol's options.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Options {
+    /// Gap between two updates, e.g. "2ms".
+    pub every: faultline::scenario::Dur,
+}
 
-async fn primary(ctx: Ctx<Update, Applied>) {
+impl Default for Options {
+    fn default() -> Self {
+        Options { every: faultline::scenario::Dur(2_000_000) }
+    }
+}
+
+/// The protocol.
+pub struct PrimaryBackup;
+
+async fn primary(ctx: Ctx<Update, Applied>, every: Duration) {
     for n in 1.. {
         for peer in ctx.peers() {
             ctx.send(peer, Update(n));
         }
-        ctx.sleep(Duration::from_millis(2)).await;
+        ctx.sleep(every).await;
     }
 }
 
@@ -60,6 +73,10 @@ async fn backup(ctx: Ctx<Update, Applied>, apply_on_arrival: bool) {
 }
 
 impl Protocol for PrimaryBackup {
+    type Msg = Update;
+    type Obs = Applied;
+    type Options = Options;
+
     fn name(&self) -> &'static str {
         "primary-backup"
     }
@@ -67,34 +84,36 @@ impl Protocol for PrimaryBackup {
         "a primary streams numbered updates to backups (example of a user protocol)"
     }
     fn checks(&self) -> &'static [Named] {
-        &[Named { name: "in-order", about: "every backup applies updates in order" }]
+        const CHECKS: &[Named] = &[Named::new("in-order", "every backup applies updates in order")];
+        CHECKS
     }
     fn bugs(&self) -> &'static [Named] {
-        &[Named { name: "apply-on-arrival", about: "backups apply updates as they arrive" }]
+        const BUGS: &[Named] = &[Named::new("apply-on-arrival", "backups apply updates as they arrive")];
+        BUGS
     }
-    fn run(&self, spec: &RunSpec) -> Result<ProtocolRun, ScenarioError> {
-        let mut sim = Sim::with_options(spec.config.clone(), spec.take_sink(), spec.record_observations);
-        let bug = spec.bug("apply-on-arrival");
-        sim.set_node_entry(move |ctx| async move {
-            if ctx.id() == 0 {
-                primary(ctx).await
-            } else {
-                backup(ctx, bug).await
-            }
+    fn nodes_min(&self) -> usize {
+        2
+    }
+    fn setup(&self, s: &mut Setup<'_, Self>) {
+        let every = Duration::from_nanos(s.options().every.0);
+        let bug = s.bug("apply-on-arrival");
+        s.role([0], move |ctx| primary(ctx, every));
+        s.role(1..s.node_count(), move |ctx| backup(ctx, bug));
+        s.invariant("in-order", || {
+            let mut last: BTreeMap<usize, u64> = BTreeMap::new();
+            Box::new(FnInvariant::new("in-order", move |_, node, Applied(n): &Applied| {
+                let prev = last.insert(node, *n).unwrap_or(0);
+                if *n == prev + 1 {
+                    Ok(())
+                } else {
+                    Err(format!("n{node} applied update {n} right after {prev}"))
+                }
+            }))
         });
-        let mut last: BTreeMap<usize, u64> = BTreeMap::new();
-        sim.add_invariant(Box::new(FnInvariant::new("in-order", move |_, node, Applied(n): &Applied| {
-            let prev = last.insert(node, *n).unwrap_or(0);
-            if *n == prev + 1 {
-                Ok(())
-            } else {
-                Err(format!("n{node} applied update {n} right after {prev}"))
-            }
-        })));
-        Ok(ProtocolRun::bare(sim.run()))
     }
 }
 
+#[allow(dead_code)] // the tests include this file for the protocol alone
 fn main() {
     let mut protocols = faultline::protocols::builtin();
     protocols.push(&PrimaryBackup);

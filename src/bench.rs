@@ -204,7 +204,7 @@ pub fn raft() -> BenchResult {
         "checks": ["election-safety", "log-matching", "leader-completeness", "state-machine-safety"]
     }"#;
     let scenario = crate::scenario::Scenario::parse(text, "<bench raft>").expect("the bench scenario parses");
-    let protocols: [&dyn crate::protocols::Protocol; 1] = [&crate::protocols::raft::Raft];
+    let protocols: [&dyn crate::kit::AnyProtocol; 1] = [&crate::protocols::raft::Raft];
     let prepared = crate::runner::Prepared::new(scenario, "<bench raft>", &protocols, &Default::default())
         .expect("the bench scenario is valid");
     let start = Instant::now();

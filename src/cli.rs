@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::check::lin;
 use crate::explore::sweep::{parse_seeds, sweep, SeedResult};
-use crate::protocols::Protocol;
+use crate::kit::AnyProtocol as Protocol;
 use crate::report::{write_run, SummaryContext};
 use crate::runner::{outcome, Outcome, Overrides, Prepared};
 use crate::scenario::{format_duration, parse_duration, Scenario};

@@ -12,6 +12,7 @@ pub mod check;
 pub mod cli;
 pub mod coro;
 pub mod explore;
+pub mod kit;
 pub mod nemesis;
 pub mod net;
 pub mod node;

@@ -2,64 +2,11 @@
 //! simulation, and gather what the CLI prints and saves. No printing here.
 
 use crate::check::Verdict;
-use crate::protocols::Protocol;
+pub use crate::kit::ProtocolRun;
+use crate::kit::{AnyProtocol, Needs, RunSpec};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::trace::TraceSink;
-use crate::sim::{RunResult, SimConfig, StopReason};
-
-/// Everything a protocol needs to run one simulation.
-pub struct RunSpec<'a> {
-    /// The scenario as written.
-    pub scenario: &'a Scenario,
-    /// Its file name, for errors.
-    pub file: &'a str,
-    /// The resolved kernel configuration (seed included).
-    pub config: SimConfig,
-    /// Planted bugs switched on.
-    pub bugs: Vec<String>,
-    /// Checks to run.
-    pub checks: Vec<String>,
-    /// Where the trace text goes.
-    pub sink: std::cell::Cell<Option<TraceSink>>,
-    /// Whether to keep every observation (reports).
-    pub record_observations: bool,
-}
-
-impl RunSpec<'_> {
-    /// Takes the trace sink (once).
-    pub fn take_sink(&self) -> TraceSink {
-        self.sink.take().unwrap_or(TraceSink::Off)
-    }
-
-    /// Whether check `name` is selected.
-    pub fn wants_check(&self, name: &str) -> bool {
-        self.checks.iter().any(|c| c == name)
-    }
-
-    /// Whether bug `name` is switched on.
-    pub fn bug(&self, name: &str) -> bool {
-        self.bugs.iter().any(|b| b == name)
-    }
-}
-
-/// What a protocol's run produced.
-pub struct ProtocolRun {
-    /// The kernel's result.
-    pub result: RunResult,
-    /// The client history as JSON Lines, if the protocol has clients.
-    pub history_jsonl: Option<String>,
-    /// Completed client operations.
-    pub ops: u64,
-    /// Latency summary per operation kind, in ms: kind -> (p50, p90, p99, max).
-    pub latency_ms: std::collections::BTreeMap<String, [f64; 4]>,
-}
-
-impl ProtocolRun {
-    /// A run with no client workload.
-    pub fn bare(result: RunResult) -> ProtocolRun {
-        ProtocolRun { result, history_jsonl: None, ops: 0, latency_ms: Default::default() }
-    }
-}
+use crate::sim::{RunResult, StopReason};
 
 /// How the command line modifies a scenario.
 #[derive(Clone, Debug, Default)]
@@ -105,26 +52,29 @@ pub fn outcome(r: &RunResult) -> Outcome {
     }
 }
 
-/// A scenario ready to run: parsed, its protocol found, names checked.
+/// A scenario ready to run: parsed, its protocol found, and everything a
+/// run resolves (options, node count, bugs, checks, faults) resolved, so
+/// `validate` accepts exactly the scenarios `run` starts.
 pub struct Prepared<'p> {
     /// The scenario.
     pub scenario: Scenario,
     /// Its file name.
     pub file: String,
     /// The protocol.
-    pub protocol: &'p dyn Protocol,
+    pub protocol: &'p dyn AnyProtocol,
     /// Bugs switched on (after overrides).
     pub bugs: Vec<String>,
-    /// Checks selected.
+    /// Checks selected: exactly those the scenario lists; all the protocol's
+    /// (that the scenario can feed) when it lists none.
     pub checks: Vec<String>,
 }
 
 impl<'p> Prepared<'p> {
-    /// Finds the protocol and checks `bugs` and `checks` against it.
+    /// Finds the protocol and resolves the scenario against it.
     pub fn new(
         scenario: Scenario,
         file: &str,
-        protocols: &[&'p dyn Protocol],
+        protocols: &[&'p dyn AnyProtocol],
         overrides: &Overrides,
     ) -> Result<Prepared<'p>, ScenarioError> {
         let err =
@@ -156,21 +106,39 @@ impl<'p> Prepared<'p> {
                 bugs.push(b.clone());
             }
         }
-        for (i, c) in scenario.checks.iter().enumerate() {
-            if !check_names.contains(&c.as_str()) {
-                return Err(err(
-                    &format!("checks[{i}]"),
-                    format!("expected a check of {} ({}), got {c:?}", protocol.name(), list_or_none(&check_names)),
-                ));
+        let feeds = |needs: Needs| match needs {
+            Needs::Nothing => None,
+            Needs::Workload if scenario.workload.is_none() => {
+                Some("a `workload` section (it judges the client history)")
             }
-        }
-        let checks = if scenario.checks.is_empty() {
-            check_names.iter().map(|s| s.to_string()).collect()
-        } else {
-            scenario.checks.clone()
+            Needs::Liveness if scenario.liveness.is_none() => Some("a `liveness` section"),
+            Needs::Workload | Needs::Liveness => None,
+        };
+        let checks = match &scenario.checks {
+            Some(listed) => {
+                for (i, c) in listed.iter().enumerate() {
+                    let Some(named) = protocol.checks().iter().find(|n| n.name == c) else {
+                        return Err(err(
+                            &format!("checks[{i}]"),
+                            format!(
+                                "expected a check of {} ({}), got {c:?}",
+                                protocol.name(),
+                                list_or_none(&check_names)
+                            ),
+                        ));
+                    };
+                    if let Some(missing) = feeds(named.needs) {
+                        return Err(err(&format!("checks[{i}]"), format!("check {c} needs {missing}")));
+                    }
+                }
+                listed.clone()
+            }
+            // No list: every check the scenario can feed.
+            None => protocol.checks().iter().filter(|c| feeds(c.needs).is_none()).map(|c| c.name.to_string()).collect(),
         };
         // Resolve once with the default seed so range errors surface before any run.
         scenario.resolve(file, scenario.seed)?;
+        protocol.check_scenario(&scenario, file)?;
         Ok(Prepared { scenario, file: file.to_string(), protocol, bugs, checks })
     }
 
@@ -179,14 +147,13 @@ impl<'p> Prepared<'p> {
         let config = self.scenario.resolve(&self.file, seed)?;
         let spec = RunSpec {
             scenario: &self.scenario,
-            file: &self.file,
             config,
-            bugs: self.bugs.clone(),
-            checks: self.checks.clone(),
-            sink: std::cell::Cell::new(Some(sink)),
+            bugs: &self.bugs,
+            checks: &self.checks,
+            declared_bugs: self.protocol.bugs(),
             record_observations,
         };
-        self.protocol.run(&spec)
+        Ok(self.protocol.run(&spec, sink))
     }
 }
 

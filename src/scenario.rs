@@ -408,9 +408,10 @@ pub struct Scenario {
     pub nemesis: Option<NemesisSpec>,
     /// Clients and their operations.
     pub workload: Option<WorkloadSpec>,
-    /// Checks to run (empty: all of the protocol's).
-    #[serde(default)]
-    pub checks: Vec<String>,
+    /// Checks to run: absent, every check of the protocol that the scenario
+    /// can feed; `[]`, none; otherwise exactly these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<Vec<String>>,
     /// The liveness requirement.
     pub liveness: Option<LivenessSpec>,
     /// Protocol-specific options, validated by the protocol.

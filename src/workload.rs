@@ -434,24 +434,25 @@ where
 /// deadline (outside the simulation); past it the verdict is unknown.
 pub struct Linearizability {
     recorder: Rc<RefCell<Recorder>>,
+    model: Model,
     budget: Duration,
 }
 
 impl Linearizability {
-    /// The check over `recorder`'s history, with a search budget of `budget` wall time.
-    pub fn new(recorder: Rc<RefCell<Recorder>>, budget: Duration) -> Self {
-        Linearizability { recorder, budget }
+    /// The check of `recorder`'s history under `model`, with a search budget of `budget` wall time.
+    pub fn new(recorder: Rc<RefCell<Recorder>>, model: Model, budget: Duration) -> Self {
+        Linearizability { recorder, model, budget }
     }
 }
 
 impl<O> Invariant<O> for Linearizability {
     fn name(&self) -> &str {
-        "linearizability"
+        crate::kit::LINEARIZABILITY
     }
 
     fn on_finish(&mut self, _end: &RunEnd) -> Verdict {
         let history = self.recorder.borrow().history();
-        match lin::check(&history, Model::Kv, Some(Instant::now() + self.budget)) {
+        match lin::check(&history, self.model, Some(Instant::now() + self.budget)) {
             lin::Verdict::Linearizable => Verdict::Pass,
             lin::Verdict::NotLinearizable(v) => Verdict::Fail(v.render()),
             lin::Verdict::Unknown => {

@@ -27,7 +27,7 @@ enum Expect {
 fn prepare(file: &str, no_bugs: bool) -> Prepared<'static> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let protocols: &'static [&'static dyn faultline::protocols::Protocol] =
+    let protocols: &'static [&'static dyn faultline::kit::AnyProtocol] =
         Box::leak(faultline::protocols::builtin().into_boxed_slice());
     Prepared::new(scenario, file, protocols, &Overrides { no_bugs, ..Default::default() })
         .unwrap_or_else(|e| panic!("{e}"))
@@ -199,6 +199,8 @@ fn bad_options_name_their_field() {
         (r#"{ "heartbeat": "fast" }"#, "options.heartbeat"),
         (r#"{ "election_timeout": ["300ms", "150ms"] }"#, "options.election_timeout"),
         (r#"{ "pre_vote": 1 }"#, "options.pre_vote"),
+        (r#"{ "heartbeat": "400ms" }"#, "options.heartbeat"),
+        (r#"5"#, "options"),
         (r#"{ "leases": true }"#, "options.leases"),
     ] {
         let text = base.replace(
@@ -208,8 +210,10 @@ fn bad_options_name_their_field() {
         assert_ne!(text, base);
         let scenario = Scenario::parse(&text, "calm.json").unwrap();
         let protocols = faultline::protocols::builtin();
-        let prepared = Prepared::new(scenario, "calm.json", &protocols, &Overrides::default()).unwrap();
-        let err = prepared.run(0, TraceSink::Off, false).err().expect("bad options are an error");
+        // Options are resolved with the scenario, before any run (so `validate` sees them too).
+        let err = Prepared::new(scenario, "calm.json", &protocols, &Overrides::default())
+            .err()
+            .expect("bad options are an error");
         assert_eq!(err.path, path, "{err}");
     }
 }
@@ -222,7 +226,7 @@ fn leader_completeness_catches_a_leader_elected_without_a_committed_entry() {
     let file = "scenarios/raft/bug-commit-previous-term.json";
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let mut scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    scenario.checks = vec!["leader-completeness".to_string()];
+    scenario.checks = Some(vec!["leader-completeness".to_string()]);
     let protocols = faultline::protocols::builtin();
     for (no_bugs, want_failure) in [(false, true), (true, false)] {
         let prepared = Prepared::new(scenario.clone(), file, &protocols, &Overrides { no_bugs, ..Default::default() })

@@ -16,11 +16,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::check::FnInvariant;
+use crate::kit::{Named, NoOptions, Protocol, Setup};
 use crate::node::Ctx;
-use crate::protocols::{Named, Protocol};
-use crate::runner::{ProtocolRun, RunSpec};
-use crate::scenario::ScenarioError;
-use crate::sim::Sim;
 
 /// The protocol's messages.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -52,11 +49,9 @@ pub enum Obs {
 /// The protocol.
 pub struct Tickets;
 
-const CHECKS: &[Named] = &[Named { name: "unique-tickets", about: "no ticket is granted twice" }];
-const BUGS: &[Named] = &[Named {
-    name: "reply-before-sync",
-    about: "the sequencer replies before its counter is durable; a crash reissues tickets",
-}];
+const CHECKS: &[Named] = &[Named::new("unique-tickets", "no ticket is granted twice")];
+const BUGS: &[Named] =
+    &[Named::new("reply-before-sync", "the sequencer replies before its counter is durable; a crash reissues tickets")];
 
 async fn sequencer(ctx: Ctx<Msg, Obs>, reply_before_sync: bool) {
     let disk = ctx.storage();
@@ -100,6 +95,10 @@ async fn requester(ctx: Ctx<Msg, Obs>) {
 }
 
 impl Protocol for Tickets {
+    type Msg = Msg;
+    type Obs = Obs;
+    type Options = NoOptions;
+
     fn name(&self) -> &'static str {
         "tickets"
     }
@@ -112,34 +111,24 @@ impl Protocol for Tickets {
     fn bugs(&self) -> &'static [Named] {
         BUGS
     }
-    fn run(&self, spec: &RunSpec) -> Result<ProtocolRun, ScenarioError> {
-        if spec.scenario.options.as_object().is_some_and(|o| !o.is_empty()) {
-            return Err(ScenarioError {
-                file: spec.file.to_string(),
-                path: "options".into(),
-                message: "expected no options for protocol tickets".into(),
-            });
-        }
-        let mut sim: Sim<Msg, Obs> = Sim::with_options(spec.config.clone(), spec.take_sink(), spec.record_observations);
-        let bug = spec.bug("reply-before-sync");
-        sim.set_node_entry(move |ctx| async move {
-            if ctx.id() == 0 {
-                sequencer(ctx, bug).await
-            } else {
-                requester(ctx).await
-            }
-        });
-        if spec.wants_check("unique-tickets") {
+    fn nodes_min(&self) -> usize {
+        2
+    }
+
+    fn setup(&self, s: &mut Setup<'_, Self>) {
+        let bug = s.bug("reply-before-sync");
+        s.role([0], move |ctx| sequencer(ctx, bug));
+        s.role(1..s.node_count(), requester);
+        s.invariant("unique-tickets", || {
             let mut seen = BTreeSet::new();
-            sim.add_invariant(Box::new(FnInvariant::new("unique-tickets", move |_, node, obs: &Obs| {
+            Box::new(FnInvariant::new("unique-tickets", move |_, node, obs: &Obs| {
                 let Obs::Granted { ticket } = obs;
                 if seen.insert(*ticket) {
                     Ok(())
                 } else {
                     Err(format!("ticket {ticket} granted twice (the second time to n{node})"))
                 }
-            })));
-        }
-        Ok(ProtocolRun::bare(sim.run()))
+            }))
+        });
     }
 }
