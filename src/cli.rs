@@ -367,6 +367,16 @@ fn run(
                 v.node.map_or(String::new(), |n| format!(", node n{n}")),
                 v.detail
             );
+            if v.faults_before.is_empty() {
+                println!("no fault was in force in the {} before it", format_duration(crate::check::FAULTS_BEFORE_NS));
+            } else {
+                println!("faults in force in the {} before it:", format_duration(crate::check::FAULTS_BEFORE_NS));
+                for f in &v.faults_before {
+                    let until =
+                        f.end_ns.map_or("still in force".to_string(), |e| format!("until {:.3} s", e as f64 / 1e9));
+                    println!("  {} from {:.3} s, {until}", f.detail, f.start_ns as f64 / 1e9);
+                }
+            }
             println!("last events before it:");
             for line in &lines[lines.len().saturating_sub(12)..] {
                 println!("  {line}");

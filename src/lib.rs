@@ -12,6 +12,8 @@ pub mod check;
 pub mod cli;
 pub mod coro;
 pub mod explore;
+#[doc = include_str!("../docs/PROTOCOLS.md")]
+pub mod guide {}
 pub mod kit;
 pub mod nemesis;
 pub mod net;

@@ -251,8 +251,9 @@ pub struct FaultWindow {
     pub end_ns: Option<Nanos>,
 }
 
-/// The log of fault windows of one run.
-#[derive(Clone, Debug, Default)]
+/// The log of fault windows of one run. Checks can ask it which faults were
+/// in force, and when: to say "after the heal" or "while n2 was paused".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FaultLog {
     /// Every window, in start order.
     pub windows: Vec<FaultWindow>,
@@ -291,6 +292,21 @@ impl FaultLog {
                 self.close(now, |w| w.kind == "jump");
             }
         }
+    }
+
+    /// The faults in force at `t` (started at or before it, not yet ended).
+    pub fn in_force_at(&self, t: Nanos) -> impl Iterator<Item = &FaultWindow> {
+        self.windows.iter().filter(move |w| w.start_ns <= t && w.end_ns.is_none_or(|e| e > t))
+    }
+
+    /// The faults in force at some time in `[from, to]`.
+    pub fn overlapping(&self, from: Nanos, to: Nanos) -> impl Iterator<Item = &FaultWindow> {
+        self.windows.iter().filter(move |w| w.start_ns <= to && w.end_ns.is_none_or(|e| e >= from))
+    }
+
+    /// Whether node `n` was crashed or paused at `t`.
+    pub fn is_down_at(&self, n: NodeId, t: Nanos) -> bool {
+        self.in_force_at(t).any(|w| (w.kind == "crash" || w.kind == "pause") && w.nodes == [n])
     }
 
     /// When the last window closed, if none is still open.

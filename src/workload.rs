@@ -450,7 +450,7 @@ impl<O> Invariant<O> for Linearizability {
         crate::kit::LINEARIZABILITY
     }
 
-    fn on_finish(&mut self, _end: &RunEnd) -> Verdict {
+    fn on_finish(&mut self, _end: &RunEnd<'_>) -> Verdict {
         let history = self.recorder.borrow().history();
         match lin::check(&history, self.model, Some(Instant::now() + self.budget)) {
             lin::Verdict::Linearizable => Verdict::Pass,

@@ -17,6 +17,7 @@ pub mod lin {
     pub use super::linearizability::{check, shrink, Attempt, LinearizedStep, Model, OpRef, Verdict, Violation};
 }
 
+use crate::nemesis::{FaultLog, FaultWindow};
 use crate::sim::queue::Nanos;
 use crate::sim::world::NodeId;
 
@@ -33,7 +34,12 @@ pub struct Violation {
     pub node: Option<NodeId>,
     /// What was wrong, in one or more sentences.
     pub detail: String,
+    /// The faults in force during the [`FAULTS_BEFORE_NS`] before it.
+    pub faults_before: Vec<FaultWindow>,
 }
+
+/// How far back a violation lists the faults that were in force.
+pub const FAULTS_BEFORE_NS: Nanos = 2_000_000_000;
 
 /// A check's verdict for a whole run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,13 +65,15 @@ impl Verdict {
 
 /// How a run ended, for end-of-run checks.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunEnd {
+pub struct RunEnd<'a> {
     /// Global time at the end of the run.
     pub end_ns: Nanos,
     /// When the last fault was healed, if every fault was healed by the end.
     pub last_heal_ns: Option<Nanos>,
     /// Whether the run reached its full duration (false after a step limit).
     pub completed: bool,
+    /// Every fault of the run and when it was in force.
+    pub faults: &'a FaultLog,
 }
 
 /// A named check over a protocol's observations of type `O`.
@@ -74,12 +82,19 @@ pub trait Invariant<O> {
     fn name(&self) -> &str;
 
     /// Sees one observation as it is emitted; `Err` is a violation.
-    fn on_observe(&mut self, _time_ns: Nanos, _node: NodeId, _observation: &O) -> Result<(), String> {
+    /// `faults` says which faults have been in force so far, and when.
+    fn on_observe(
+        &mut self,
+        _time_ns: Nanos,
+        _node: NodeId,
+        _observation: &O,
+        _faults: &FaultLog,
+    ) -> Result<(), String> {
         Ok(())
     }
 
     /// Gives the end-of-run verdict; safety checks that saw no violation pass.
-    fn on_finish(&mut self, _end: &RunEnd) -> Verdict {
+    fn on_finish(&mut self, _end: &RunEnd<'_>) -> Verdict {
         Verdict::Pass
     }
 }
@@ -102,7 +117,7 @@ impl<O, F: FnMut(Nanos, NodeId, &O) -> Result<(), String>> Invariant<O> for FnIn
     fn name(&self) -> &str {
         &self.name
     }
-    fn on_observe(&mut self, time_ns: Nanos, node: NodeId, observation: &O) -> Result<(), String> {
+    fn on_observe(&mut self, time_ns: Nanos, node: NodeId, observation: &O, _faults: &FaultLog) -> Result<(), String> {
         (self.f)(time_ns, node, observation)
     }
 }

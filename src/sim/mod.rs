@@ -21,7 +21,7 @@ use std::hash::Hash;
 use std::rc::Rc;
 
 use crate::check::{Invariant, RunEnd, Verdict, Violation};
-use crate::nemesis::{Fault, FaultLog, FaultWindow, Nemesis, NemesisConfig, ScheduledFault};
+use crate::nemesis::{Fault, FaultWindow, Nemesis, NemesisConfig, ScheduledFault};
 use crate::net::{Latency, LinkModel, Network};
 use crate::node::Ctx;
 use executor::{Executor, LocalFuture, Polled};
@@ -142,7 +142,6 @@ pub struct Sim<M, O> {
     entries: Vec<Option<Entry<M, O>>>,
     faults: Vec<Fault>,
     nemesis: Option<Nemesis>,
-    log: FaultLog,
     config: SimConfig,
     ready: Vec<TaskKey>,
     steps: u64,
@@ -190,7 +189,6 @@ where
             entries: vec![None; procs],
             faults,
             nemesis,
-            log: FaultLog::default(),
             config,
             ready: Vec::new(),
             steps: 0,
@@ -376,7 +374,7 @@ where
     /// Applies one fault now.
     fn apply(&mut self, fault: Fault) {
         let now = self.world.borrow().now;
-        self.log.apply(&fault, now);
+        self.world.borrow_mut().faults.apply(&fault, now);
         self.world.borrow_mut().record_fault(EventKind::Fault, fault.code(), fault.node(), &fault.describe());
         match fault {
             Fault::Crash(n) => {
@@ -440,15 +438,17 @@ where
     }
 
     fn finish(self, stop: StopReason) -> RunResult {
-        let Sim { world, log, steps, exec, .. } = self;
+        let Sim { world, steps, exec, .. } = self;
+        // Drop every task before the world: their contexts hold it.
+        drop(exec);
         let end_ns = world.borrow().now;
+        let log = std::mem::take(&mut world.borrow_mut().faults);
         let end = RunEnd {
             end_ns,
             last_heal_ns: log.last_heal(),
             completed: matches!(stop, StopReason::Duration | StopReason::Quiescent { .. } | StopReason::Violation),
+            faults: &log,
         };
-        // Drop every task before the world: their contexts hold it.
-        drop(exec);
         let mut w = world.borrow_mut();
         let violation = w.violation.clone();
         let mut checkers = std::mem::take(&mut w.checkers);
@@ -479,7 +479,7 @@ where
             net: w.stats,
             violation,
             checks,
-            faults: log.windows,
+            faults: log.windows.clone(),
             observations: w.observations.take().unwrap_or_default(),
             trace_lines,
             trace_error,

@@ -137,6 +137,8 @@ pub(crate) struct World<M, O> {
     pub trace: Trace,
     pub checkers: Vec<Box<dyn Invariant<O>>>,
     pub violation: Option<Violation>,
+    /// Every fault applied so far, as windows: the checks may ask.
+    pub faults: crate::nemesis::FaultLog,
     pub stats: NetStats,
     next_msg_id: u64,
     pub observations: Option<Vec<ObservationRecord>>,
@@ -189,6 +191,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             trace,
             checkers: Vec::new(),
             violation: None,
+            faults: Default::default(),
             stats: NetStats::default(),
             next_msg_id: 0,
             observations: record_observations.then(Vec::new),
@@ -380,9 +383,16 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         }
         let event_index = self.trace.events() - 1;
         for c in &mut self.checkers {
-            if let Err(detail) = c.on_observe(now, p, obs) {
-                self.violation =
-                    Some(Violation { check: c.name().to_string(), time_ns: now, event_index, node: Some(p), detail });
+            if let Err(detail) = c.on_observe(now, p, obs, &self.faults) {
+                let from = now.saturating_sub(crate::check::FAULTS_BEFORE_NS);
+                self.violation = Some(Violation {
+                    check: c.name().to_string(),
+                    time_ns: now,
+                    event_index,
+                    node: Some(p),
+                    detail,
+                    faults_before: self.faults.overlapping(from, now).cloned().collect(),
+                });
                 break;
             }
         }

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::check::{FnInvariant, Invariant, RunEnd, Verdict};
+use crate::nemesis::FaultLog;
 use crate::scenario::format_duration;
 use crate::sim::queue::Nanos;
 use crate::sim::NodeId;
@@ -202,14 +203,14 @@ impl Invariant<Obs> for Liveness {
         "liveness"
     }
 
-    fn on_observe(&mut self, time_ns: Nanos, _node: NodeId, obs: &Obs) -> Result<(), String> {
+    fn on_observe(&mut self, time_ns: Nanos, _node: NodeId, obs: &Obs, _faults: &FaultLog) -> Result<(), String> {
         if let Obs::Committed { .. } = obs {
             self.commit_times_ns.push(time_ns);
         }
         Ok(())
     }
 
-    fn on_finish(&mut self, end: &RunEnd) -> Verdict {
+    fn on_finish(&mut self, end: &RunEnd<'_>) -> Verdict {
         let Some(heal) = end.last_heal_ns else {
             return Verdict::Unknown("faults never healed".to_string());
         };
