@@ -188,10 +188,11 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Resu
         Command::Validate { scenario } => {
             let prepared = prepare(&scenario, &Overrides::default(), protocols)?;
             println!(
-                "{}: ok ({} protocol, {} nodes)",
+                "{}: ok ({} protocol, {} nodes; checks: {})",
                 prepared.file,
                 prepared.protocol.name(),
-                prepared.scenario.nodes
+                prepared.scenario.nodes,
+                if prepared.checks.is_empty() { "none".to_string() } else { prepared.checks.join(", ") }
             );
             Ok(0)
         }
@@ -595,7 +596,12 @@ fn list(protocols: &[&dyn Protocol]) {
         println!("  {:<12} {}", p.name(), p.about());
         println!("    checks:");
         for c in p.checks() {
-            println!("      {:<24} {}", c.name, c.about);
+            let needs = match c.needs {
+                crate::kit::Needs::Nothing => "",
+                crate::kit::Needs::Workload => " (needs a workload)",
+                crate::kit::Needs::Liveness => " (needs a liveness section)",
+            };
+            println!("      {:<24} {}{needs}", c.name, c.about);
         }
         if !p.bugs().is_empty() {
             println!("    bugs:");
@@ -604,6 +610,9 @@ fn list(protocols: &[&dyn Protocol]) {
             }
         }
     }
+    println!(
+        "a scenario without `checks` runs every check of its protocol that it can feed; `\"checks\": []` runs none"
+    );
     println!("nemesis kinds:");
     for (_, name) in crate::nemesis::NemesisKind::ALL {
         println!("  {name}");

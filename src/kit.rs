@@ -27,8 +27,8 @@ use crate::check::lin::Model;
 use crate::check::Invariant;
 use crate::node::Ctx;
 use crate::scenario::{Scenario, ScenarioError};
-use crate::sim::queue::Nanos;
 use crate::sim::trace::TraceSink;
+use crate::sim::Nanos;
 use crate::sim::{NodeId, RunResult, Sim, SimConfig};
 use crate::workload::{self, ClientCodec, ClientConfig, Recorder};
 

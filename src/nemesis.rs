@@ -9,9 +9,9 @@
 
 use serde::Serialize;
 
-use crate::sim::queue::Nanos;
 use crate::sim::rng::Prng;
 use crate::sim::world::NodeId;
+use crate::sim::Nanos;
 
 /// One fault action.
 #[derive(Clone, Debug, PartialEq, Eq)]

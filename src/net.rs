@@ -13,8 +13,8 @@
 //! The model only answers questions; it never wakes a task or touches a
 //! mailbox (the kernel in `sim` does that).
 
-use crate::sim::queue::Nanos;
 use crate::sim::rng::{Prng, Probability};
+use crate::sim::Nanos;
 
 /// Largest latency a distribution may produce (one hour), so a long tail can
 /// never overflow virtual time.

@@ -15,8 +15,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::coro::{JoinHandle, OneshotReceiver, OneshotSender, Receiver, Sender};
-use crate::sim::queue::Nanos;
 use crate::sim::world::{Core, Envelope, NodeId, World};
+use crate::sim::Nanos;
 
 /// Converts a duration to nanoseconds, saturating (a sleep of years is just "forever").
 #[inline]

@@ -13,8 +13,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::nemesis::{Fault, NemesisConfig, NemesisKind, ScheduledFault};
 use crate::net::{Latency, LinkModel};
-use crate::sim::queue::Nanos;
 use crate::sim::rng::Probability;
+use crate::sim::Nanos;
 use crate::sim::SimConfig;
 
 /// A bad scenario: which file, which field, what was expected.
@@ -432,7 +432,7 @@ fn empty_object() -> serde_json::Value {
 pub const PROCESSES_MAX: usize = 1024;
 
 impl Scenario {
-    /// Reads and parses a scenario file (syntax and types only; see [`Scenario::validate`]).
+    /// Reads and parses a scenario file (syntax and types only; see [`Scenario::resolve`] and [`crate::runner::Prepared::new`]).
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| ScenarioError {
@@ -639,6 +639,17 @@ impl Scenario {
             }
         };
         let at = at.0;
+        if at > self.duration.0 {
+            errors.push((
+                format!("{p}.at"),
+                format!(
+                    "expected a time within the run's duration ({}), got {}",
+                    format_duration(self.duration.0),
+                    format_duration(at)
+                ),
+            ));
+            return;
+        }
         let mut push = |at_ns: Nanos, fault: Fault| out.push(ScheduledFault { at_ns, fault });
         let undo_at = f.for_.map(|d| at + d.0);
         if let Some(groups) = &f.partition {

@@ -25,7 +25,7 @@ use crate::check::lin::{self, Call, History, Model, Op, Outcome, Value};
 use crate::check::{Invariant, RunEnd, Verdict};
 use crate::node::Ctx;
 use crate::scenario::WorkloadSpec;
-use crate::sim::queue::Nanos;
+use crate::sim::Nanos;
 use crate::sim::NodeId;
 
 /// A key-value operation as clients send it. Keys are indices (`k{key}`).

@@ -78,6 +78,19 @@ fn bad_scenarios_name_file_field_and_expectation() {
         ),
         (edit(r#"{ "at": "100ms", "#, "{ "), "bad.json: field `faults[0].at`: missing field"),
         (
+            edit(r#""at": "100ms""#, r#""at": "2s""#),
+            "bad.json: field `faults[0].at`: expected a time within the run's duration (1s), got 2s",
+        ),
+        (
+            edit(r#""nodes": 3"#, r#""nodes": 1"#),
+            "bad.json: field `nodes`: expected at least 2 nodes for protocol tickets",
+        ),
+        (edit(r#""nodes": 3"#, r#""nodes": 3, "options": { "x": 1 }"#), "bad.json: field `options"),
+        (
+            edit(r#""nodes": 3"#, r#""nodes": 3, "checks": ["unique"]"#),
+            "bad.json: field `checks[0]`: expected a check of tickets",
+        ),
+        (
             edit(r#""name": "t""#, r#""name": "t", "bugs": ["typo"]"#),
             "bad.json: field `bugs[0]`: expected a bug of tickets (reply-before-sync), got \"typo\"",
         ),

@@ -18,8 +18,8 @@ pub mod lin {
 }
 
 use crate::nemesis::{FaultLog, FaultWindow};
-use crate::sim::queue::Nanos;
 use crate::sim::world::NodeId;
+use crate::sim::Nanos;
 
 /// A check that failed: which, when, where, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -21,8 +21,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::node::{arm_timer, duration_ns, Ctx};
-use crate::sim::queue::Nanos;
 use crate::sim::world::PendingCall;
+use crate::sim::Nanos;
 use crate::sim::{Envelope, NodeId};
 
 /// The id of one call, allocated by the library.

@@ -9,7 +9,7 @@
 
 pub mod clock;
 pub(crate) mod executor;
-pub mod queue;
+pub(crate) mod queue;
 pub mod rng;
 pub(crate) mod slab;
 pub mod trace;
@@ -25,7 +25,8 @@ use crate::nemesis::{Fault, FaultWindow, Nemesis, NemesisConfig, ScheduledFault}
 use crate::net::{Latency, LinkModel, Network};
 use crate::node::Ctx;
 use executor::{Executor, LocalFuture, Polled};
-use queue::{Event, Nanos, TaskKey};
+pub use queue::Nanos;
+use queue::{Event, TaskKey};
 use trace::{EventKind, Trace, TraceSink};
 use world::World;
 pub use world::{Envelope, NetStats, NodeId, ObservationRecord};

@@ -25,7 +25,7 @@ use std::rc::Rc;
 use crate::check::{FnInvariant, Invariant, RunEnd, Verdict};
 use crate::nemesis::FaultLog;
 use crate::scenario::format_duration;
-use crate::sim::queue::Nanos;
+use crate::sim::Nanos;
 use crate::sim::NodeId;
 use crate::workload::Recorder;
 
