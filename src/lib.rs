@@ -23,6 +23,7 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod sim;
+pub mod stats;
 pub mod storage;
 pub mod workload;
 

@@ -279,17 +279,7 @@ impl Recorder {
                 by_kind.entry(r.op.kind().to_string()).or_default().push(t - r.invoke.0);
             }
         }
-        by_kind
-            .into_iter()
-            .map(|(k, mut v)| {
-                v.sort_unstable();
-                let pick = |q: f64| {
-                    let i = ((v.len() as f64 - 1.0) * q).round() as usize;
-                    v[i.min(v.len() - 1)] as f64 / 1e6
-                };
-                (k, [pick(0.5), pick(0.9), pick(0.99), pick(1.0)])
-            })
-            .collect()
+        by_kind.into_iter().map(|(k, v)| (k, crate::stats::quantiles_ms(&v))).collect()
     }
 }
 

@@ -47,6 +47,7 @@ fn million_ops_make_small_svgs() {
         state ^= state << 17;
         state
     };
+    let kinds = ["read", "write", "cas", "append"].map(OpKind::from);
     let ops: Vec<Op> = (0..1_000_000u64)
         .map(|index| {
             let r = next();
@@ -59,7 +60,7 @@ fn million_ops_make_small_svgs() {
             let latency_ns = 1_000 + (r >> 20) % 480_000 + if slow { 48_000_000 } else { 0 };
             Op {
                 process: if slow { 1_000 + index } else { process },
-                kind: OpKind::ALL[(r % 4) as usize],
+                kind: kinds[(r % 4) as usize].clone(),
                 invoke_ns,
                 complete_ns: Some(invoke_ns + latency_ns),
                 outcome: Outcome::ALL[((r >> 8) % 3) as usize],

@@ -63,11 +63,11 @@ fn bad_history_line_names_file_and_line() {
         &["history.jsonl", "line 2"],
         None,
     );
-    let unknown_f = line(0, "invoke", "delete", 1);
+    let no_f = r#"{"process":0,"type":"invoke","time":1}"#;
     check(
-        "unknown_f",
-        &[("summary.json", &summary), ("history.jsonl", &unknown_f)],
-        &["history.jsonl", "line 1", "delete"],
+        "invoke_without_f",
+        &[("summary.json", &summary), ("history.jsonl", no_f)],
+        &["history.jsonl", "line 1", "invoke without f"],
         None,
     );
     let orphan = line(0, "ok", "read", 1);
@@ -125,15 +125,54 @@ fn history_pairs_invokes_with_next_completion_of_same_process() {
     .join("\n");
     check("pairing", &[("summary.json", &summary), ("history.jsonl", &history)], &[], Some(4));
     let data = load_run_dir(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pairing")).unwrap();
-    let got: Vec<(u64, OpKind, Outcome, Option<u64>)> =
-        data.ops.iter().map(|op| (op.process, op.kind, op.outcome, op.complete_ns.map(|c| c - op.invoke_ns))).collect();
+    let got: Vec<(u64, &str, Outcome, Option<u64>)> = data
+        .ops
+        .iter()
+        .map(|op| (op.process, op.kind.name(), op.outcome, op.complete_ns.map(|c| c - op.invoke_ns)))
+        .collect();
     assert_eq!(
         got,
         vec![
-            (0, OpKind::Read, Outcome::Ok, Some(30)),
-            (1, OpKind::Write, Outcome::Fail, Some(5)),
-            (2, OpKind::Cas, Outcome::Info, Some(40)),
-            (3, OpKind::Append, Outcome::Info, None),
+            (0, "read", Outcome::Ok, Some(30)),
+            (1, "write", Outcome::Fail, Some(5)),
+            (2, "cas", Outcome::Info, Some(40)),
+            (3, "append", Outcome::Info, None),
         ]
     );
+}
+
+/// The issue's case: a lock's and a bank's operations, with values of every
+/// JSON type and no key, load as ops of their own kinds. (An `f` outside
+/// read/write/cas/append used to fail the load, and so every run.)
+#[test]
+fn any_operation_name_and_any_value_load() {
+    let summary = summary_json("[]", "{}", "null");
+    let history = [
+        r#"{"process":0,"type":"invoke","f":"acquire","value":"owner-a","time":10}"#,
+        r#"{"process":1,"type":"invoke","f":"transfer","value":{"from":"alice","to":"bob","amount":[5,"eur"]},"time":12}"#,
+        r#"{"process":0,"type":"ok","f":"acquire","value":{"fence":7},"time":20}"#,
+        r#"{"process":1,"type":"fail","value":null,"time":22}"#,
+        r#"{"process":0,"type":"invoke","f":"release","value":null,"time":30}"#,
+        r#"{"process":0,"type":"info","f":"release","time":45}"#,
+        r#"{"process":2,"type":"invoke","f":"read","key":"k1","value":null,"time":50}"#,
+        r#"{"process":2,"type":"ok","f":"read","key":"k1","value":[1,2,3],"time":51}"#,
+    ]
+    .join("\n");
+    check("open_vocabulary", &[("summary.json", &summary), ("history.jsonl", &history)], &[], Some(4));
+    let data = load_run_dir(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("open_vocabulary")).unwrap();
+    let got: Vec<(u64, &str, Outcome, Option<u64>)> = data
+        .ops
+        .iter()
+        .map(|op| (op.process, op.kind.name(), op.outcome, op.complete_ns.map(|c| c - op.invoke_ns)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, "acquire", Outcome::Ok, Some(10)),
+            (1, "transfer", Outcome::Fail, Some(10)),
+            (0, "release", Outcome::Info, Some(15)),
+            (2, "read", Outcome::Ok, Some(1)),
+        ]
+    );
+    assert_eq!(data.ops[0].kind, OpKind::from("acquire"));
 }

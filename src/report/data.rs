@@ -6,10 +6,17 @@
 //! one line naming the file (and the line of a JSON Lines file), because bad
 //! user input is a `Result`, not a panic. Maps are `BTreeMap` so that nothing
 //! drawn from them depends on hash order: the same folder gives the same bytes.
+//! The history's vocabulary is open: an op's kind is its `f`, whatever the
+//! protocol calls it, and values and keys are never read, so a lock, a bank
+//! or a queue loads as well as a key-value store.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::Arc;
+
+use crate::stats;
 
 /// Nanoseconds in one second of simulated time.
 pub const NS_PER_S: u64 = 1_000_000_000;
@@ -108,7 +115,7 @@ pub struct FaultWindow {
 pub struct LinOp {
     /// Client process id.
     pub process: u64,
-    /// Operation kind (`read`, `write`, `cas`, `append`).
+    /// Operation kind: the history's `f`, any name.
     pub f: String,
     /// Key, if the model has keys.
     #[serde(default)]
@@ -221,35 +228,37 @@ impl Outcome {
     }
 }
 
-/// Kind of a client operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum OpKind {
-    /// `read`.
-    Read,
-    /// `write`.
-    Write,
-    /// `cas`.
-    Cas,
-    /// `append`.
-    Append,
-}
+/// Kind of a client operation: its `f` in the history, any name at all
+/// (`read`, `cas`, a lock's `acquire`, a bank's `transfer`). The report has
+/// no closed list of operations; it draws whatever the history holds.
+///
+/// A shared string, so that a million ops of a handful of kinds hold a
+/// handful of allocations (`parse_history` interns the names). Ordered by
+/// name, which is the order every legend and table uses.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpKind(Arc<str>);
 
 impl OpKind {
-    /// Every kind, in drawing and legend order.
-    pub const ALL: [OpKind; 4] = [OpKind::Read, OpKind::Write, OpKind::Cas, OpKind::Append];
-
-    /// The history's word for it.
-    pub fn name(self) -> &'static str {
-        match self {
-            OpKind::Read => "read",
-            OpKind::Write => "write",
-            OpKind::Cas => "cas",
-            OpKind::Append => "append",
-        }
+    /// The kind named `name`.
+    pub fn new(name: &str) -> OpKind {
+        OpKind(Arc::from(name))
     }
 
-    fn parse(text: &str) -> Option<OpKind> {
-        OpKind::ALL.into_iter().find(|kind| kind.name() == text)
+    /// The history's word for it.
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for OpKind {
+    fn from(name: &str) -> OpKind {
+        OpKind::new(name)
+    }
+}
+
+impl std::fmt::Display for OpKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -477,39 +486,50 @@ fn one_line(error: &dyn std::fmt::Display) -> String {
     error.to_string().replace('\n', " ")
 }
 
+/// The fields of a history line the report reads. Everything else (`key`,
+/// `value`, anything new) is skipped unread, so a value may be any JSON and
+/// a key may be absent.
 #[derive(Deserialize)]
-struct HistoryLine {
+struct HistoryLine<'a> {
     process: u64,
-    #[serde(rename = "type")]
-    kind: String,
-    f: String,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    f: Option<Cow<'a, str>>,
     time: u64,
 }
 
 /// Pairs a history (DESIGN §4 format) into ops: each invoke with the next
-/// completion of the same process. An invoke never completed becomes an open
-/// `Info` op with no completion time. The error names the 1-based line.
+/// completion of the same process. An op's kind is its invoke's `f`,
+/// whatever the name; a completion's `f` may be absent. An invoke never
+/// completed becomes an open `Info` op with no completion time. The error
+/// names the 1-based line.
 pub fn parse_history(text: &str) -> Result<Vec<Op>, String> {
     let mut ops: Vec<Op> = Vec::new();
     // Process id -> index in `ops` of its outstanding invoke.
     let mut outstanding: BTreeMap<u64, usize> = BTreeMap::new();
+    // One shared name per kind.
+    let mut kinds: BTreeMap<String, OpKind> = BTreeMap::new();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         if line.trim().is_empty() {
             continue;
         }
-        let entry: HistoryLine =
+        let entry: HistoryLine<'_> =
             serde_json::from_str(line).map_err(|error| format!("bad history line {number}: {}", one_line(&error)))?;
-        let kind =
-            OpKind::parse(&entry.f).ok_or_else(|| format!("bad history line {number}: unknown f {:?}", entry.f))?;
-        match entry.kind.as_str() {
+        match entry.kind.as_ref() {
             "invoke" => {
+                let name = entry.f.as_deref().ok_or_else(|| format!("bad history line {number}: invoke without f"))?;
                 if outstanding.contains_key(&entry.process) {
                     return Err(format!(
                         "bad history line {number}: process {} invokes with an op outstanding",
                         entry.process
                     ));
                 }
+                let kind = match kinds.get(name) {
+                    Some(kind) => kind.clone(),
+                    None => kinds.entry(name.to_string()).or_insert_with(|| OpKind::new(name)).clone(),
+                };
                 outstanding.insert(entry.process, ops.len());
                 ops.push(Op {
                     process: entry.process,
@@ -525,7 +545,7 @@ pub fn parse_history(text: &str) -> Result<Vec<Op>, String> {
                 })?;
                 let op = &mut ops[slot];
                 op.complete_ns = Some(entry.time.max(op.invoke_ns));
-                op.outcome = match entry.kind.as_str() {
+                op.outcome = match entry.kind.as_ref() {
                     "ok" => Outcome::Ok,
                     "fail" => Outcome::Fail,
                     _ => Outcome::Info,
@@ -615,13 +635,58 @@ pub fn parse_timeline(text: &str) -> Result<Vec<TimelineEvent>, String> {
     Ok(events)
 }
 
-/// The `q` quantile (0..=1) of ascending `sorted` values, nearest-rank.
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
+/// Most op kinds the charts and the latency table show one by one. A
+/// history with more kinds than this (a vocabulary gone wrong, say one name
+/// per op) keeps the most frequent `KINDS_SHOWN_MAX - 1` and merges the rest
+/// into one `other` group, so that legends, tables and SVG sizes stay bounded.
+pub const KINDS_SHOWN_MAX: usize = 12;
+
+/// One group of ops by kind, as the charts and the latency table show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KindGroup {
+    /// The kind, or `None` for the merged group of the least frequent kinds.
+    pub kind: Option<OpKind>,
+    /// The kind's name, or `N other kinds`.
+    pub label: String,
+    /// Ops in the group, open ones included.
+    pub ops: usize,
+}
+
+/// The ops of a run grouped by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KindGroups {
+    /// Sorted by kind name; the merged `other` group, if any, last.
+    pub groups: Vec<KindGroup>,
+    /// Index into `groups` of each op, parallel to the ops.
+    pub of_op: Vec<usize>,
+}
+
+/// Groups `ops` by kind (see `KindGroups` and `KINDS_SHOWN_MAX`).
+pub fn kind_groups(ops: &[Op]) -> KindGroups {
+    let mut counts: BTreeMap<&OpKind, usize> = BTreeMap::new();
+    for op in ops {
+        *counts.entry(&op.kind).or_insert(0) += 1;
     }
-    let rank = (q.clamp(0.0, 1.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
+    let shown: BTreeSet<&OpKind> = if counts.len() <= KINDS_SHOWN_MAX {
+        counts.keys().copied().collect()
+    } else {
+        let mut by_count: Vec<(&OpKind, usize)> = counts.iter().map(|(&kind, &n)| (kind, n)).collect();
+        by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        by_count.into_iter().take(KINDS_SHOWN_MAX - 1).map(|(kind, _)| kind).collect()
+    };
+    let mut groups: Vec<KindGroup> = shown
+        .iter()
+        .map(|&kind| KindGroup { kind: Some(kind.clone()), label: kind.name().to_string(), ops: counts[kind] })
+        .collect();
+    let index: BTreeMap<&OpKind, usize> = shown.iter().enumerate().map(|(i, &kind)| (kind, i)).collect();
+    let merged = counts.len() - shown.len();
+    if merged > 0 {
+        let ops = counts.iter().filter(|(kind, _)| !shown.contains(*kind)).map(|(_, &n)| n).sum();
+        groups.push(KindGroup { kind: None, label: format!("{merged} other kinds"), ops });
+    }
+    let other = groups.len().saturating_sub(1);
+    let of_op = ops.iter().map(|op| index.get(&op.kind).copied().unwrap_or(other)).collect();
+    KindGroups { groups, of_op }
 }
 
 /// Latency statistics of one group of ops.
@@ -631,21 +696,24 @@ pub struct LatencyStats {
     pub count: usize,
     /// Ops that never completed (no latency).
     pub open: usize,
-    /// Median, ms (of the ops with a latency).
+    /// Median, ms (of the ops with a latency; NaN when none has one).
     pub p50: f64,
-    /// 90th percentile, ms.
+    /// 90th percentile, ms (NaN when no op has a latency).
     pub p90: f64,
-    /// 99th percentile, ms.
+    /// 99th percentile, ms (NaN when no op has a latency).
     pub p99: f64,
-    /// Maximum, ms.
+    /// Maximum, ms (NaN when no op has a latency).
     pub max: f64,
 }
 
-/// Latency statistics per (kind, outcome) present in `ops`, in a fixed order.
-pub fn latency_table(ops: &[Op]) -> Vec<(OpKind, Outcome, LatencyStats)> {
-    let mut groups: BTreeMap<(OpKind, Outcome), (usize, Vec<f64>)> = BTreeMap::new();
-    for op in ops {
-        let group = groups.entry((op.kind, op.outcome)).or_default();
+/// Latency statistics per (kind group, outcome) present in `ops`, in kind
+/// group order (by name) then outcome order. Quantiles are
+/// `crate::stats::quantile`, the one definition `summary.json` uses too.
+pub fn latency_table(ops: &[Op]) -> Vec<(String, Outcome, LatencyStats)> {
+    let kinds = kind_groups(ops);
+    let mut groups: BTreeMap<(usize, Outcome), (usize, Vec<f64>)> = BTreeMap::new();
+    for (op, &kind) in ops.iter().zip(&kinds.of_op) {
+        let group = groups.entry((kind, op.outcome)).or_default();
         group.0 += 1;
         if let Some(latency) = op.latency_ms() {
             group.1.push(latency);
@@ -654,16 +722,34 @@ pub fn latency_table(ops: &[Op]) -> Vec<(OpKind, Outcome, LatencyStats)> {
     groups
         .into_iter()
         .map(|((kind, outcome), (count, mut latencies))| {
-            latencies.sort_by(f64::total_cmp);
-            let stats = LatencyStats {
-                count,
-                open: count - latencies.len(),
-                p50: quantile(&latencies, 0.50),
-                p90: quantile(&latencies, 0.90),
-                p99: quantile(&latencies, 0.99),
-                max: latencies.last().copied().unwrap_or(0.0),
-            };
-            (kind, outcome, stats)
+            stats::sort(&mut latencies);
+            let [p50, p90, p99, max] = stats::SUMMARY_QUANTILES.map(|q| stats::quantile(&latencies, q));
+            let row = LatencyStats { count, open: count - latencies.len(), p50, p90, p99, max };
+            (kinds.groups[kind].label.clone(), outcome, row)
         })
         .collect()
+}
+
+impl RunData {
+    /// Who issued the client operations, for the report's run table: a
+    /// label and a count, or `None` when nothing says there were clients.
+    ///
+    /// The history names processes, not clients: faultline's workload moves
+    /// a client that got an `info` to a new process id, `index + k *
+    /// clients` (see `workload.rs`), so with the summary's `clients` = `c >
+    /// 0` the actors are the distinct `process % c`, labelled `clients`.
+    /// The count shown is the larger of that and `c` itself, since a client
+    /// that issued nothing is in the summary but not in the history. Without
+    /// a client count (a protocol whose nodes are its own clients writes
+    /// `clients: 0`) there is no telling which ids are one actor, so it is
+    /// the distinct process ids, labelled `client processes`.
+    pub fn clients(&self) -> Option<(&'static str, u64)> {
+        let configured = self.summary.clients.unwrap_or(0);
+        if configured > 0 {
+            let actors: BTreeSet<u64> = self.ops.iter().map(|op| op.process % configured).collect();
+            return Some(("clients", (actors.len() as u64).max(configured)));
+        }
+        let processes: BTreeSet<u64> = self.ops.iter().map(|op| op.process).collect();
+        (!processes.is_empty()).then_some(("client processes", processes.len() as u64))
+    }
 }

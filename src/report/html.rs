@@ -7,6 +7,9 @@
 //! fonts, no links, no images. The page is assembled from strings in a fixed
 //! order from `BTreeMap`s and vectors, with no clock, so the same run folder
 //! gives the same bytes. Text is escaped at the one place it enters markup.
+//! A run without client operations (a protocol with no clients, or none in
+//! its history) gets one line saying so in place of the four latency and
+//! rate charts, and every other section as usual.
 
 use super::data::{latency_table, Outcome, RunData, NS_PER_S};
 use super::plots;
@@ -48,7 +51,8 @@ th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .pass{background:#d5ebd5;color:#1a5e1a;font-weight:bold}.fail{background:#f8c8c8;color:#8b0000;font-weight:bold}\
 .unknown{background:#ffe5cc;color:#8a4b00;font-weight:bold}\
 pre,code{background:#f4f4f4;padding:2px 4px;white-space:pre-wrap;word-break:break-all}\
-.plot{margin:12px 0;overflow-x:auto}.violation{border:2px solid #d62728;padding:8px 12px;background:#fff4f4}";
+.plot{margin:12px 0;overflow-x:auto}.violation{border:2px solid #d62728;padding:8px 12px;background:#fff4f4}\
+p.no-ops{color:#555;font-style:italic}";
 
 fn verdict_class(verdict: &str) -> &'static str {
     match verdict {
@@ -58,9 +62,17 @@ fn verdict_class(verdict: &str) -> &'static str {
     }
 }
 
+/// Milliseconds with three decimals; `-` for a quantile of no samples (NaN).
 fn fmt_ms(value: f64) -> String {
-    format!("{value:.3}")
+    if value.is_finite() {
+        format!("{value:.3}")
+    } else {
+        "-".to_string()
+    }
 }
+
+/// The charts of client operations: shown in the report only when the run has some.
+pub const CLIENT_CHARTS: [&str; 4] = ["latency.svg", "latency-quantiles.svg", "latency-cdf.svg", "rate.svg"];
 
 fn fmt_s(ns: u64) -> String {
     format!("{:.3}", ns as f64 / NS_PER_S as f64)
@@ -80,6 +92,22 @@ pub fn run_svgs(data: &RunData, timeline_window: (u64, u64)) -> io::Result<Vec<(
             timeline_svg(data, timeline_window, ARROW_CAP),
         ),
     ])
+}
+
+/// The run table's count of client operations: all of the history's, with
+/// how many completed ok; `summary.json`'s `ops` (ok ones) only where it
+/// says something the history does not.
+fn client_ops(data: &RunData) -> String {
+    let saved = data.summary.ops;
+    if data.ops.is_empty() {
+        return if saved > 0 { format!("{saved} ok (summary.json; no history to draw)") } else { "none".to_string() };
+    }
+    let ok = data.ops.iter().filter(|op| op.outcome == Outcome::Ok).count() as u64;
+    if saved == 0 || saved == ok {
+        format!("{} ({ok} ok)", data.ops.len())
+    } else {
+        format!("{} ({ok} ok; summary.json counts {saved} ok)", data.ops.len())
+    }
 }
 
 /// The whole `report.html` page for a run, given its charts from `run_svgs`.
@@ -140,15 +168,20 @@ pub fn report_html(data: &RunData, svgs: &[(String, String, String)]) -> String 
 
     // Run statistics.
     page.push_str("<h2>Run</h2><table>");
+    // See `RunData::clients` for what is counted, and when it is the summary's field.
+    let (clients_label, clients) = match data.clients() {
+        Some((label, count)) => (label, count.to_string()),
+        None => ("clients", "none".to_string()),
+    };
     let stats: [(&str, String); 8] = [
         ("stop", escape(&summary.stop)),
         ("simulated seconds", format!("{:.3}", summary.sim_seconds)),
         ("wall seconds", format!("{:.3}", summary.wall_seconds)),
         ("events", summary.events.to_string()),
         ("steps", summary.steps.to_string()),
-        ("client ops", format!("{} (history: {})", summary.ops, data.ops.len())),
+        ("client ops", client_ops(data)),
         ("nodes", summary.nodes.map(|n| n.to_string()).unwrap_or_else(|| "-".into())),
-        ("clients", summary.clients.map(|n| n.to_string()).unwrap_or_else(|| "-".into())),
+        (clients_label, clients),
     ];
     for (name, value) in stats {
         page.push_str(&format!("<tr><th>{name}</th><td class=\"num\">{value}</td></tr>"));
@@ -194,12 +227,17 @@ pub fn report_html(data: &RunData, svgs: &[(String, String, String)]) -> String 
     }
 
     // Latency statistics.
-    page.push_str("<h2>Latency (ms)</h2>");
     let table = latency_table(&data.ops);
+    let no_ops = plots::no_ops_note(data);
+    let nothing = no_ops.is_some() && summary.latency.is_empty();
+    page.push_str(if nothing { "<h2>Client operations</h2>" } else { "<h2>Latency (ms)</h2>" });
+    if let Some(note) = &no_ops {
+        // In place of the four client-operation charts, which follow.
+        page.push_str(&format!("<p class=\"no-ops\">{}</p>\n", escape(note)));
+    }
     if table.is_empty() {
-        if summary.latency.is_empty() {
-            page.push_str("<p>No client operations.</p>\n");
-        } else {
+        if !summary.latency.is_empty() {
+            page.push_str("<p>From <code>summary.json</code>:</p>");
             page.push_str("<table><tr><th>kind</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>");
             for (kind, q) in &summary.latency {
                 page.push_str(&format!(
@@ -218,7 +256,7 @@ pub fn report_html(data: &RunData, svgs: &[(String, String, String)]) -> String 
         for (kind, outcome, stats) in &table {
             page.push_str(&format!(
                 "<tr><td>{}</td><td class=\"{}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                kind.name(),
+                escape(kind),
                 match outcome {
                     Outcome::Ok => "pass",
                     Outcome::Fail => "fail",
@@ -237,7 +275,10 @@ pub fn report_html(data: &RunData, svgs: &[(String, String, String)]) -> String 
     }
 
     // Charts.
-    for (_, heading, svg) in svgs {
+    for (name, heading, svg) in svgs {
+        if no_ops.is_some() && CLIENT_CHARTS.contains(&name.as_str()) {
+            continue;
+        }
         page.push_str(&format!("<h2>{}</h2><div class=\"plot\">{}</div>\n", escape(heading), inline_svg(svg)));
     }
     page.push_str(&format!("<p>Reproduce: <code>{}</code></p>\n</body></html>\n", escape(&summary.reproduce)));

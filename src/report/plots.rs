@@ -15,11 +15,20 @@
 //!   pixel column and per (outcome, kind), the lowest and highest latency,
 //!   plus every op at or above the p99.9 latency, so extremes are never lost,
 //!   and an even sample of a few thousand ops to show where the bulk lies.
+//! - Operation kinds are open: whatever `f` names the history holds are drawn,
+//!   sorted by name (`data::kind_groups`). `read`, `write`, `cas` and
+//!   `append` keep fixed colours and marker shapes; any other name gets the
+//!   next ones in name order (`kind_styles`), so the same vocabulary always
+//!   looks the same.
+//! - A run without client operations has nothing to put on the latency and
+//!   rate axes, so those four charts are a titled note (`no_ops_svg`) rather
+//!   than empty axes; the report shows the note once in their place.
 //! - Everything iterates vectors or `BTreeMap`s and never reads a clock, so the
 //!   same data gives the same bytes.
 
-use super::data::{quantile, FaultWindow, Op, OpKind, Outcome, RunData, NS_PER_S};
+use super::data::{kind_groups, FaultWindow, KindGroups, Op, Outcome, RunData, NS_PER_S};
 use super::html::escape;
+use crate::stats::quantile;
 use plotters::prelude::*;
 use std::collections::BTreeSet;
 use std::io;
@@ -58,7 +67,7 @@ pub fn outcome_color(outcome: Outcome) -> RGBColor {
 
 /// Colour of a series by index (quantiles, kinds, runs).
 pub fn palette(index: usize) -> RGBColor {
-    const COLORS: [RGBColor; 8] = [
+    const COLORS: [RGBColor; 10] = [
         RGBColor(0x1f, 0x77, 0xb4),
         RGBColor(0xff, 0x7f, 0x0e),
         RGBColor(0x2c, 0xa0, 0x2c),
@@ -67,8 +76,68 @@ pub fn palette(index: usize) -> RGBColor {
         RGBColor(0x8c, 0x56, 0x4b),
         RGBColor(0xe3, 0x77, 0xc2),
         RGBColor(0x17, 0xbe, 0xcf),
+        RGBColor(0xbc, 0xbd, 0x22),
+        RGBColor(0x7f, 0x7f, 0x7f),
     ];
     COLORS[index % COLORS.len()]
+}
+
+/// Marker shape of an op kind in the latency scatter and its legend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Filled circle (`read`).
+    Circle,
+    /// Filled square (`write`).
+    Square,
+    /// Filled triangle, point up (`cas`).
+    Triangle,
+    /// Diagonal cross (`append`).
+    Cross,
+    /// Filled diamond.
+    Diamond,
+    /// Upright plus.
+    Plus,
+    /// Filled triangle, point down.
+    TriangleDown,
+    /// Hollow circle.
+    Ring,
+    /// Small dot (the merged `other` group).
+    Dot,
+}
+
+/// The kinds with a colour and shape of their own, as (name, palette index, shape).
+const FIXED_KIND_STYLES: [(&str, usize, Shape); 4] =
+    [("read", 0, Shape::Circle), ("write", 1, Shape::Square), ("cas", 2, Shape::Triangle), ("append", 3, Shape::Cross)];
+/// Palette indices for the other kinds, in name order (cycling).
+const OTHER_KIND_COLORS: [usize; 5] = [4, 5, 6, 7, 8];
+/// Shapes for the other kinds, in name order (cycling; 4 and 5 are coprime,
+/// so the first 20 other kinds all differ in colour or shape).
+const OTHER_KIND_SHAPES: [Shape; 4] = [Shape::Diamond, Shape::Plus, Shape::TriangleDown, Shape::Ring];
+
+/// Colour and marker shape of each kind group, parallel to `groups.groups`:
+/// `read`, `write`, `cas` and `append` keep theirs; other names take, in
+/// name order, the next colours and shapes; the merged `other` group is a
+/// grey dot.
+pub fn kind_styles(groups: &KindGroups) -> Vec<(RGBColor, Shape)> {
+    let mut next = 0;
+    groups
+        .groups
+        .iter()
+        .map(|group| match &group.kind {
+            None => (palette(9), Shape::Dot),
+            Some(kind) => match FIXED_KIND_STYLES.iter().find(|(name, _, _)| *name == kind.name()) {
+                Some(&(_, color, shape)) => (palette(color), shape),
+                None => {
+                    let style = (
+                        palette(OTHER_KIND_COLORS[next % OTHER_KIND_COLORS.len()]),
+                        OTHER_KIND_SHAPES[next % OTHER_KIND_SHAPES.len()],
+                    );
+                    next += 1;
+                    style
+                }
+            },
+        })
+        .collect()
 }
 
 /// Fill colour of a fault window by kind, as an SVG colour.
@@ -116,20 +185,35 @@ fn trim_zeros(text: String) -> String {
 enum Mark {
     /// A filled dot of a colour.
     Dot(RGBColor),
-    /// The marker shape of an op kind, in grey.
-    Shape(OpKind),
+    /// A marker shape, in grey.
+    Shape(Shape),
     /// A line of a colour.
     Line(RGBColor),
 }
 
-fn marker_svg(kind: OpKind, x: i32, y: i32, color: &str) -> String {
-    match kind {
-        OpKind::Read => format!(r#"<circle cx="{x}" cy="{y}" r="4" fill="{color}"/>"#),
-        OpKind::Write => format!(r#"<rect x="{}" y="{}" width="8" height="8" fill="{color}"/>"#, x - 4, y - 4),
-        OpKind::Cas => {
+/// The SVG of a marker `shape` centred at (`x`, `y`), as the scatter draws it.
+fn marker_svg(shape: Shape, x: i32, y: i32, color: &str) -> String {
+    match shape {
+        Shape::Circle => format!(r#"<circle cx="{x}" cy="{y}" r="4" fill="{color}"/>"#),
+        Shape::Square => format!(r#"<rect x="{}" y="{}" width="8" height="8" fill="{color}"/>"#, x - 4, y - 4),
+        Shape::Triangle => {
             format!(r#"<polygon points="{},{} {},{} {},{}" fill="{color}"/>"#, x, y - 5, x - 5, y + 4, x + 5, y + 4)
         }
-        OpKind::Append => format!(
+        Shape::TriangleDown => {
+            format!(r#"<polygon points="{},{} {},{} {},{}" fill="{color}"/>"#, x, y + 5, x - 5, y - 4, x + 5, y - 4)
+        }
+        Shape::Diamond => format!(
+            r#"<polygon points="{},{} {},{} {},{} {},{}" fill="{color}"/>"#,
+            x,
+            y - 5,
+            x + 5,
+            y,
+            x,
+            y + 5,
+            x - 5,
+            y
+        ),
+        Shape::Cross => format!(
             r#"<path d="M{} {}L{} {}M{} {}L{} {}" stroke="{color}" stroke-width="2"/>"#,
             x - 4,
             y - 4,
@@ -140,6 +224,17 @@ fn marker_svg(kind: OpKind, x: i32, y: i32, color: &str) -> String {
             x + 4,
             y - 4
         ),
+        Shape::Plus => format!(
+            r#"<path d="M{} {y}L{} {y}M{x} {}L{x} {}" stroke="{color}" stroke-width="2"/>"#,
+            x - 5,
+            x + 5,
+            y - 5,
+            y + 5
+        ),
+        Shape::Ring => {
+            format!(r#"<circle cx="{x}" cy="{y}" r="4" fill="none" stroke="{color}" stroke-width="1.5"/>"#)
+        }
+        Shape::Dot => format!(r#"<circle cx="{x}" cy="{y}" r="2" fill="{color}"/>"#),
     }
 }
 
@@ -160,7 +255,7 @@ fn legend_svg(entries: &[(Mark, String)], right: i32, top: i32) -> String {
         let x = left + 12;
         let glyph = match mark {
             Mark::Dot(color) => format!(r#"<circle cx="{x}" cy="{y}" r="4" fill="{}"/>"#, hex(*color)),
-            Mark::Shape(kind) => marker_svg(*kind, x, y, "#555555"),
+            Mark::Shape(shape) => marker_svg(*shape, x, y, "#555555"),
             Mark::Line(color) => format!(
                 r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{}" stroke-width="2"/>"#,
                 x - 7,
@@ -287,17 +382,23 @@ fn seconds(ns: u64) -> f64 {
     ns as f64 / NS_PER_S as f64
 }
 
-/// Indices of the ops the scatter draws: per pixel column and (outcome, kind)
-/// the lowest and highest latency, every op at or above the p99.9 latency,
-/// and an even sample of about `SCATTER_EVEN_SAMPLE` ops. Open ops (no
-/// latency) are never drawn. Sorted, no duplicates.
+/// Indices of the ops the scatter draws: per pixel column and (outcome, kind
+/// group) the lowest and highest latency, every op at or above the p99.9
+/// latency, and an even sample of about `SCATTER_EVEN_SAMPLE` ops. Open ops
+/// (no latency) are never drawn. Sorted, no duplicates.
 pub fn scatter_sample(ops: &[Op], end_ns: u64, columns: usize) -> Vec<usize> {
+    let kinds = kind_groups(ops);
+    scatter_sample_grouped(ops, &kinds, end_ns, columns)
+}
+
+fn scatter_sample_grouped(ops: &[Op], kinds: &KindGroups, end_ns: u64, columns: usize) -> Vec<usize> {
     let columns = columns.max(1);
     let mut latencies: Vec<f64> = ops.iter().filter_map(Op::latency_ms).collect();
-    latencies.sort_by(f64::total_cmp);
+    crate::stats::sort(&mut latencies);
     let threshold =
         if latencies.is_empty() { f64::INFINITY } else { quantile(&latencies, SCATTER_KEEP_ALL_ABOVE_QUANTILE) };
-    let groups = Outcome::ALL.len() * OpKind::ALL.len();
+    let kind_count = kinds.groups.len().max(1);
+    let groups = Outcome::ALL.len() * kind_count;
     // (min index, max index) per group and column.
     let mut extremes: Vec<Option<(usize, usize)>> = vec![None; groups * columns];
     let mut keep = Vec::new();
@@ -309,7 +410,7 @@ pub fn scatter_sample(ops: &[Op], end_ns: u64, columns: usize) -> Vec<usize> {
             keep.push(index);
         }
         let column = ((op.invoke_ns as f64 / end_ns.max(1) as f64) * columns as f64) as usize;
-        let group = op.outcome as usize * OpKind::ALL.len() + op.kind as usize;
+        let group = op.outcome as usize * kind_count + kinds.of_op[index];
         let slot = &mut extremes[group * columns + column.min(columns - 1)];
         match slot {
             None => *slot = Some((index, index)),
@@ -333,6 +434,79 @@ pub fn scatter_sample(ops: &[Op], end_ns: u64, columns: usize) -> Vec<usize> {
     keep.sort_unstable();
     keep.dedup();
     keep
+}
+
+/// Draws `points` of the scatter as `shape` markers in `color`.
+fn draw_marks(
+    chart: &mut LatencyTimeChart<'_, '_>,
+    points: Vec<(f64, f64)>,
+    shape: Shape,
+    color: RGBColor,
+) -> io::Result<()> {
+    if points.is_empty() {
+        return Ok(());
+    }
+    let fill = color.mix(0.8).filled();
+    let points = points.into_iter();
+    match shape {
+        Shape::Circle => chart.draw_series(points.map(|p| Circle::new(p, 3, fill))).map(|_| ()),
+        Shape::Square => chart
+            .draw_series(points.map(|p| EmptyElement::at(p) + Rectangle::new([(-3, -3), (3, 3)], fill)))
+            .map(|_| ()),
+        Shape::Triangle => chart.draw_series(points.map(|p| TriangleMarker::new(p, 4, fill))).map(|_| ()),
+        Shape::TriangleDown => chart
+            .draw_series(points.map(|p| EmptyElement::at(p) + Polygon::new(vec![(0, 4), (-4, -3), (4, -3)], fill)))
+            .map(|_| ()),
+        Shape::Diamond => chart
+            .draw_series(
+                points.map(|p| EmptyElement::at(p) + Polygon::new(vec![(0, -4), (4, 0), (0, 4), (-4, 0)], fill)),
+            )
+            .map(|_| ()),
+        Shape::Cross => chart.draw_series(points.map(|p| Cross::new(p, 3, color))).map(|_| ()),
+        Shape::Plus => {
+            let stroke = color.stroke_width(2);
+            chart
+                .draw_series(points.map(|p| {
+                    EmptyElement::at(p)
+                        + PathElement::new(vec![(-4, 0), (4, 0)], stroke)
+                        + PathElement::new(vec![(0, -4), (0, 4)], stroke)
+                }))
+                .map(|_| ())
+        }
+        Shape::Ring => chart.draw_series(points.map(|p| Circle::new(p, 3, color.stroke_width(1)))).map(|_| ()),
+        Shape::Dot => chart.draw_series(points.map(|p| Circle::new(p, 2, fill))).map(|_| ()),
+    }
+    .map_err(err)
+}
+
+/// Why the client-operation charts have nothing to draw, or `None` when the
+/// run has client operations.
+pub fn no_ops_note(data: &RunData) -> Option<String> {
+    if !data.ops.is_empty() {
+        None
+    } else if data.summary.ops > 0 {
+        Some(format!(
+            "no client operations in this run's history (summary.json counts {}; history.jsonl is missing or empty)",
+            data.summary.ops
+        ))
+    } else {
+        Some("no client operations in this run".to_string())
+    }
+}
+
+/// Height of a chart that is only a note, pixels.
+const NOTE_HEIGHT_PX: u32 = 90;
+
+/// A chart file that is only its title and `note`: what the latency and
+/// rate charts are for a run without client operations (no axes to leave
+/// empty).
+fn no_ops_svg(data: &RunData, what: &str, note: &str) -> String {
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH_PX}" height="{NOTE_HEIGHT_PX}" viewBox="0 0 {WIDTH_PX} {NOTE_HEIGHT_PX}"><rect class="background" x="0" y="0" width="{WIDTH_PX}" height="{NOTE_HEIGHT_PX}" fill="#FFFFFF"/><text x="{}" y="28" font-family="{FONT}" font-size="18" fill="#222222" text-anchor="middle">{}</text>{}</svg>"##,
+        WIDTH_PX / 2,
+        escape(&title(data, what)),
+        note_svg(note, WIDTH_PX as i32 / 2, 62).replacen("class=\"note\"", "class=\"note no-ops\"", 1)
+    )
 }
 
 /// A chart of latency (log scale) over invoke time.
@@ -373,6 +547,9 @@ fn latency_time_chart<'a, 'b>(
 /// `latency.svg`: every client op (downsampled) at (invoke time, latency),
 /// coloured by outcome, shaped by kind, over the shaded fault windows.
 pub fn latency_svg(data: &RunData) -> io::Result<String> {
+    if let Some(note) = no_ops_note(data) {
+        return Ok(no_ops_svg(data, "latency", &note));
+    }
     let end_ns = data.end_ns();
     let (y_low, y_high) = log_range(data.ops.iter().filter_map(Op::latency_ms));
     let mut buf = String::new();
@@ -385,48 +562,35 @@ pub fn latency_svg(data: &RunData) -> io::Result<String> {
         let area = chart.plotting_area().get_pixel_range();
         // One column per 2 pixels: markers are 6 px wide, so finer adds bytes, not detail.
         let columns = ((area.0.end - area.0.start) / 2).max(1) as usize;
-        let keep = scatter_sample(&data.ops, end_ns, columns);
-        // Draw outcome by outcome and kind by kind so the order is fixed.
-        for outcome in Outcome::ALL {
-            let style = outcome_color(outcome).mix(0.8).filled();
-            for kind in OpKind::ALL {
-                let points =
-                    keep.iter().map(|&index| &data.ops[index]).filter(|op| op.outcome == outcome && op.kind == kind);
-                let points =
-                    points.map(|op| (seconds(op.invoke_ns), op.latency_ms().unwrap_or(0.0).max(LATENCY_MS_FLOOR)));
-                match kind {
-                    OpKind::Read => chart.draw_series(points.map(|p| Circle::new(p, 3, style))).map(|_| ()),
-                    OpKind::Write => chart
-                        .draw_series(points.map(|p| EmptyElement::at(p) + Rectangle::new([(-3, -3), (3, 3)], style)))
-                        .map(|_| ()),
-                    OpKind::Cas => chart.draw_series(points.map(|p| TriangleMarker::new(p, 4, style))).map(|_| ()),
-                    OpKind::Append => {
-                        chart.draw_series(points.map(|p| Cross::new(p, 3, outcome_color(outcome)))).map(|_| ())
-                    }
-                }
-                .map_err(err)?;
-            }
+        let kinds = kind_groups(&data.ops);
+        let styles = kind_styles(&kinds);
+        let keep = scatter_sample_grouped(&data.ops, &kinds, end_ns, columns);
+        // Kept points per (outcome, kind group), drawn in that fixed order.
+        let mut by_group: Vec<Vec<(f64, f64)>> = vec![Vec::new(); Outcome::ALL.len() * kinds.groups.len()];
+        for &index in &keep {
+            let op = &data.ops[index];
+            let point = (seconds(op.invoke_ns), op.latency_ms().unwrap_or(0.0).max(LATENCY_MS_FLOOR));
+            by_group[op.outcome as usize * kinds.groups.len() + kinds.of_op[index]].push(point);
+        }
+        for (group, points) in by_group.into_iter().enumerate() {
+            let outcome = Outcome::ALL[group / kinds.groups.len()];
+            let shape = styles[group % kinds.groups.len()].1;
+            draw_marks(&mut chart, points, shape, outcome_color(outcome))?;
         }
         // The legend names what is drawn: completed ops only.
         let drawn = data.ops.iter().filter(|op| op.complete_ns.is_some());
-        let outcomes: BTreeSet<Outcome> = drawn.clone().map(|op| op.outcome).collect();
-        let kinds: BTreeSet<OpKind> = drawn.map(|op| op.kind).collect();
+        let outcomes: BTreeSet<Outcome> = drawn.map(|op| op.outcome).collect();
+        let drawn_groups: BTreeSet<usize> =
+            data.ops.iter().zip(&kinds.of_op).filter(|(op, _)| op.complete_ns.is_some()).map(|(_, &g)| g).collect();
         let open = data.ops.iter().filter(|op| op.complete_ns.is_none()).count();
         let mut entries: Vec<(Mark, String)> =
             outcomes.iter().map(|&outcome| (Mark::Dot(outcome_color(outcome)), outcome.name().to_string())).collect();
-        entries.extend(kinds.iter().map(|&kind| (Mark::Shape(kind), kind.name().to_string())));
+        entries.extend(drawn_groups.iter().map(|&g| (Mark::Shape(styles[g].1), kinds.groups[g].label.clone())));
         over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.start + 6));
-        let middle = (area.0.start + area.0.end) / 2;
-        if data.ops.is_empty() {
-            over.push_str(&note_svg(
-                "no client operations (no history.jsonl)",
-                middle,
-                (area.1.start + area.1.end) / 2,
-            ));
-        } else if open > 0 {
+        if open > 0 {
             over.push_str(&note_svg(
                 &format!("{open} {} never completed (open): counted, not drawn", if open == 1 { "op" } else { "ops" }),
-                middle,
+                (area.0.start + area.0.end) / 2,
                 area.1.end - 8,
             ));
         }
@@ -452,7 +616,7 @@ pub fn bucket_quantiles(ops: &[Op], end_ns: u64, quantiles: &[f64]) -> Vec<(f64,
         .enumerate()
         .filter(|(_, latencies)| !latencies.is_empty())
         .map(|(index, mut latencies)| {
-            latencies.sort_by(f64::total_cmp);
+            crate::stats::sort(&mut latencies);
             let middle = seconds(width_ns * index as u64 + width_ns / 2);
             (middle, quantiles.iter().map(|&q| quantile(&latencies, q)).collect())
         })
@@ -462,6 +626,9 @@ pub fn bucket_quantiles(ops: &[Op], end_ns: u64, quantiles: &[f64]) -> Vec<(f64,
 /// `latency-quantiles.svg`: p50, p95, p99 and max of latency per time bucket
 /// (run length / 100), over the shaded fault windows.
 pub fn latency_quantiles_svg(data: &RunData) -> io::Result<String> {
+    if let Some(note) = no_ops_note(data) {
+        return Ok(no_ops_svg(data, "latency quantiles", &note));
+    }
     const QUANTILES: [(f64, &str); 4] = [(0.50, "p50"), (0.95, "p95"), (0.99, "p99"), (1.0, "max")];
     let end_ns = data.end_ns();
     let levels: Vec<f64> = QUANTILES.iter().map(|(q, _)| *q).collect();
@@ -514,21 +681,28 @@ pub fn cdf_points(sorted: &[f64]) -> Vec<(f64, f64)> {
 
 fn sorted_latencies<'a>(ops: impl Iterator<Item = &'a Op>) -> Vec<f64> {
     let mut latencies: Vec<f64> = ops.filter_map(Op::latency_ms).collect();
-    latencies.sort_by(f64::total_cmp);
+    crate::stats::sort(&mut latencies);
     latencies
 }
 
 /// `latency-cdf.svg`: latency CDF of completed ops per op kind, log x axis.
 pub fn latency_cdf_svg(data: &RunData) -> io::Result<String> {
-    let series: Vec<(OpKind, Vec<(f64, f64)>)> = OpKind::ALL
-        .iter()
-        .map(|&kind| {
-            let sorted = sorted_latencies(data.ops.iter().filter(|op| op.kind == kind));
-            (kind, cdf_points(&sorted))
+    if let Some(note) = no_ops_note(data) {
+        return Ok(no_ops_svg(data, "latency CDF (completed ops)", &note));
+    }
+    let kinds = kind_groups(&data.ops);
+    let styles = kind_styles(&kinds);
+    // Per kind group: (label, colour, completed ops, CDF points).
+    type Series = (String, RGBColor, usize, Vec<(f64, f64)>);
+    let series: Vec<Series> = (0..kinds.groups.len())
+        .map(|group| {
+            let members = data.ops.iter().zip(&kinds.of_op).filter(|(_, &g)| g == group).map(|(op, _)| op);
+            let sorted = sorted_latencies(members);
+            (kinds.groups[group].label.clone(), styles[group].0, sorted.len(), cdf_points(&sorted))
         })
-        .filter(|(_, points)| !points.is_empty())
+        .filter(|(_, _, _, points)| !points.is_empty())
         .collect();
-    let (x_low, x_high) = log_range(series.iter().flat_map(|(_, points)| points.iter().map(|p| p.0)));
+    let (x_low, x_high) = log_range(series.iter().flat_map(|(_, _, _, points)| points.iter().map(|p| p.0)));
     let mut buf = String::new();
     let mut over = String::new();
     {
@@ -550,11 +724,9 @@ pub fn latency_cdf_svg(data: &RunData) -> io::Result<String> {
             .map_err(err)?;
         let area = chart.plotting_area().get_pixel_range();
         let mut entries = Vec::new();
-        for (kind, points) in &series {
-            let color = palette(*kind as usize);
+        for (label, color, count, points) in &series {
             chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2))).map_err(err)?;
-            let count = data.ops.iter().filter(|op| op.kind == *kind && op.complete_ns.is_some()).count();
-            entries.push((Mark::Line(color), format!("{} ({count})", kind.name())));
+            entries.push((Mark::Line(*color), format!("{label} ({count})")));
         }
         over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.end - 8 - 18 * entries.len() as i32 - 8));
         if series.is_empty() {
@@ -586,6 +758,9 @@ pub fn rate_series(ops: &[Op], end_ns: u64, keep: impl Fn(&Op) -> bool) -> Vec<(
 /// `rate.svg`: completed ops per second over time, one line per outcome,
 /// over the shaded fault windows.
 pub fn rate_svg(data: &RunData) -> io::Result<String> {
+    if let Some(note) = no_ops_note(data) {
+        return Ok(no_ops_svg(data, "throughput", &note));
+    }
     let end_ns = data.end_ns();
     let outcomes: BTreeSet<Outcome> =
         data.ops.iter().filter(|op| op.complete_ns.is_some()).map(|op| op.outcome).collect();
