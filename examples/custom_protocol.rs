@@ -25,7 +25,7 @@ use faultline::Ctx;
 pub struct Update(u64);
 
 /// A backup applied update `n`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Applied(u64);
 
 /// The protocol's options.

@@ -372,7 +372,12 @@ fn run(
                 println!("no fault was in force in the {} before it", format_duration(crate::check::FAULTS_BEFORE_NS));
             } else {
                 println!("faults in force in the {} before it:", format_duration(crate::check::FAULTS_BEFORE_NS));
-                for f in &v.faults_before {
+                const SHOWN: usize = 8;
+                let skipped = v.faults_before.len().saturating_sub(SHOWN);
+                if skipped > 0 {
+                    println!("  ({skipped} earlier ones, all in summary.json)");
+                }
+                for f in &v.faults_before[skipped..] {
                     let until =
                         f.end_ns.map_or("still in force".to_string(), |e| format!("until {:.3} s", e as f64 / 1e9));
                     println!("  {} from {:.3} s, {until}", f.detail, f.start_ns as f64 / 1e9);

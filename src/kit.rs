@@ -99,7 +99,7 @@ pub trait Protocol: Sync + 'static {
     /// The messages its nodes exchange.
     type Msg: Clone + std::fmt::Debug + Hash + 'static;
     /// What its nodes report to the checkers.
-    type Obs: std::fmt::Debug + Hash + 'static;
+    type Obs: std::fmt::Debug + Hash + serde::Serialize + 'static;
     /// Its `options`, read by serde; use `#[serde(deny_unknown_fields, default)]`.
     type Options: DeserializeOwned + Default;
 

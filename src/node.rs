@@ -42,7 +42,7 @@ impl<M, O> Clone for Ctx<M, O> {
 impl<M, O> Ctx<M, O>
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     pub(crate) fn new(world: Rc<RefCell<World<M, O>>>, id: NodeId) -> Self {
         Ctx { world, id }
@@ -161,7 +161,7 @@ pub struct Recv<'a, M, O> {
 impl<M, O> Future for Recv<'_, M, O>
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     type Output = Envelope<M>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Envelope<M>> {
@@ -188,7 +188,7 @@ pub struct RecvWhere<'a, M, O, F> {
 impl<M, O, F> Future for RecvWhere<'_, M, O, F>
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
     F: FnMut(&Envelope<M>) -> bool + Unpin,
 {
     type Output = Envelope<M>;
@@ -218,7 +218,7 @@ pub struct RecvTimeout<'a, M, O> {
 impl<M, O> Future for RecvTimeout<'_, M, O>
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     type Output = Option<Envelope<M>>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Envelope<M>>> {
@@ -253,7 +253,7 @@ pub(crate) fn arm_timer<M, O>(
     cx: &Context<'_>,
 ) where
     M: Clone + std::fmt::Debug + Hash,
-    O: std::fmt::Debug + Hash,
+    O: std::fmt::Debug + Hash + serde::Serialize,
 {
     let at = w.procs[id].clock.global_for(deadline_local, w.now);
     if *armed_at != Some(at) || at <= w.now {
@@ -272,7 +272,7 @@ pub struct Sleep<'a, M, O> {
 impl<M, O> Future for Sleep<'_, M, O>
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     type Output = ();
     #[inline]
@@ -329,7 +329,7 @@ pub struct Storage<'a, M, O> {
 impl<'a, M, O> Storage<'a, M, O>
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     /// The value of `key`, including unsynced writes.
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
@@ -370,7 +370,7 @@ pub struct Sync<'a, M, O> {
 impl<M, O> Future for Sync<'_, M, O>
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {

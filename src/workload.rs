@@ -293,7 +293,7 @@ fn next_op<M, O>(
 ) -> KvOp
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     let rng = ctx.rng();
     let key = rng.index(cfg.key_count as usize) as u32;
@@ -315,7 +315,7 @@ where
 fn exponential_gap<M, O>(ctx: &Ctx<M, O>, mean_ns: u64) -> Duration
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     // Uniform in (0, 1]; the inverse CDF; capped at 20 means.
     let u = (ctx.rng().next_u64() >> 11) as f64 / (1u64 << 53) as f64;
@@ -328,7 +328,7 @@ where
 pub async fn run_client<M, O, C>(ctx: Ctx<M, O>, cfg: Rc<ClientConfig>, recorder: Rc<RefCell<Recorder>>, codec: C)
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
     C: ClientCodec<M>,
 {
     let client_index = ctx.id() - cfg.node_count;
@@ -411,7 +411,7 @@ where
 fn other_node<M, O>(ctx: &Ctx<M, O>, cfg: &ClientConfig, current: NodeId) -> NodeId
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     if cfg.node_count == 1 {
         return 0;

@@ -70,7 +70,7 @@ struct Slot<'a, M, O> {
 impl<'a, M, O> Slot<'a, M, O>
 where
     M: Correlated + Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     fn open(ctx: &'a Ctx<M, O>) -> Self {
         let mut w = ctx.world.borrow_mut();
@@ -107,7 +107,7 @@ struct NextReply<'s, 'a, M, O> {
 impl<M, O> Future for NextReply<'_, '_, M, O>
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     type Output = Option<Envelope<M>>;
 
@@ -136,7 +136,7 @@ where
 impl<M, O> Ctx<M, O>
 where
     M: Correlated + Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     /// Sends `request(id)` to `to` and waits for the reply that names `id`,
     /// at most `timeout` on the local clock. Replies from other nodes and

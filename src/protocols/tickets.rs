@@ -37,7 +37,7 @@ pub enum Msg {
 }
 
 /// What nodes report.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Obs {
     /// A requester received `ticket`.
     Granted {

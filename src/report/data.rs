@@ -389,14 +389,31 @@ pub struct RunData {
 
 /// One line of `observations.jsonl`: an observation of a kind rare enough
 /// to label across the whole run (a new leader, a decision).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 pub struct Notable {
     /// Simulated time, ns.
     pub t: u64,
     /// The emitting node.
     pub node: u64,
-    /// The observation's text.
-    pub obs: String,
+    /// The observation's kind (its variant name).
+    #[serde(default)]
+    pub kind: String,
+    /// The observation as data (serde's form of the protocol's type).
+    pub obs: serde_json::Value,
+    /// The observation's `Debug` text, for labels.
+    #[serde(default)]
+    pub text: String,
+}
+
+impl Notable {
+    /// The label drawn for it: its text, or its data when it has no text.
+    pub fn label(&self) -> String {
+        match (&self.text, &self.obs) {
+            (t, _) if !t.is_empty() => t.clone(),
+            (_, serde_json::Value::String(s)) => s.clone(),
+            (_, v) => v.to_string(),
+        }
+    }
 }
 
 impl RunData {
@@ -575,7 +592,9 @@ struct TimelineLine {
     #[serde(default)]
     node: Option<u64>,
     #[serde(default)]
-    obs: Option<String>,
+    obs: Option<serde_json::Value>,
+    #[serde(default)]
+    text: Option<String>,
     #[serde(default)]
     what: Option<String>,
 }
@@ -623,7 +642,13 @@ pub fn parse_timeline(text: &str) -> Result<Vec<TimelineEvent>, String> {
             "observe" => TimelineEvent::Observe {
                 t,
                 node: entry.node.ok_or_else(|| missing("node"))?,
-                obs: entry.obs.clone().unwrap_or_default(),
+                // The label: the `Debug` text, or the data of a line without one.
+                obs: match (&entry.text, &entry.obs) {
+                    (Some(t), _) => t.clone(),
+                    (None, Some(serde_json::Value::String(s))) => s.clone(),
+                    (None, Some(v)) => v.to_string(),
+                    (None, None) => String::new(),
+                },
             },
             "fault" | "start" => {
                 TimelineEvent::Fault { t, node: entry.node, what: entry.what.clone().unwrap_or_default() }

@@ -148,14 +148,19 @@ pub const NOTABLE_KIND_MAX: usize = 100;
 /// (`t`, `node`, `obs`) a line. The kind is the text before the first
 /// space, `{` or `(` of the observation's `Debug` form.
 pub fn notable_jsonl(observations: &[crate::sim::ObservationRecord]) -> String {
-    let kind = |text: &str| text.split([' ', '{', '(']).next().unwrap_or("").to_string();
+    let kind = |o: &crate::sim::ObservationRecord| match crate::sim::observation_kind(&o.obs) {
+        "" => o.text.split([' ', '{', '(']).next().unwrap_or("").to_string(),
+        k => k.to_string(),
+    };
     let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for o in observations {
-        *counts.entry(kind(&o.text)).or_insert(0) += 1;
+        *counts.entry(kind(o)).or_insert(0) += 1;
     }
     observations
         .iter()
-        .filter(|o| counts[&kind(&o.text)] <= NOTABLE_KIND_MAX)
-        .map(|o| json!({"t": o.time_ns, "node": o.node, "obs": o.text}).to_string() + "\n")
+        .filter(|o| counts[&kind(o)] <= NOTABLE_KIND_MAX)
+        .map(|o| {
+            json!({"t": o.time_ns, "node": o.node, "kind": kind(o), "obs": o.obs, "text": o.text}).to_string() + "\n"
+        })
         .collect()
 }

@@ -505,8 +505,8 @@ pub fn events_svg(data: &RunData) -> String {
         let label_y = if i % 2 == 0 { y - 7.0 } else { y + 15.0 };
         out.push_str(&format!(
             r##"<g class="notable"><circle cx="{x:.1}" cy="{y:.1}" r="3.5" fill="#2ca02c"/><text x="{x:.1}" y="{label_y:.1}" font-size="10" fill="#2a7a2a">{}</text><title>{}</title></g>"##,
-            escape(&cut(&e.obs, 28)),
-            escape(&format!("{} s n{}: {}", trim_seconds(e.t), e.node, e.obs))
+            escape(&cut(&e.label(), 28)),
+            escape(&format!("{} s n{}: {}", trim_seconds(e.t), e.node, e.label()))
         ));
     }
     if data.notable.len() > NOTABLE_CAP {

@@ -29,7 +29,7 @@ pub use queue::Nanos;
 use queue::{Event, TaskKey};
 use trace::{EventKind, Trace, TraceSink};
 use world::World;
-pub use world::{Envelope, NetStats, NodeId, ObservationRecord};
+pub use world::{observation_kind, Envelope, NetStats, NodeId, ObservationRecord};
 
 /// Everything that defines a run (the scenario, resolved).
 #[derive(Clone, Debug)]
@@ -151,7 +151,7 @@ pub struct Sim<M, O> {
 impl<M, O> Sim<M, O>
 where
     M: Clone + std::fmt::Debug + Hash + 'static,
-    O: std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     /// A simulation of `config` whose trace goes to `sink`.
     pub fn new(config: SimConfig, sink: TraceSink) -> Self {

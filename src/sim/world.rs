@@ -106,15 +106,29 @@ pub struct NetStats {
     pub duplicated: u64,
 }
 
-/// An observation as recorded for reports: time, process, text.
+/// An observation as recorded for reports: time, process, the observation
+/// as JSON data (serde's form of the protocol's type) and as `Debug` text
+/// (for labels).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ObservationRecord {
     /// Global time in nanoseconds.
     pub time_ns: Nanos,
     /// The emitting process.
     pub node: NodeId,
+    /// The observation as data.
+    pub obs: serde_json::Value,
     /// The observation's `Debug` text.
     pub text: String,
+}
+
+/// The kind of an observation as data: the variant name of an enum
+/// (serde writes `{"Variant": ...}` or `"Variant"`), else empty.
+pub fn observation_kind(obs: &serde_json::Value) -> &str {
+    match obs {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Object(m) if m.len() == 1 => m.keys().next().map_or("", |k| k.as_str()),
+        _ => "",
+    }
 }
 
 pub(crate) struct World<M, O> {
@@ -147,7 +161,9 @@ pub(crate) struct World<M, O> {
     pub next_request_id: u64,
 }
 
-impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::hash::Hash> World<M, O> {
+impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::hash::Hash + serde::Serialize>
+    World<M, O>
+{
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         seed: u64,
@@ -370,13 +386,15 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         if self.trace.wants_text() {
             self.trace.text(|i| {
                 format!(
-                    "{{\"i\":{i},\"t\":{now},\"ev\":\"observe\",\"node\":{p},\"obs\":{}}}",
+                    "{{\"i\":{i},\"t\":{now},\"ev\":\"observe\",\"node\":{p},\"obs\":{},\"text\":{}}}",
+                    obs_json(obs),
                     json_str(&format!("{obs:?}"))
                 )
             });
         }
         if let Some(list) = &mut self.observations {
-            list.push(ObservationRecord { time_ns: now, node: p, text: format!("{obs:?}") });
+            let data = serde_json::to_value(obs).unwrap_or_else(|e| serde_json::Value::String(e.to_string()));
+            list.push(ObservationRecord { time_ns: now, node: p, obs: data, text: format!("{obs:?}") });
         }
         if self.violation.is_some() {
             return;
@@ -416,7 +434,9 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
     }
 }
 
-impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::hash::Hash> Core for World<M, O> {
+impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::hash::Hash + serde::Serialize> Core
+    for World<M, O>
+{
     #[inline]
     fn waiter_for(&self, waker: &Waker) -> Waiter {
         self.waiter(waker)
@@ -443,6 +463,12 @@ fn msg_line<M: std::fmt::Debug>(i: u64, t: Nanos, ev: &str, from: NodeId, to: No
         "{{\"i\":{i},\"t\":{t},\"ev\":\"{ev}\",\"from\":{from},\"to\":{to},\"msg_id\":{id},\"msg\":{}}}",
         json_str(&format!("{msg:?}"))
     )
+}
+
+/// An observation as JSON text; an observation serde cannot write (a map
+/// with non-string keys) becomes its error message, as a string.
+fn obs_json<O: serde::Serialize>(obs: &O) -> String {
+    serde_json::to_string(obs).unwrap_or_else(|e| json_str(&e.to_string()))
 }
 
 /// A string as a JSON string literal.

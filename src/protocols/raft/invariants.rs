@@ -30,7 +30,7 @@ use crate::sim::NodeId;
 use crate::workload::Recorder;
 
 /// What Raft nodes report to the checkers.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Obs {
     /// This node won the election for `term`.
     BecameLeader {
