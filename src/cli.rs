@@ -332,7 +332,7 @@ fn run(
     let mut lin_span = None;
     if let (Outcome::Failed, Some(history)) = (outcome(r), &run.history_jsonl) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        match crate::report::summary::write_lin_failure(history, &dir, deadline) {
+        match crate::report::summary::write_lin_failure(history, run.model, &dir, deadline) {
             Ok(Some((path, span))) => {
                 println!("shrunk non-linearizable history: {}", path.display());
                 lin_span = Some(span);

@@ -258,6 +258,8 @@ pub struct ProtocolRun {
     pub ops: u64,
     /// Latency summary per operation kind, in ms: kind -> (p50, p90, p99, max).
     pub latency_ms: std::collections::BTreeMap<String, [f64; 4]>,
+    /// The model the history is checked against (the protocol's).
+    pub model: Model,
 }
 
 /// A protocol with its types erased, as the registry and the CLI hold it.
@@ -343,10 +345,13 @@ impl<P: Protocol> AnyProtocol for P {
                     history_jsonl: Some(r.to_jsonl(result.end_ns)),
                     ops: r.ok_count(),
                     latency_ms: r.latency_ms(),
+                    model: self.model(),
                     result,
                 }
             }
-            None => ProtocolRun { result, history_jsonl: None, ops: 0, latency_ms: Default::default() },
+            None => {
+                ProtocolRun { result, history_jsonl: None, ops: 0, latency_ms: Default::default(), model: self.model() }
+            }
         }
     }
 }

@@ -80,16 +80,17 @@ pub fn write_run(dir: &Path, ctx: &SummaryContext<'_>, run: &ProtocolRun) -> std
 /// `None` when the history is linearizable or undecided by `deadline`.
 pub fn write_lin_failure(
     history_jsonl: &str,
+    model: crate::check::lin::Model,
     dir: &Path,
     deadline: std::time::Instant,
 ) -> std::io::Result<Option<(std::path::PathBuf, (u64, u64))>> {
     use crate::check::lin;
     let Ok(history) = lin::parse_history(history_jsonl) else { return Ok(None) };
-    let lin::Verdict::NotLinearizable(violation) = lin::check(&history, lin::Model::Kv, Some(deadline)) else {
+    let lin::Verdict::NotLinearizable(violation) = lin::check(&history, model, Some(deadline)) else {
         return Ok(None);
     };
     let witness = dir.join("history-min.jsonl");
-    std::fs::write(&witness, lin::shrink(&history, lin::Model::Kv, Some(deadline)).to_jsonl())?;
+    std::fs::write(&witness, lin::shrink(&history, model, Some(deadline)).to_jsonl())?;
     // Line number (1-based) -> (time, value) of the raw history.
     let lines: Vec<(u64, serde_json::Value)> = history_jsonl
         .lines()
