@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 
 use crate::check::lin;
-use crate::explore::sweep::{parse_seeds, sweep, SeedResult};
+use crate::explore::sweep::{default_sweep_dir, parse_seeds, sweep, sweep_data, SeedResult, Tally};
 use crate::kit::AnyProtocol as Protocol;
-use crate::report::{write_run, SummaryContext};
-use crate::runner::{outcome, Outcome, Overrides, Prepared};
+use crate::run_folder::{reproduce_command, run_to_folder, RunOptions};
+use crate::runner::{Outcome, Overrides, Prepared};
 use crate::scenario::{format_duration, parse_duration, Scenario};
-use crate::sim::trace::{hash_hex, TraceSink};
+use crate::sim::trace::hash_hex;
 
 /// Like `std::println!`, but a closed stdout (`faultline ... | head`) ends
 /// the process quietly instead of panicking.
@@ -215,18 +215,6 @@ fn prepare<'p>(path: &Path, overrides: &Overrides, protocols: &[&'p dyn Protocol
     Ok(Prepared::new(scenario, &file, protocols, overrides)?)
 }
 
-/// The exact command that reproduces a run.
-pub fn reproduce_command(prefix: &str, file: &str, seed: u64, overrides: &Overrides) -> String {
-    let mut cmd = format!("{prefix} run {file} --seed {seed}");
-    if overrides.no_bugs {
-        cmd.push_str(" --no-bugs");
-    }
-    for b in &overrides.bugs {
-        cmd.push_str(&format!(" --bug {b}"));
-    }
-    cmd
-}
-
 fn run(
     path: &Path,
     overrides: &Overrides,
@@ -275,88 +263,35 @@ fn run(
         p.checks.join(", "),
         if p.bugs.is_empty() { "none".into() } else { p.bugs.join(", ") }
     );
-    let dir = out.unwrap_or_else(|| PathBuf::from("reports").join(&sc.name).join(format!("seed-{seed}")));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| InputError(format!("{}: cannot create the output folder: {e}", dir.display())))?;
-    let sink = if trace {
-        let f = std::fs::File::create(dir.join("trace.jsonl"))
-            .map_err(|e| InputError(format!("{}: {e}", dir.join("trace.jsonl").display())))?;
-        TraceSink::File(Box::new(std::io::BufWriter::new(f)))
-    } else {
-        TraceSink::Off
-    };
-    let start = Instant::now();
-    let run = p.run(seed, sink, true)?;
-    let wall = start.elapsed().as_secs_f64();
-    let r = &run.result;
-    if let Some(e) = &r.trace_error {
-        return Err(InputError(format!("{}: writing the trace failed: {e}", dir.display())));
-    }
     let reproduce = reproduce_command(prefix, &p.file, seed, overrides);
-    let ctx = SummaryContext {
-        scenario: &sc.name,
-        protocol: p.protocol.name(),
-        seed,
-        nodes: config.node_count,
-        clients: config.client_count,
-        bugs: &p.bugs,
-        wall_seconds: wall,
-        reproduce: &reproduce,
-    };
-    write_run(&dir, &ctx, &run).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
-    std::fs::write(dir.join("observations.jsonl"), crate::report::summary::notable_jsonl(&run.result.observations))
-        .map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
+    let folder = run_to_folder(&p, seed, &RunOptions { out, trace, window }, reproduce).map_err(InputError)?;
+    let (r, dir, lines) = (&folder.run.result, &folder.dir, &folder.timeline);
     println!();
     println!(
         "run {} after {:.3} simulated s ({} events, {:.3} s wall)",
         r.stop.describe(),
         r.end_ns as f64 / 1e9,
         r.events,
-        wall
+        folder.wall_seconds
     );
     println!(
-        "messages: {} sent, {} delivered, {} lost, {} cut, {} to down nodes, {} duplicated",
-        r.net.sent, r.net.delivered, r.net.lost, r.net.cut, r.net.down, r.net.duplicated
+        "messages: {} sent, {} delivered, {} lost, {} cut, {} to down nodes, {} duplicated, {} late replies",
+        r.net.sent, r.net.delivered, r.net.lost, r.net.cut, r.net.down, r.net.duplicated, r.net.late
     );
-    if run.ops > 0 {
-        println!("client operations completed: {}", run.ops);
+    if folder.run.ops > 0 {
+        println!("client operations completed: {}", folder.run.ops);
     }
     for (name, verdict) in &r.checks {
         println!("check {name}: {}", verdict.word());
     }
     println!("trace hash {}", hash_hex(r.trace_hash));
     println!("output: {}", dir.display());
-    // A failed run whose client history is not linearizable gets a shrunk
-    // witness and a counterexample window, and the timeline is centred on
-    // the operation that could not be placed.
-    let mut lin_span = None;
-    if let (Outcome::Failed, Some(history)) = (outcome(r), &run.history_jsonl) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        match crate::report::summary::write_lin_failure(history, run.model, &dir, deadline) {
-            Ok(Some((path, span))) => {
-                println!("shrunk non-linearizable history: {}", path.display());
-                lin_span = Some(span);
-            }
-            Ok(None) => {}
-            Err(e) => return Err(InputError(format!("{}: {e}", dir.display()))),
-        }
+    if let Some(path) = &folder.witness {
+        println!("shrunk non-linearizable history: {}", path.display());
     }
-    // Replay the seed keeping the timeline window as text: determinism makes
-    // the replay the same run, so it also yields the events before a violation.
-    let (from_ns, to_ns) = window.unwrap_or(match (&r.violation, lin_span) {
-        (Some(v), _) => (v.time_ns.saturating_sub(TIMELINE_NS), v.time_ns),
-        (None, Some((start, end))) => (start.saturating_sub(TIMELINE_NS / 2), end.max(start) + TIMELINE_NS / 2),
-        (None, None) => (0, TIMELINE_NS.min(r.end_ns)),
-    });
-    let replay = p.run(seed, TraceSink::Window { from_ns, to_ns, lines: Vec::new() }, false)?;
-    let lines = &replay.result.trace_lines;
-    let timeline = lines.iter().fold(String::new(), |s, l| s + l + "\n");
-    std::fs::write(dir.join("timeline.jsonl"), timeline).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
-    let data = crate::report::load_run_dir(&dir).map_err(InputError)?;
-    crate::report::write_all(&data, &dir, Some((from_ns, to_ns)))
-        .map_err(|e| InputError(format!("{}: writing the report failed: {e}", dir.display())))?;
     println!("report: {}", dir.join("report.html").display());
-    let verdict = outcome(r);
+    let reproduce = &folder.reproduce;
+    let verdict = folder.outcome;
     if verdict == Outcome::Failed {
         println!();
         if let Some(v) = &r.violation {
@@ -421,9 +356,6 @@ fn describe_latency(l: &crate::net::Latency) -> String {
         }
     }
 }
-
-/// Default length of the saved timeline window.
-const TIMELINE_NS: u64 = 2_000_000_000;
 
 /// Parses a window of simulated time, `FROM..TO` (durations).
 fn parse_window(s: &str) -> Result<(u64, u64), InputError> {
@@ -511,64 +443,31 @@ fn run_sweep(
         b.finish_and_clear();
     }
     let wall = start.elapsed().as_secs_f64();
-    let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count();
-    let mut by_check = std::collections::BTreeMap::new();
-    for r in &results {
-        if let Some((c, _)) = &r.failure {
-            *by_check.entry(c.clone()).or_insert(0) += 1;
-        }
-    }
+    let tally = Tally::of(&results);
     println!();
     println!(
         "{} seeds run in {wall:.2} s: {} clean, {} failed, {} inconclusive",
         results.len(),
-        count(Outcome::Clean),
-        count(Outcome::Failed),
-        count(Outcome::Inconclusive)
+        tally.clean,
+        tally.failed,
+        tally.inconclusive
     );
-    for (check, n) in &by_check {
+    for (check, n) in &tally.by_check {
         println!("  {check}: {n} failing seeds");
     }
+    let reproduce = |seed: u64| reproduce_command(prefix, &p.file, seed, overrides);
     let failures: Vec<_> = results.iter().filter(|r| r.outcome == Outcome::Failed).collect();
     if !failures.is_empty() {
         println!("reproduce:");
         for r in failures {
-            println!("  {}", reproduce_command(prefix, &p.file, r.seed, overrides));
+            println!("  {}", reproduce(r.seed));
         }
     }
-    let dir = out.unwrap_or_else(|| {
-        PathBuf::from("reports").join(&p.scenario.name).join(format!("sweep-{}-{}", seeds_run.start, seeds_run.end))
-    });
-    let data = crate::report::SweepData {
-        scenario: p.scenario.name.clone(),
-        seeds: results
-            .iter()
-            .map(|r| crate::report::SeedRow {
-                seed: r.seed,
-                outcome: match r.outcome {
-                    Outcome::Clean => "clean",
-                    Outcome::Failed => "failed",
-                    Outcome::Inconclusive => "inconclusive",
-                }
-                .to_string(),
-                failed_check: r.failure.as_ref().map(|(c, _)| c.clone()),
-                detail: r.failure.as_ref().map(|(_, d)| d.clone()),
-                reproduce: reproduce_command(prefix, &p.file, r.seed, overrides),
-                latency_ms_p99: r.latency_ms_p99,
-                trace_hash: hash_hex(r.trace_hash),
-            })
-            .collect(),
-    };
+    let dir = out.unwrap_or_else(|| default_sweep_dir(&p.scenario.name, &seeds_run));
+    let data = sweep_data(&p.scenario.name, &results, reproduce);
     crate::report::write_sweep(&dir, &data).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
     println!("sweep report: {}", dir.join("sweep.html").display());
-    let code = if count(Outcome::Failed) > 0 {
-        1
-    } else if count(Outcome::Inconclusive) > 0 {
-        3
-    } else {
-        0
-    };
-    Ok(code)
+    Ok(tally.exit_code())
 }
 
 fn plot(

@@ -20,6 +20,7 @@ pub mod net;
 pub mod node;
 pub mod protocols;
 pub mod report;
+pub mod run_folder;
 pub mod runner;
 pub mod scenario;
 pub mod sim;

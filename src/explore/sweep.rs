@@ -8,8 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::check::Verdict;
+use crate::report::{SeedRow, SweepData};
 use crate::runner::{outcome, Outcome, Prepared};
 use crate::scenario::ScenarioError;
+use crate::sim::trace::hash_hex;
 use crate::sim::trace::TraceSink;
 
 /// The result of one seed.
@@ -25,6 +27,77 @@ pub struct SeedResult {
     pub trace_hash: u64,
     /// p99 latency over all client operations, in ms (if any).
     pub latency_ms_p99: Option<f64>,
+}
+
+/// How a sweep's seeds ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Seeds whose every check passed.
+    pub clean: usize,
+    /// Seeds where a check failed.
+    pub failed: usize,
+    /// Seeds with no verdict (a limit, or a check that could not tell).
+    pub inconclusive: usize,
+    /// Failing seeds per failed check.
+    pub by_check: std::collections::BTreeMap<String, usize>,
+}
+
+impl Tally {
+    /// Counts `results`.
+    pub fn of(results: &[SeedResult]) -> Tally {
+        let mut t = Tally::default();
+        for r in results {
+            match r.outcome {
+                Outcome::Clean => t.clean += 1,
+                Outcome::Failed => t.failed += 1,
+                Outcome::Inconclusive => t.inconclusive += 1,
+            }
+            if let Some((c, _)) = &r.failure {
+                *t.by_check.entry(c.clone()).or_insert(0) += 1;
+            }
+        }
+        t
+    }
+
+    /// The sweep's exit code: 1 if any seed failed, else 3 if any had no verdict, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.failed > 0 {
+            1
+        } else if self.inconclusive > 0 {
+            3
+        } else {
+            0
+        }
+    }
+}
+
+/// The folder a sweep writes by default: `reports/<scenario>/sweep-A-B`.
+pub fn default_sweep_dir(scenario_name: &str, seeds: &std::ops::Range<u64>) -> std::path::PathBuf {
+    std::path::PathBuf::from("reports").join(scenario_name).join(format!("sweep-{}-{}", seeds.start, seeds.end))
+}
+
+/// What `sweep.json` and `sweep.html` show; `reproduce` gives a seed's command.
+pub fn sweep_data(scenario_name: &str, results: &[SeedResult], reproduce: impl Fn(u64) -> String) -> SweepData {
+    SweepData {
+        scenario: scenario_name.to_string(),
+        seeds: results
+            .iter()
+            .map(|r| SeedRow {
+                seed: r.seed,
+                outcome: match r.outcome {
+                    Outcome::Clean => "clean",
+                    Outcome::Failed => "failed",
+                    Outcome::Inconclusive => "inconclusive",
+                }
+                .to_string(),
+                failed_check: r.failure.as_ref().map(|(c, _)| c.clone()),
+                detail: r.failure.as_ref().map(|(_, d)| d.clone()),
+                reproduce: reproduce(r.seed),
+                latency_ms_p99: r.latency_ms_p99,
+                trace_hash: hash_hex(r.trace_hash),
+            })
+            .collect(),
+    }
 }
 
 /// Runs `seeds` of `prepared` on `jobs` threads. `on_done` is called (from

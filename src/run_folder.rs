@@ -1,0 +1,145 @@
+//! One `faultline run`, as a library call: run a seed of a prepared
+//! scenario and write its folder (`summary.json`, `history.jsonl`,
+//! `observations.jsonl`, `trace.jsonl` on request, `timeline.jsonl`, the
+//! witness of a linearizability failure, the plots and `report.html`).
+//!
+//! The CLI only prints what [`RunFolder`] returns, so everything a run
+//! decides (where its folder goes, which window the timeline keeps, that a
+//! replay of the seed yields the events before a violation) lives here and
+//! can be tested without a process. Wall time is read here, outside the
+//! simulation, for `summary.json`'s `wall_seconds` only.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::kit::ProtocolRun;
+use crate::report::SummaryContext;
+use crate::runner::{outcome, Outcome, Overrides, Prepared};
+use crate::sim::trace::TraceSink;
+
+/// Default length of the saved timeline window.
+pub const TIMELINE_NS: u64 = 2_000_000_000;
+
+/// How to run and where to write.
+#[derive(Clone, Debug, Default)]
+pub struct RunOptions {
+    /// The output folder (default: [`default_dir`]).
+    pub out: Option<PathBuf>,
+    /// Also write every event to `trace.jsonl`.
+    pub trace: bool,
+    /// The timeline window, global ns (default: the 2 s before the first
+    /// violation, around a linearizability failure, or the first 2 s).
+    pub window: Option<(u64, u64)>,
+}
+
+/// What one run produced, for the CLI to print.
+pub struct RunFolder {
+    /// The folder written.
+    pub dir: PathBuf,
+    /// The run.
+    pub run: ProtocolRun,
+    /// Its verdict.
+    pub outcome: Outcome,
+    /// Wall seconds of the simulation.
+    pub wall_seconds: f64,
+    /// The shrunk non-linearizable history, when the history is the failure.
+    pub witness: Option<PathBuf>,
+    /// The timeline window saved, global ns.
+    pub window: (u64, u64),
+    /// The trace lines of that window (their last ones precede a violation).
+    pub timeline: Vec<String>,
+    /// The command that reproduces the run.
+    pub reproduce: String,
+}
+
+/// The folder a run writes by default: `reports/<scenario>/seed-<N>`.
+pub fn default_dir(scenario_name: &str, seed: u64) -> PathBuf {
+    PathBuf::from("reports").join(scenario_name).join(format!("seed-{seed}"))
+}
+
+/// The exact command that reproduces a run of `file` with `seed`.
+pub fn reproduce_command(prefix: &str, file: &str, seed: u64, overrides: &Overrides) -> String {
+    let mut cmd = format!("{prefix} run {file} --seed {seed}");
+    if overrides.no_bugs {
+        cmd.push_str(" --no-bugs");
+    }
+    for b in &overrides.bugs {
+        cmd.push_str(&format!(" --bug {b}"));
+    }
+    cmd
+}
+
+fn io<'a>(dir: &'a Path, what: &'a str) -> impl Fn(std::io::Error) -> String + 'a {
+    move |e| format!("{}: {what}{e}", dir.display())
+}
+
+/// Runs `seed` of `p` and writes its folder. `reproduce` is the command
+/// line that replays it. Errors are one line naming the file (an input or
+/// output problem: exit code 2).
+pub fn run_to_folder(
+    p: &Prepared<'_>,
+    seed: u64,
+    options: &RunOptions,
+    reproduce: String,
+) -> Result<RunFolder, String> {
+    let dir = options.out.clone().unwrap_or_else(|| default_dir(&p.scenario.name, seed));
+    std::fs::create_dir_all(&dir).map_err(io(&dir, "cannot create the output folder: "))?;
+    let sink = if options.trace {
+        let path = dir.join("trace.jsonl");
+        let f = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        TraceSink::File(Box::new(std::io::BufWriter::new(f)))
+    } else {
+        TraceSink::Off
+    };
+    let start = Instant::now();
+    let run = p.run(seed, sink, true).map_err(|e| e.to_string())?;
+    let wall_seconds = start.elapsed().as_secs_f64();
+    let r = &run.result;
+    if let Some(e) = &r.trace_error {
+        return Err(format!("{}: writing the trace failed: {e}", dir.display()));
+    }
+    let config = p.scenario.resolve(&p.file, seed).map_err(|e| e.to_string())?;
+    let ctx = SummaryContext {
+        scenario: &p.scenario.name,
+        protocol: p.protocol.name(),
+        seed,
+        nodes: config.node_count,
+        clients: config.client_count,
+        bugs: &p.bugs,
+        wall_seconds,
+        reproduce: &reproduce,
+    };
+    crate::report::write_run(&dir, &ctx, &run).map_err(io(&dir, ""))?;
+    std::fs::write(dir.join("observations.jsonl"), crate::report::summary::notable_jsonl(&r.observations))
+        .map_err(io(&dir, ""))?;
+    let verdict = outcome(r);
+    // A failed run whose client history is not linearizable gets a shrunk
+    // witness and a counterexample window, and the timeline is centred on
+    // the operation that could not be placed.
+    let (mut witness, mut lin_span) = (None, None);
+    if let (Outcome::Failed, Some(history)) = (verdict, &run.history_jsonl) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        if let Some((path, span)) =
+            crate::report::summary::write_lin_failure(history, run.model, &dir, deadline).map_err(io(&dir, ""))?
+        {
+            witness = Some(path);
+            lin_span = Some(span);
+        }
+    }
+    // Replay the seed keeping the timeline window as text: determinism makes
+    // the replay the same run, so it also yields the events before a violation.
+    let window = options.window.unwrap_or(match (&r.violation, lin_span) {
+        (Some(v), _) => (v.time_ns.saturating_sub(TIMELINE_NS), v.time_ns),
+        (None, Some((start, end))) => (start.saturating_sub(TIMELINE_NS / 2), end.max(start) + TIMELINE_NS / 2),
+        (None, None) => (0, TIMELINE_NS.min(r.end_ns)),
+    });
+    let (from_ns, to_ns) = window;
+    let replay =
+        p.run(seed, TraceSink::Window { from_ns, to_ns, lines: Vec::new() }, false).map_err(|e| e.to_string())?;
+    let timeline = replay.result.trace_lines;
+    let text = timeline.iter().fold(String::new(), |s, l| s + l + "\n");
+    std::fs::write(dir.join("timeline.jsonl"), text).map_err(io(&dir, ""))?;
+    let data = crate::report::load_run_dir(&dir)?;
+    crate::report::write_all(&data, &dir, Some(window)).map_err(io(&dir, "writing the report failed: "))?;
+    Ok(RunFolder { dir, run, outcome: verdict, wall_seconds, witness, window, timeline, reproduce })
+}
