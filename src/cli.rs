@@ -182,7 +182,13 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Resu
         Command::Sweep { scenario, seeds, jobs, stop_on_failure, out, bugs, no_bugs } => {
             let overrides = Overrides { seed: None, bugs, no_bugs };
             let seeds = parse_seeds(&seeds).map_err(|e| InputError(format!("--seeds: {e}")))?;
-            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let jobs = match jobs {
+                Some(j) if !(1..=JOBS_MAX).contains(&j) => {
+                    return Err(InputError(format!("--jobs: expected a thread count in 1..={JOBS_MAX}, got {j}")))
+                }
+                Some(j) => j,
+                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            };
             run_sweep(&scenario, &overrides, SweepOptions { seeds, jobs, stop_on_failure, out }, protocols, prefix)
         }
         Command::Validate { scenario } => {
@@ -368,6 +374,9 @@ fn parse_window(s: &str) -> Result<(u64, u64), InputError> {
     Ok((a as u64, b as u64))
 }
 
+/// The most threads a sweep may use.
+const JOBS_MAX: usize = 1024;
+
 /// How `sweep` runs, apart from the scenario.
 struct SweepOptions {
     seeds: std::ops::Range<u64>,
@@ -386,6 +395,10 @@ fn run_sweep(
     let SweepOptions { seeds, jobs, stop_on_failure, out } = options;
     let p = prepare(path, overrides, protocols)?;
     let total = seeds.end - seeds.start;
+    // Check the output folder before running: a sweep's results must not be lost.
+    let dir = out.unwrap_or_else(|| default_sweep_dir(&p.scenario.name, &seeds));
+    ensure_writable(&dir)
+        .map_err(|e| InputError(format!("{}: cannot write the sweep report there: {e}", dir.display())))?;
     println!(
         "faultline sweep: scenario {} ({}) seeds {}..{} on {jobs} threads; bugs: {}",
         p.scenario.name,
@@ -437,7 +450,6 @@ fn run_sweep(
             None => {}
         }
     };
-    let seeds_run = seeds.clone();
     let results = sweep(&p, seeds, jobs, stop_on_failure, &on_done)?;
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -463,11 +475,18 @@ fn run_sweep(
             println!("  {}", reproduce(r.seed));
         }
     }
-    let dir = out.unwrap_or_else(|| default_sweep_dir(&p.scenario.name, &seeds_run));
     let data = sweep_data(&p.scenario.name, &results, reproduce);
     crate::report::write_sweep(&dir, &data).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
     println!("sweep report: {}", dir.join("sweep.html").display());
     Ok(tally.exit_code())
+}
+
+/// Creates `dir` if needed and checks a file can be written in it.
+fn ensure_writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(".faultline-write-test");
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(probe)
 }
 
 fn plot(

@@ -133,6 +133,8 @@ pub fn run_to_folder(
         (None, Some((start, end))) => (start.saturating_sub(TIMELINE_NS / 2), end.max(start) + TIMELINE_NS / 2),
         (None, None) => (0, TIMELINE_NS.min(r.end_ns)),
     });
+    // A window reaching past the run's end keeps nothing more: clamp it there.
+    let window = (window.0.min(r.end_ns), window.1.min(r.end_ns));
     let (from_ns, to_ns) = window;
     let replay =
         p.run(seed, TraceSink::Window { from_ns, to_ns, lines: Vec::new() }, false).map_err(|e| e.to_string())?;

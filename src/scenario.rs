@@ -166,6 +166,15 @@ pub enum LatencySpec {
     },
 }
 
+/// A user's number as it reads best: exponent notation when huge.
+fn number(v: f64) -> String {
+    if v.is_finite() && v.abs() >= 1e9 {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
+}
+
 fn zero() -> Dur {
     Dur(0)
 }
@@ -431,6 +440,12 @@ fn empty_object() -> serde_json::Value {
 /// The most nodes (and clients) a scenario may ask for.
 pub const PROCESSES_MAX: usize = 1024;
 
+/// The most keys a workload may use.
+pub const KEYS_MAX: usize = 1_000_000;
+
+/// The largest weight of one operation kind in `workload.mix` (weights are relative).
+pub const MIX_WEIGHT_MAX: f64 = 1_000_000.0;
+
 impl Scenario {
     /// Reads and parses a scenario file (syntax and types only; see [`Scenario::resolve`] and [`crate::runner::Prepared::new`]).
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -473,16 +488,26 @@ impl Scenario {
         let mut errors: Vec<(String, String)> = Vec::new();
         let n = self.nodes;
         if n == 0 || n > PROCESSES_MAX {
-            errors.push(("nodes".into(), format!("expected a node count in 1..={PROCESSES_MAX}, got {n}")));
+            // Everything below is sized by the node count: stop here.
+            return Err(ScenarioError {
+                file: file.to_string(),
+                path: "nodes".into(),
+                message: format!("expected a node count in 1..={PROCESSES_MAX}, got {n}"),
+            });
         }
-        if self.name.trim().is_empty() || self.name.contains(['/', '\\']) {
-            errors.push(("name".into(), format!("expected a non-empty name without slashes, got {:?}", self.name)));
+        // The name is the report folder's name: it must not leave `reports/`.
+        let name = self.name.trim();
+        if name.is_empty() || name == "." || name == ".." || self.name.contains(['/', '\\', '\0']) {
+            errors.push((
+                "name".into(),
+                format!("expected a non-empty name without slashes that is not . or .., got {:?}", self.name),
+            ));
         }
         if self.duration.0 == 0 {
             errors.push(("duration".into(), "expected a positive duration, got 0".into()));
         }
         let clients = self.workload.as_ref().map_or(0, |w| w.clients);
-        let procs = n + clients;
+        let procs = n.saturating_add(clients);
         let prob = |path: &str, p: f64, errors: &mut Vec<(String, String)>| {
             if !(0.0..=1.0).contains(&p) {
                 errors.push((path.into(), format!("expected a probability in [0, 1], got {p}")));
@@ -569,13 +594,17 @@ impl Scenario {
                     format!("expected operations per second in (0, 10000000], got {}", w.rate),
                 ));
             }
-            if w.keys == 0 {
-                errors.push(("workload.keys".into(), "expected at least one key, got 0".into()));
+            if w.keys == 0 || w.keys > KEYS_MAX {
+                errors
+                    .push(("workload.keys".into(), format!("expected a key count in 1..={KEYS_MAX}, got {}", w.keys)));
             }
             let m = &w.mix;
             for (k, v) in [("read", m.read), ("write", m.write), ("cas", m.cas)] {
-                if !(v >= 0.0 && v.is_finite()) {
-                    errors.push((format!("workload.mix.{k}"), format!("expected a non-negative weight, got {v}")));
+                if !(0.0..=MIX_WEIGHT_MAX).contains(&v) {
+                    errors.push((
+                        format!("workload.mix.{k}"),
+                        format!("expected a weight in [0, {MIX_WEIGHT_MAX}], got {}", number(v)),
+                    ));
                 }
             }
             if m.read + m.write + m.cas <= 0.0 {

@@ -190,9 +190,12 @@ fn check_gives_verdicts_and_a_witness() {
 
 #[test]
 fn bench_prints_one_final_line_per_workload() {
-    for (w, unit, n) in
-        [("pingpong", "deliveries", 400_000), ("broadcast", "deliveries", 480_000), ("timers", "wakeups", 1_000_000)]
-    {
+    for (w, unit, n) in [
+        ("pingpong", "deliveries", 400_000),
+        ("broadcast", "deliveries", 480_000),
+        ("channels", "passes", 1_000_000),
+        ("timers", "wakeups", 1_000_000),
+    ] {
         let out = check(&["bench", w]);
         assert_eq!(out.code, 0);
         let line = out.stdout.trim_end().lines().last().unwrap().to_string();
@@ -308,4 +311,40 @@ fn every_fault_window_of_a_run_is_shaded_on_its_time_plots() {
     assert!(!notable.contains("Appended"), "per-entry observations are not notable");
     let events = std::fs::read_to_string(dir.join("events.svg")).unwrap();
     assert_eq!(events.matches("class=\"notable\"").count(), notable.lines().count());
+}
+
+#[test]
+fn extreme_sweep_arguments_are_clear_errors_or_run_exactly_their_range() {
+    for (args, expect) in [
+        (&["--seeds", "18446744073709551615"][..], "--seeds: seed 18446744073709551615 is the largest"),
+        (&["--jobs", "0"][..], "--jobs: expected a thread count in 1..=1024, got 0"),
+        (&["--jobs", "18446744073709551615"][..], "--jobs: expected a thread count in 1..=1024"),
+        (&["--out", "/proc/faultline-cannot-write-here"][..], "cannot write the sweep report there"),
+    ] {
+        let out = check(&[&["sweep", "scenarios/tickets/calm.json"][..], args].concat());
+        assert_eq!(out.code, 2, "{args:?}: {}{}", out.stdout, out.stderr);
+        assert!(out.stderr.contains(expect), "{args:?}: {}", out.stderr);
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: one line: {}", out.stderr);
+    }
+    // A range at the very top of u64 runs its two seeds and no others.
+    let dir = temp_dir("sweep-top");
+    let out = check(&[
+        "sweep",
+        "scenarios/tickets/calm.json",
+        "--seeds",
+        "18446744073709551613..18446744073709551615",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("2 seeds run"), "{}", out.stdout);
+}
+
+#[test]
+fn a_timeline_window_past_the_end_of_time_is_clamped_to_the_run() {
+    let dir = temp_dir("timeline-huge");
+    let out =
+        check(&["run", "scenarios/tickets/calm.json", "--timeline", "0s..2562047h", "--out", dir.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(dir.join("report.html").is_file());
 }

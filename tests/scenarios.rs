@@ -77,6 +77,38 @@ fn bad_scenarios_name_file_field_and_expectation() {
             "bad.json: field `faults[0]`: expected exactly one of",
         ),
         (edit(r#"{ "at": "100ms", "#, "{ "), "bad.json: field `faults[0].at`: missing field"),
+        // Reproducers of crashes found by fuzzing: each is now a one-line error.
+        (
+            edit(r#""nodes": 3"#, r#""nodes": 18446744073709551615"#),
+            "bad.json: field `nodes`: expected a node count in 1..=1024, got 18446744073709551615",
+        ),
+        (
+            edit(
+                r#""nodes": 3"#,
+                r#""nodes": 9223372036854775807, "faults": [{ "at": "1s", "partition": [[9223372036854775806]] }]"#,
+            )
+            .replacen(
+                r#""faults": [ { "at": "100ms", "crash": 0, "restart_after": "50ms" } ]"#,
+                r#""seed": 0"#,
+                1,
+            ),
+            "bad.json: field `nodes`: expected a node count in 1..=1024",
+        ),
+        (
+            edit(r#""nodes": 3"#, r#""nodes": 3, "workload": { "clients": 1, "rate": 10, "keys": 4294967296 }"#),
+            "bad.json: field `workload.keys`: expected a key count in 1..=1000000, got 4294967296",
+        ),
+        (
+            edit(
+                r#""nodes": 3"#,
+                r#""nodes": 3, "workload": { "clients": 1, "rate": 10, "mix": { "read": 1e300, "write": 1e300 } }"#,
+            ),
+            "bad.json: field `workload.mix.read`: expected a weight in [0, 1000000], got 1e300",
+        ),
+        (
+            edit(r#""name": "t""#, r#""name": "..""#),
+            "bad.json: field `name`: expected a non-empty name without slashes",
+        ),
         (
             edit(r#""at": "100ms""#, r#""at": "2s""#),
             "bad.json: field `faults[0].at`: expected a time within the run's duration (1s), got 2s",

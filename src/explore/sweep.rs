@@ -110,20 +110,23 @@ pub fn sweep(
     stop_on_failure: bool,
     on_done: &(dyn Fn(&SeedResult) + Sync),
 ) -> Result<Vec<SeedResult>, ScenarioError> {
-    let next = AtomicU64::new(seeds.start);
+    // Count seeds taken, not seeds: a range ending near u64::MAX cannot wrap.
+    let taken = AtomicU64::new(0);
+    let count = seeds.end - seeds.start;
     let stop = AtomicBool::new(false);
     let results = Mutex::new(Vec::new());
     let error = Mutex::new(None);
     std::thread::scope(|scope| {
-        for _ in 0..jobs.max(1) {
+        for _ in 0..(jobs as u64).clamp(1, count.max(1)) {
             scope.spawn(|| loop {
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
-                let seed = next.fetch_add(1, Ordering::Relaxed);
-                if seed >= seeds.end {
+                let index = taken.fetch_add(1, Ordering::Relaxed);
+                if index >= count {
                     return;
                 }
+                let seed = seeds.start + index;
                 let run = match prepared.run(seed, TraceSink::Off, false) {
                     Ok(run) => run,
                     Err(e) => {
@@ -163,19 +166,22 @@ pub fn sweep(
 
 /// Parses `A..B` (end exclusive) or a single seed `A`.
 pub fn parse_seeds(s: &str) -> Result<std::ops::Range<u64>, String> {
-    let bad = || format!("expected seeds as A..B (end exclusive), got {s:?}");
+    let bad = || format!("expected seeds as A..B (end exclusive) or one seed N, got {s:?}");
     match s.split_once("..") {
         Some((a, b)) => {
             let a: u64 = a.trim().parse().map_err(|_| bad())?;
             let b: u64 = b.trim().parse().map_err(|_| bad())?;
             if a >= b {
-                return Err(format!("expected an empty-free range A..B with A < B, got {s:?}"));
+                return Err(format!("expected a non-empty range A..B with A < B, got {s:?}"));
             }
             Ok(a..b)
         }
         None => {
             let a: u64 = s.trim().parse().map_err(|_| bad())?;
-            Ok(a..a + 1)
+            let end = a.checked_add(1).ok_or_else(|| {
+                format!("seed {a} is the largest there is and cannot be swept; the largest sweepable seed is {}", a - 1)
+            })?;
+            Ok(a..end)
         }
     }
 }
