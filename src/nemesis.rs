@@ -257,17 +257,28 @@ pub struct FaultWindow {
 pub struct FaultLog {
     /// Every window, in start order.
     pub windows: Vec<FaultWindow>,
+    /// Indices of the windows still open, in start order: closing a fault
+    /// looks at these only, so a run's cost does not grow with its fault count.
+    open: Vec<usize>,
 }
 
 impl FaultLog {
     fn open(&mut self, kind: &'static str, nodes: Vec<NodeId>, detail: String, now: Nanos) {
+        self.open.push(self.windows.len());
         self.windows.push(FaultWindow { kind, nodes, detail, start_ns: now, end_ns: None });
     }
 
     fn close(&mut self, now: Nanos, pred: impl Fn(&FaultWindow) -> bool) {
-        for w in self.windows.iter_mut().filter(|w| w.end_ns.is_none() && pred(w)) {
-            w.end_ns = Some(now);
-        }
+        let windows = &mut self.windows;
+        self.open.retain(|&i| {
+            let w = &mut windows[i];
+            if pred(w) {
+                w.end_ns = Some(now);
+                false
+            } else {
+                true
+            }
+        });
     }
 
     /// Records that `fault` was applied at `now`.
@@ -295,8 +306,14 @@ impl FaultLog {
     }
 
     /// The faults in force at `t` (started at or before it, not yet ended).
+    /// (For the current time, [`FaultLog::in_force_now`] is cheaper.)
     pub fn in_force_at(&self, t: Nanos) -> impl Iterator<Item = &FaultWindow> {
         self.windows.iter().filter(move |w| w.start_ns <= t && w.end_ns.is_none_or(|e| e > t))
+    }
+
+    /// The faults in force now (the windows still open).
+    pub fn in_force_now(&self) -> impl Iterator<Item = &FaultWindow> {
+        self.open.iter().map(|&i| &self.windows[i])
     }
 
     /// The faults in force at some time in `[from, to]`.
@@ -311,7 +328,7 @@ impl FaultLog {
 
     /// When the last window closed, if none is still open.
     pub fn last_heal(&self) -> Option<Nanos> {
-        if self.windows.iter().any(|w| w.end_ns.is_none()) {
+        if !self.open.is_empty() {
             return None;
         }
         Some(self.windows.iter().filter_map(|w| w.end_ns).max().unwrap_or(0))
