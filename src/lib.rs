@@ -7,7 +7,7 @@
 
 #![warn(missing_docs)]
 
-pub mod bench;
+pub(crate) mod bench;
 pub mod check;
 pub mod cli;
 pub mod coro;
@@ -25,7 +25,7 @@ pub mod runner;
 pub mod scenario;
 pub mod sim;
 pub mod stats;
-pub mod storage;
+pub(crate) mod storage;
 pub mod workload;
 
 pub use check::{Invariant, RunEnd, Verdict, Violation};

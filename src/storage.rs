@@ -101,6 +101,7 @@ impl Disk {
     }
 
     /// Number of writes that a crash now would lose.
+    #[cfg(test)]
     pub fn unsynced_writes(&self) -> usize {
         self.pending.len()
     }
