@@ -15,12 +15,14 @@
 //! clients, which write it, and the checks, which read it at the end of the
 //! run: checkers observe and never steer.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use crate::check::history::{HistoryLine, LineKind};
 use crate::check::lin::{self, Call, History, Model, Op, Outcome, Value};
 use crate::check::{Invariant, RunEnd, Verdict};
 use crate::node::Ctx;
@@ -231,31 +233,37 @@ impl Recorder {
     /// The history in DESIGN section 4 JSON Lines, with times; ops pending at
     /// `end_ns` are completed as `info` there (their fate is unknown).
     pub fn to_jsonl(&self, end_ns: Nanos) -> String {
+        use serde_json::Value as Json;
         let mut events: Vec<(usize, String)> = Vec::with_capacity(self.ops.len() * 2);
-        let json = |v: Option<i64>| v.map_or("null".to_string(), |x| x.to_string());
+        let json = |v: Option<i64>| v.map_or(Json::Null, Json::from);
         for r in &self.ops {
             let key = format!("k{}", r.op.key());
             let (f, invoke_value) = match r.op {
-                KvOp::Read { .. } => ("read", "null".to_string()),
-                KvOp::Write { value, .. } => ("write", value.to_string()),
-                KvOp::Cas { old, new, .. } => ("cas", format!("[{},{}]", json(old), new)),
+                KvOp::Read { .. } => ("read", Json::Null),
+                KvOp::Write { value, .. } => ("write", Json::from(value)),
+                KvOp::Cas { old, new, .. } => ("cas", Json::Array(vec![json(old), Json::from(new)])),
             };
-            let line = |kind: &str, value: &str, time: Nanos| {
-                format!("{{\"process\":{},\"type\":\"{kind}\",\"f\":\"{f}\",\"key\":\"{key}\",\"value\":{value},\"time\":{time}}}", r.process)
+            let line = |kind: LineKind, value: Json, time: Nanos| {
+                HistoryLine {
+                    key: Some(Cow::Borrowed(&key)),
+                    time: Some(time),
+                    ..HistoryLine::new(r.process, kind, f, value)
+                }
+                .to_json()
             };
-            events.push((r.invoke.1, line("invoke", &invoke_value, r.invoke.0)));
+            events.push((r.invoke.1, line(LineKind::Invoke, invoke_value.clone(), r.invoke.0)));
             let (time, index, outcome) = match &r.complete {
                 Some((t, i, o)) => (*t, *i, o.clone()),
                 None => (end_ns, usize::MAX, Outcome::Info),
             };
             let (kind, value) = match outcome {
-                Outcome::Ok(Value::Int(v)) => ("ok", v.to_string()),
-                Outcome::Ok(_) if r.op.kind() == "read" => ("ok", "null".to_string()),
-                Outcome::Ok(_) => ("ok", invoke_value.clone()),
-                Outcome::Fail => ("fail", invoke_value.clone()),
-                Outcome::Info | Outcome::Open => ("info", invoke_value.clone()),
+                Outcome::Ok(Value::Int(v)) => (LineKind::Ok, Json::from(v)),
+                Outcome::Ok(_) if r.op.kind() == "read" => (LineKind::Ok, Json::Null),
+                Outcome::Ok(_) => (LineKind::Ok, invoke_value),
+                Outcome::Fail => (LineKind::Fail, invoke_value),
+                Outcome::Info | Outcome::Open => (LineKind::Info, invoke_value),
             };
-            events.push((index, line(kind, &value, time)));
+            events.push((index, line(kind, value, time)));
         }
         events.sort_by_key(|(i, _)| *i);
         let mut out = String::new();

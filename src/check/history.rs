@@ -1,5 +1,12 @@
 //! Histories: the JSON Lines format users see, its parser, and the in-memory type.
 //!
+//! One line of the format is a [`HistoryLine`], the single type every
+//! writer (the workload's recorder, [`History::to_jsonl`]) and every reader
+//! (this module's [`parse_history`], the report) uses, so they cannot drift
+//! apart. The line type is as open as the format: any `f`, any JSON `value`.
+//! This module's parser adds what the linearizability checker needs on top:
+//! the `f`s of its models, values it can compare, and pairing.
+//!
 //! A history is a list of operations, each an invoke and (maybe) a completion.
 //! The file format is Jepsen-like and a fixed contract (DESIGN.md §4): one JSON
 //! object per line, line order is real-time order. We keep every operation as
@@ -11,10 +18,12 @@
 //! Histories built in memory by the simulator ([`History::from_ops`]) are the
 //! simulator's own output, so a malformed one is a bug and panics instead.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::Serialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
 
 /// A value stored in a register or key, written, or read.
 ///
@@ -258,13 +267,13 @@ impl History {
     pub fn to_jsonl(&self) -> String {
         let mut events: Vec<(usize, String)> = Vec::with_capacity(self.ops.len() * 2);
         for op in &self.ops {
-            events.push((op.invoke_index, line(op, "invoke", op.call.invoke_value())));
+            events.push((op.invoke_index, line(op, LineKind::Invoke, op.call.invoke_value())));
             let Some(c) = op.complete_index else { continue };
             let (kind, value) = match &op.outcome {
-                Outcome::Ok(v) if op.call == Call::Read => ("ok", v.to_json()),
-                Outcome::Ok(_) => ("ok", op.call.invoke_value()),
-                Outcome::Fail => ("fail", op.call.invoke_value()),
-                Outcome::Info => ("info", op.call.invoke_value()),
+                Outcome::Ok(v) if op.call == Call::Read => (LineKind::Ok, v.to_json()),
+                Outcome::Ok(_) => (LineKind::Ok, op.call.invoke_value()),
+                Outcome::Fail => (LineKind::Fail, op.call.invoke_value()),
+                Outcome::Info => (LineKind::Info, op.call.invoke_value()),
                 Outcome::Open => unreachable!("an open op has no completion"),
             };
             events.push((c, line(op, kind, value)));
@@ -279,17 +288,221 @@ impl History {
     }
 }
 
-fn line(op: &Op, kind: &str, value: serde_json::Value) -> String {
-    let key = match &op.key {
-        Some(k) => format!(", \"key\": {}", json_string(k)),
-        None => String::new(),
-    };
-    format!(
-        "{{\"process\": {}, \"type\": \"{kind}\", \"f\": \"{}\"{key}, \"value\": {}}}",
-        op.process,
-        op.call.name(),
-        value
-    )
+/// One event of `op` as a line of text (no time: an in-memory history has none).
+fn line(op: &Op, kind: LineKind, value: serde_json::Value) -> String {
+    HistoryLine {
+        key: op.key.as_deref().map(Cow::Borrowed),
+        ..HistoryLine::new(op.process, kind, op.call.name(), value)
+    }
+    .to_json()
+}
+
+/// The `type` of a history line: an invoke or one of the three completions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineKind {
+    /// The op was invoked.
+    Invoke,
+    /// The op completed and took effect.
+    Ok,
+    /// The op completed and did not take effect.
+    Fail,
+    /// The op's fate is unknown (it timed out).
+    Info,
+}
+
+impl LineKind {
+    /// The format's word for it: `invoke`, `ok`, `fail` or `info`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LineKind::Invoke => "invoke",
+            LineKind::Ok => "ok",
+            LineKind::Fail => "fail",
+            LineKind::Info => "info",
+        }
+    }
+
+    /// The kind named `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<LineKind> {
+        match name {
+            "invoke" => Some(LineKind::Invoke),
+            "ok" => Some(LineKind::Ok),
+            "fail" => Some(LineKind::Fail),
+            "info" => Some(LineKind::Info),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for LineKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One line of a history file (DESIGN.md §4), e.g.
+/// `{"process":0,"type":"invoke","f":"read","key":"k0","value":null,"time":12000000}`:
+/// the one type that writes and reads the format.
+///
+/// It holds what any history may hold, whatever its protocol: `f` is any
+/// name and `value` any JSON. Reading checks the shape of each field and
+/// names the field that is wrong (`process must be a non-negative integer,
+/// not -1`, `missing field "type"`); `null` reads as absent for `f`, `key`
+/// and `time`. Fields the format does not define are kept by name in
+/// [`HistoryLine::unknown_fields`], for each reader to judge: the checker
+/// rejects them, the report ignores them. Keys are written in field order;
+/// absent optional fields are not written, `value` always is.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistoryLine<'a> {
+    /// The client process; one op in flight per process.
+    pub process: u64,
+    /// Invoke or completion.
+    #[serde(rename = "type")]
+    pub kind: LineKind,
+    /// The operation's name (`read`, `cas`, a lock's `acquire`...). A
+    /// completion may omit it for the report; the checker requires it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub f: Option<Cow<'a, str>>,
+    /// The key, or `None` for a key-less history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<Cow<'a, str>>,
+    /// The argument (invoke) or result (completion), any JSON; absent reads as `null`.
+    pub value: serde_json::Value,
+    /// Simulated time of the event, nanoseconds, if the writer knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<u64>,
+    /// Names of fields the format does not define, in line order (never written).
+    #[serde(skip)]
+    pub unknown_fields: Vec<String>,
+}
+
+impl<'a> HistoryLine<'a> {
+    /// A line with no key and no time.
+    pub fn new(process: u64, kind: LineKind, f: impl Into<Cow<'a, str>>, value: serde_json::Value) -> HistoryLine<'a> {
+        HistoryLine { process, kind, f: Some(f.into()), key: None, value, time: None, unknown_fields: Vec::new() }
+    }
+
+    /// The line as JSON text, without a newline.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a history line always serialises")
+    }
+}
+
+impl<'de, 'a> Deserialize<'de> for HistoryLine<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<HistoryLine<'a>, D::Error> {
+        deserializer.deserialize_map(LineVisitor)
+    }
+}
+
+/// A key of a history line.
+enum Field {
+    Process,
+    Type,
+    F,
+    Key,
+    Value,
+    Time,
+    Unknown(String),
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Field, D::Error> {
+        struct FieldVisitor;
+        impl Visitor<'_> for FieldVisitor {
+            type Value = Field;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Field, E> {
+                Ok(match name {
+                    "process" => Field::Process,
+                    "type" => Field::Type,
+                    "f" => Field::F,
+                    "key" => Field::Key,
+                    "value" => Field::Value,
+                    "time" => Field::Time,
+                    other => Field::Unknown(other.to_string()),
+                })
+            }
+        }
+        deserializer.deserialize_identifier(FieldVisitor)
+    }
+}
+
+struct LineVisitor;
+
+impl<'de> Visitor<'de> for LineVisitor {
+    type Value = HistoryLine<'static>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HistoryLine<'static>, A::Error> {
+        use serde_json::Value as Json;
+        fn set<T, E: de::Error>(slot: &mut Option<T>, name: &str, value: T) -> Result<(), E> {
+            match slot.replace(value) {
+                Some(_) => Err(E::custom(format!("duplicate field \"{name}\""))),
+                None => Ok(()),
+            }
+        }
+        let (mut process, mut kind, mut f, mut key, mut value, mut time) = (None, None, None, None, None, None);
+        let mut unknown_fields = Vec::new();
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Process => {
+                    let p: Json = map.next_value()?;
+                    let p = p
+                        .as_u64()
+                        .ok_or_else(|| de::Error::custom(format!("process must be a non-negative integer, not {p}")))?;
+                    set(&mut process, "process", p)?;
+                }
+                Field::Type => {
+                    let t = match map.next_value::<Json>()? {
+                        Json::String(t) => LineKind::from_name(&t).ok_or_else(|| {
+                            de::Error::custom(format!("unknown type \"{t}\" (expected invoke, ok, fail or info)"))
+                        })?,
+                        t => return Err(de::Error::custom(format!("type must be a string, not {t}"))),
+                    };
+                    set(&mut kind, "type", t)?;
+                }
+                Field::F => set(&mut f, "f", optional_string("f", map.next_value()?)?)?,
+                Field::Key => set(&mut key, "key", optional_string("key", map.next_value()?)?)?,
+                Field::Value => set(&mut value, "value", map.next_value::<Json>()?)?,
+                Field::Time => {
+                    let t = match map.next_value::<Json>()? {
+                        Json::Null => None,
+                        t => Some(t.as_u64().ok_or_else(|| {
+                            de::Error::custom(format!("time must be a non-negative integer, not {t}"))
+                        })?),
+                    };
+                    set(&mut time, "time", t)?;
+                }
+                Field::Unknown(name) => {
+                    map.next_value::<IgnoredAny>()?;
+                    unknown_fields.push(name);
+                }
+            }
+        }
+        Ok(HistoryLine {
+            process: process.ok_or_else(|| de::Error::custom("missing field \"process\""))?,
+            kind: kind.ok_or_else(|| de::Error::custom("missing field \"type\""))?,
+            f: f.flatten(),
+            key: key.flatten(),
+            value: value.unwrap_or(Json::Null),
+            time: time.flatten(),
+            unknown_fields,
+        })
+    }
+}
+
+/// A string field that may be absent: `null` is `None`, anything else but a string is an error.
+fn optional_string<E: de::Error>(name: &str, value: serde_json::Value) -> Result<Option<Cow<'static, str>>, E> {
+    match value {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::String(s) => Ok(Some(Cow::Owned(s))),
+        other => Err(E::custom(format!("{name} must be a string, not {other}"))),
+    }
 }
 
 /// A malformed history: the 1-based line number and what is wrong with it.
@@ -310,29 +523,12 @@ impl fmt::Display for HistoryError {
 
 impl std::error::Error for HistoryError {}
 
-/// The fields of one line, checked for shape but not yet against other lines.
-struct Event {
-    process: u64,
-    kind: EventKind,
-    f: String,
-    key: Option<String>,
-    value: serde_json::Value,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum EventKind {
-    Invoke,
-    Ok,
-    Fail,
-    Info,
-}
-
 /// An op whose invoke has been seen and whose completion has not.
 struct Pending {
     op_slot: usize,
     line: usize,
-    f: String,
-    key: Option<String>,
+    f: Cow<'static, str>,
+    key: Option<Cow<'static, str>>,
     value: serde_json::Value,
 }
 
@@ -348,71 +544,69 @@ pub fn parse_history(text: &str) -> Result<History, HistoryError> {
             continue;
         }
         let err = |message: String| HistoryError { line: line_no, message };
-        let ev = parse_event(raw).map_err(err)?;
+        let (ev, f) = parse_line(raw).map_err(err)?;
+        let name = ev.kind.name();
         match ev.kind {
-            EventKind::Invoke => {
+            LineKind::Invoke => {
                 if let Some(p) = pending.get(&ev.process) {
                     return Err(err(format!(
                         "process {} invokes a second op while its op from line {} is in flight",
                         ev.process, p.line
                     )));
                 }
-                let call = parse_call(&ev.f, &ev.value).map_err(err)?;
-                pending.insert(
-                    ev.process,
-                    Pending { op_slot: ops.len(), line: line_no, f: ev.f, key: ev.key.clone(), value: ev.value },
-                );
+                let call = parse_call(&f, &ev.value).map_err(err)?;
                 ops.push(Some(Op {
                     process: ev.process,
-                    key: ev.key,
+                    key: ev.key.as_deref().map(str::to_string),
                     call,
                     outcome: Outcome::Open,
                     invoke_index: line_no,
                     complete_index: None,
                 }));
+                let pending_op = Pending { op_slot: ops.len() - 1, line: line_no, f, key: ev.key, value: ev.value };
+                pending.insert(ev.process, pending_op);
             }
             kind => {
-                let name = kind_name(kind);
                 let Some(p) = pending.remove(&ev.process) else {
                     return Err(err(format!("{name} for process {} which has no op in flight", ev.process)));
                 };
-                if ev.f != p.f {
+                if f != p.f {
                     return Err(err(format!(
-                        "{name} has f \"{}\" but the invoke on line {} has f \"{}\"",
-                        ev.f, p.line, p.f
+                        "{name} has f \"{f}\" but the invoke on line {} has f \"{}\"",
+                        p.line, p.f
                     )));
                 }
                 if ev.key != p.key {
                     return Err(err(format!(
                         "{name} has key {} but the invoke on line {} has key {}",
-                        key_text(&ev.key),
+                        key_text(ev.key.as_deref()),
                         p.line,
-                        key_text(&p.key)
+                        key_text(p.key.as_deref())
                     )));
                 }
                 let op = ops[p.op_slot].as_mut().expect("pending op exists");
                 op.complete_index = Some(line_no);
                 op.outcome = match kind {
-                    EventKind::Ok if op.call == Call::Read => {
+                    LineKind::Ok if op.call == Call::Read => {
                         Outcome::Ok(parse_value(&ev.value).map_err(|m| err(format!("read {m}")))?)
                     }
-                    EventKind::Ok => {
+                    LineKind::Ok => {
                         if ev.value != p.value {
                             return Err(err(value_mismatch(name, &ev.value, &p)));
                         }
                         Outcome::Ok(Value::Null)
                     }
-                    EventKind::Fail | EventKind::Info => {
+                    LineKind::Fail | LineKind::Info => {
                         if op.call != Call::Read && !ev.value.is_null() && ev.value != p.value {
                             return Err(err(value_mismatch(name, &ev.value, &p)));
                         }
-                        if kind == EventKind::Fail {
+                        if kind == LineKind::Fail {
                             Outcome::Fail
                         } else {
                             Outcome::Info
                         }
                     }
-                    EventKind::Invoke => unreachable!("handled above"),
+                    LineKind::Invoke => unreachable!("handled above"),
                 };
             }
         }
@@ -424,64 +618,37 @@ fn value_mismatch(name: &str, got: &serde_json::Value, p: &Pending) -> String {
     format!("{name} of {} has value {got} but the invoke on line {} has value {}", p.f, p.line, p.value)
 }
 
-fn kind_name(kind: EventKind) -> &'static str {
-    match kind {
-        EventKind::Invoke => "invoke",
-        EventKind::Ok => "ok",
-        EventKind::Fail => "fail",
-        EventKind::Info => "info",
-    }
-}
-
-fn key_text(key: &Option<String>) -> String {
+fn key_text(key: Option<&str>) -> String {
     match key {
         Some(k) => json_string(k),
         None => "(none)".to_string(),
     }
 }
 
-fn parse_event(raw: &str) -> Result<Event, String> {
-    let json: serde_json::Value = serde_json::from_str(raw).map_err(|e| format!("bad JSON: {e}"))?;
-    let serde_json::Value::Object(mut map) = json else {
-        return Err("expected a JSON object".to_string());
-    };
-    // Deterministic: serde_json's Map is a BTreeMap (sorted) without the
-    // preserve_order feature, so the first unknown field named is stable.
-    for field in map.keys() {
-        if !matches!(field.as_str(), "process" | "type" | "f" | "key" | "value" | "time") {
-            return Err(format!("unknown field \"{field}\""));
-        }
+/// Reads one line as a [`HistoryLine`] and checks what the checker needs
+/// beyond the format: no unknown field, and an `f` its models know. Returns
+/// the line and its `f`.
+fn parse_line(raw: &str) -> Result<(HistoryLine<'static>, Cow<'static, str>), String> {
+    let mut line: HistoryLine<'static> = serde_json::from_str(raw).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => without_position(&e),
+        _ => format!("bad JSON: {e}"),
+    })?;
+    if let Some(field) = line.unknown_fields.first() {
+        return Err(format!("unknown field \"{field}\""));
     }
-    let process = match map.get("process") {
-        None => return Err("missing field \"process\"".to_string()),
-        Some(p) => p.as_u64().ok_or_else(|| format!("process must be a non-negative integer, not {p}"))?,
-    };
-    let kind = match map.get("type") {
-        None => return Err("missing field \"type\"".to_string()),
-        Some(serde_json::Value::String(t)) => match t.as_str() {
-            "invoke" => EventKind::Invoke,
-            "ok" => EventKind::Ok,
-            "fail" => EventKind::Fail,
-            "info" => EventKind::Info,
-            _ => return Err(format!("unknown type \"{t}\" (expected invoke, ok, fail or info)")),
-        },
-        Some(t) => return Err(format!("type must be a string, not {t}")),
-    };
-    let f = match map.get("f") {
-        None => return Err("missing field \"f\"".to_string()),
-        Some(serde_json::Value::String(f)) => match f.as_str() {
-            "read" | "write" | "cas" | "append" => f.clone(),
-            _ => return Err(format!("unknown f \"{f}\" (expected read, write, cas or append)")),
-        },
-        Some(f) => return Err(format!("f must be a string, not {f}")),
-    };
-    let key = match map.remove("key") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(k)) => Some(k),
-        Some(k) => return Err(format!("key must be a string, not {k}")),
-    };
-    let value = map.remove("value").unwrap_or(serde_json::Value::Null);
-    Ok(Event { process, kind, f, key, value })
+    let f = line.f.take().ok_or_else(|| "missing field \"f\"".to_string())?;
+    if !matches!(&*f, "read" | "write" | "cas" | "append") {
+        return Err(format!("unknown f \"{f}\" (expected read, write, cas or append)"));
+    }
+    Ok((line, f))
+}
+
+/// A data error's message without serde_json's ` at line L column C`: the
+/// input is one line, and [`HistoryError`] names it.
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&position).unwrap_or(&text).to_string()
 }
 
 /// A stored value: integer, string or null.

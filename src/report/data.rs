@@ -9,13 +9,18 @@
 //! The history's vocabulary is open: an op's kind is its `f`, whatever the
 //! protocol calls it, and values and keys are never read, so a lock, a bank
 //! or a queue loads as well as a key-value store.
+//!
+//! Each file is read with the one type its writer writes it with: [`Summary`]
+//! (here), [`HistoryLine`] (in `check::history`, the history's home) and
+//! [`TraceLine`] (in `sim::trace`, beside the kernel that writes it).
 
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::check::history::{HistoryLine, LineKind};
+use crate::sim::trace::TraceLine;
 use crate::stats;
 
 /// Nanoseconds in one second of simulated time.
@@ -63,6 +68,9 @@ pub struct Violation {
     /// Human-readable explanation.
     #[serde(default)]
     pub detail: String,
+    /// The faults in force during the 2 s before it (absent in older files).
+    #[serde(default)]
+    pub faults_before: Vec<FaultWindow>,
 }
 
 /// Message counters of a run.
@@ -136,8 +144,11 @@ pub struct LinOp {
     pub highlighted: bool,
 }
 
-/// The fields of `summary.json` the report uses. Unknown keys are ignored:
-/// the runner owns this format and may add keys.
+/// `summary.json`: the one type the runner writes it with
+/// (`report::summary::run_summary`) and the report reads it back with. Keys
+/// are written in field order. Reading is lenient so that older and
+/// hand-made files load: only `scenario` and `seed` are required, a missing
+/// key takes its default, and unknown keys are ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Scenario name.
@@ -145,6 +156,12 @@ pub struct Summary {
     /// Protocol name.
     #[serde(default)]
     pub protocol: String,
+    /// Node count (`None` in files that do not say).
+    #[serde(default)]
+    pub nodes: Option<u64>,
+    /// Workload client count (`None` in files that do not say).
+    #[serde(default)]
+    pub clients: Option<u64>,
     /// Seed of the run.
     pub seed: u64,
     /// Deliberate bugs switched on.
@@ -168,7 +185,7 @@ pub struct Summary {
     /// Why the run stopped.
     #[serde(default)]
     pub stop: String,
-    /// Client operations.
+    /// Completed client operations.
     #[serde(default)]
     pub ops: u64,
     /// Latency quantiles per op kind, milliseconds.
@@ -177,7 +194,7 @@ pub struct Summary {
     /// Verdict per check: `pass`, `fail` or `unknown`.
     #[serde(default)]
     pub checks: BTreeMap<String, String>,
-    /// The first violation, if any.
+    /// The first violation, if any (written as `null` when there is none).
     #[serde(default)]
     pub violation: Option<Violation>,
     /// Message counters.
@@ -189,17 +206,14 @@ pub struct Summary {
     /// Command that reproduces the run exactly.
     #[serde(default)]
     pub reproduce: String,
-    /// Node count, if the runner wrote it.
-    #[serde(default)]
-    pub nodes: Option<u64>,
-    /// Client count, if the runner wrote it.
-    #[serde(default)]
-    pub clients: Option<u64>,
-    /// Linearizability counterexample text, if the runner wrote it.
-    #[serde(default)]
+    /// Linearizability counterexample text, if a file carries it (the
+    /// runner does not write it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lin_violation: Option<String>,
-    /// Linearizability counterexample window, if the runner wrote it.
-    #[serde(default)]
+    /// Linearizability counterexample window, if a file carries it; the
+    /// runner writes it to its own `lin_window.json`, which
+    /// [`load_run_dir`] puts here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lin_window: Option<Vec<LinOp>>,
 }
 
@@ -503,24 +517,13 @@ fn one_line(error: &dyn std::fmt::Display) -> String {
     error.to_string().replace('\n', " ")
 }
 
-/// The fields of a history line the report reads. Everything else (`key`,
-/// `value`, anything new) is skipped unread, so a value may be any JSON and
-/// a key may be absent.
-#[derive(Deserialize)]
-struct HistoryLine<'a> {
-    process: u64,
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(default, borrow)]
-    f: Option<Cow<'a, str>>,
-    time: u64,
-}
-
-/// Pairs a history (DESIGN §4 format) into ops: each invoke with the next
+/// Pairs a history (DESIGN §4 format, one [`HistoryLine`] a line: the type
+/// the workload writes it with) into ops: each invoke with the next
 /// completion of the same process. An op's kind is its invoke's `f`,
-/// whatever the name; a completion's `f` may be absent. An invoke never
-/// completed becomes an open `Info` op with no completion time. The error
-/// names the 1-based line.
+/// whatever the name; a completion's `f` may be absent. Values are never
+/// read, so they may be any JSON, and fields the format does not define are
+/// ignored. Every line needs a `time`. An invoke never completed becomes an
+/// open `Info` op with no completion time. The error names the 1-based line.
 pub fn parse_history(text: &str) -> Result<Vec<Op>, String> {
     let mut ops: Vec<Op> = Vec::new();
     // Process id -> index in `ops` of its outstanding invoke.
@@ -534,8 +537,9 @@ pub fn parse_history(text: &str) -> Result<Vec<Op>, String> {
         }
         let entry: HistoryLine<'_> =
             serde_json::from_str(line).map_err(|error| format!("bad history line {number}: {}", one_line(&error)))?;
-        match entry.kind.as_ref() {
-            "invoke" => {
+        let time = entry.time.ok_or_else(|| format!("bad history line {number}: missing field \"time\""))?;
+        match entry.kind {
+            LineKind::Invoke => {
                 let name = entry.f.as_deref().ok_or_else(|| format!("bad history line {number}: invoke without f"))?;
                 if outstanding.contains_key(&entry.process) {
                     return Err(format!(
@@ -551,57 +555,32 @@ pub fn parse_history(text: &str) -> Result<Vec<Op>, String> {
                 ops.push(Op {
                     process: entry.process,
                     kind,
-                    invoke_ns: entry.time,
+                    invoke_ns: time,
                     complete_ns: None,
                     outcome: Outcome::Info,
                 });
             }
-            "ok" | "fail" | "info" => {
+            LineKind::Ok | LineKind::Fail | LineKind::Info => {
                 let slot = outstanding.remove(&entry.process).ok_or_else(|| {
                     format!("bad history line {number}: {} of process {} without an invoke", entry.kind, entry.process)
                 })?;
                 let op = &mut ops[slot];
-                op.complete_ns = Some(entry.time.max(op.invoke_ns));
-                op.outcome = match entry.kind.as_ref() {
-                    "ok" => Outcome::Ok,
-                    "fail" => Outcome::Fail,
+                op.complete_ns = Some(time.max(op.invoke_ns));
+                op.outcome = match entry.kind {
+                    LineKind::Ok => Outcome::Ok,
+                    LineKind::Fail => Outcome::Fail,
                     _ => Outcome::Info,
                 };
-            }
-            other => {
-                return Err(format!("bad history line {number}: unknown type {other:?}"));
             }
         }
     }
     Ok(ops)
 }
 
-#[derive(Deserialize)]
-struct TimelineLine {
-    #[serde(default)]
-    t: u64,
-    ev: String,
-    #[serde(default)]
-    from: Option<u64>,
-    #[serde(default)]
-    to: Option<u64>,
-    #[serde(default)]
-    msg_id: Option<u64>,
-    #[serde(default)]
-    msg: Option<String>,
-    #[serde(default)]
-    node: Option<u64>,
-    #[serde(default)]
-    obs: Option<serde_json::Value>,
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    what: Option<String>,
-}
-
-/// Reads `timeline.jsonl` (the `trace.jsonl` format). Timers, fsyncs and
-/// unknown event kinds are skipped; `duplicate` lines are skipped too, since
-/// a duplicate shows as its second arrival. The error names the 1-based line.
+/// Reads `timeline.jsonl` (the `trace.jsonl` format, one [`TraceLine`] a
+/// line: the type the kernel writes it with). Timers, fsyncs and unknown
+/// event kinds are skipped; `duplicate` lines are skipped too, since a
+/// duplicate shows as its second arrival. The error names the 1-based line.
 pub fn parse_timeline(text: &str) -> Result<Vec<TimelineEvent>, String> {
     let mut events = Vec::new();
     for (index, line) in text.lines().enumerate() {
@@ -609,10 +588,10 @@ pub fn parse_timeline(text: &str) -> Result<Vec<TimelineEvent>, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let entry: TimelineLine =
+        let entry: TraceLine<'_> =
             serde_json::from_str(line).map_err(|error| format!("bad timeline line {number}: {}", one_line(&error)))?;
         let missing = |field: &str| format!("bad timeline line {number}: {} without {field}", entry.ev);
-        let message = |entry: &TimelineLine| -> Result<(u64, u64, u64), String> {
+        let message = |entry: &TraceLine<'_>| -> Result<(u64, u64, u64), String> {
             Ok((
                 entry.from.ok_or_else(|| missing("from"))?,
                 entry.to.ok_or_else(|| missing("to"))?,
@@ -620,10 +599,10 @@ pub fn parse_timeline(text: &str) -> Result<Vec<TimelineEvent>, String> {
             ))
         };
         let t = entry.t;
-        let event = match entry.ev.as_str() {
+        let event = match entry.ev.as_ref() {
             "send" => {
                 let (from, to, msg_id) = message(&entry)?;
-                TimelineEvent::Send { t, from, to, msg_id, msg: entry.msg.clone().unwrap_or_default() }
+                TimelineEvent::Send { t, from, to, msg_id, msg: entry.msg.as_deref().unwrap_or_default().to_string() }
             }
             "deliver" => {
                 let (from, to, msg_id) = message(&entry)?;
@@ -631,7 +610,7 @@ pub fn parse_timeline(text: &str) -> Result<Vec<TimelineEvent>, String> {
             }
             "drop-loss" | "drop-cut" | "drop-down" | "drop-late" => {
                 let (from, to, msg_id) = message(&entry)?;
-                let cause = match entry.ev.as_str() {
+                let cause = match entry.ev.as_ref() {
                     "drop-loss" => DropCause::Loss,
                     "drop-cut" => DropCause::Cut,
                     "drop-late" => DropCause::Late,
@@ -641,18 +620,20 @@ pub fn parse_timeline(text: &str) -> Result<Vec<TimelineEvent>, String> {
             }
             "observe" => TimelineEvent::Observe {
                 t,
-                node: entry.node.ok_or_else(|| missing("node"))?,
+                node: entry.node_id().ok_or_else(|| missing("node"))?,
                 // The label: the `Debug` text, or the data of a line without one.
                 obs: match (&entry.text, &entry.obs) {
-                    (Some(t), _) => t.clone(),
+                    (Some(t), _) => t.to_string(),
                     (None, Some(serde_json::Value::String(s))) => s.clone(),
                     (None, Some(v)) => v.to_string(),
                     (None, None) => String::new(),
                 },
             },
-            "fault" | "start" => {
-                TimelineEvent::Fault { t, node: entry.node, what: entry.what.clone().unwrap_or_default() }
-            }
+            "fault" | "start" => TimelineEvent::Fault {
+                t,
+                node: entry.node_id(),
+                what: entry.what.as_deref().unwrap_or_default().to_string(),
+            },
             _ => continue,
         };
         events.push(event);

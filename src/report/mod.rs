@@ -15,6 +15,6 @@ pub mod timeline;
 pub use data::{load_run_dir, FaultWindow, LinOp, Op, OpKind, Outcome, RunData, Summary, TimelineEvent};
 pub use html::{report_html, write_all};
 pub use plots::compare;
-pub use summary::{summary_json, write_run, SummaryContext};
+pub use summary::{run_summary, write_run, SummaryContext};
 pub use sweep::{write_sweep, SeedRow, SweepData};
 pub use timeline::{default_timeline_window, timeline_svg, ARROW_CAP};

@@ -1,10 +1,13 @@
-//! What a run leaves behind: `summary.json` (DESIGN section 4 keys) and the
-//! client history. Plots and the HTML report will live beside this file.
+//! What a run leaves behind: `summary.json` (DESIGN section 4 keys), the
+//! client history, a linearizability failure's witness and window, and the
+//! notable observations. Each file is written through the type that reads
+//! it back ([`Summary`], [`LinOp`], [`Notable`] in `data.rs`, the history's
+//! [`HistoryLine`]), so writer and reader cannot disagree.
 
 use std::path::Path;
 
-use serde_json::json;
-
+use crate::check::history::HistoryLine;
+use crate::report::data::{FaultWindow, LatencyQuantilesMs, LinOp, MessageStats, Notable, Summary, Violation};
 use crate::runner::ProtocolRun;
 use crate::sim::trace::hash_hex;
 
@@ -28,43 +31,69 @@ pub struct SummaryContext<'a> {
     pub reproduce: &'a str,
 }
 
-/// The summary as JSON.
-pub fn summary_json(ctx: &SummaryContext<'_>, run: &ProtocolRun) -> serde_json::Value {
+/// The run's summary: the [`Summary`] that `summary.json` holds.
+pub fn run_summary(ctx: &SummaryContext<'_>, run: &ProtocolRun) -> Summary {
     let r = &run.result;
-    let checks: serde_json::Map<String, serde_json::Value> =
-        r.checks.iter().map(|(name, v)| (name.clone(), json!(v.word()))).collect();
-    let latency: serde_json::Map<String, serde_json::Value> = run
+    let latency = run
         .latency_ms
         .iter()
-        .map(|(kind, [p50, p90, p99, max])| (kind.clone(), json!({"p50": p50, "p90": p90, "p99": p99, "max": max})))
+        .map(|(kind, &[p50, p90, p99, max])| (kind.clone(), LatencyQuantilesMs { p50, p90, p99, max }))
         .collect();
-    json!({
-        "scenario": ctx.scenario,
-        "protocol": ctx.protocol,
-        "nodes": ctx.nodes,
-        "clients": ctx.clients,
-        "seed": ctx.seed,
-        "bugs": ctx.bugs,
-        "trace_hash": hash_hex(r.trace_hash),
-        "events": r.events,
-        "steps": r.steps,
-        "sim_seconds": r.end_ns as f64 / 1e9,
-        "wall_seconds": ctx.wall_seconds,
-        "stop": r.stop.describe(),
-        "ops": run.ops,
-        "latency": latency,
-        "checks": checks,
-        "violation": r.violation,
-        "messages": r.net,
-        "faults": r.faults,
-        "reproduce": ctx.reproduce,
-    })
+    let n = r.net;
+    Summary {
+        scenario: ctx.scenario.to_string(),
+        protocol: ctx.protocol.to_string(),
+        nodes: Some(ctx.nodes as u64),
+        clients: Some(ctx.clients as u64),
+        seed: ctx.seed,
+        bugs: ctx.bugs.to_vec(),
+        trace_hash: hash_hex(r.trace_hash),
+        events: r.events,
+        steps: r.steps,
+        sim_seconds: r.end_ns as f64 / 1e9,
+        wall_seconds: ctx.wall_seconds,
+        stop: r.stop.describe(),
+        ops: run.ops,
+        latency,
+        checks: r.checks.iter().map(|(name, v)| (name.clone(), v.word().to_string())).collect(),
+        violation: r.violation.as_ref().map(|v| Violation {
+            check: v.check.clone(),
+            time_ns: v.time_ns,
+            event_index: Some(v.event_index),
+            node: v.node.map(|n| n as u64),
+            detail: v.detail.clone(),
+            faults_before: v.faults_before.iter().map(fault_window).collect(),
+        }),
+        messages: MessageStats {
+            sent: n.sent,
+            delivered: n.delivered,
+            lost: n.lost,
+            cut: n.cut,
+            down: n.down,
+            duplicated: n.duplicated,
+            late: n.late,
+        },
+        faults: r.faults.iter().map(fault_window).collect(),
+        reproduce: ctx.reproduce.to_string(),
+        lin_violation: None,
+        lin_window: None,
+    }
+}
+
+fn fault_window(w: &crate::nemesis::FaultWindow) -> FaultWindow {
+    FaultWindow {
+        kind: w.kind.to_string(),
+        nodes: w.nodes.iter().map(|&n| n as u64).collect(),
+        detail: w.detail.clone(),
+        start_ns: w.start_ns,
+        end_ns: w.end_ns,
+    }
 }
 
 /// Writes `summary.json` and, if the protocol has clients, `history.jsonl` into `dir`.
 pub fn write_run(dir: &Path, ctx: &SummaryContext<'_>, run: &ProtocolRun) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let summary = serde_json::to_string_pretty(&summary_json(ctx, run)).expect("summary serialises");
+    let summary = serde_json::to_string_pretty(&run_summary(ctx, run)).expect("summary serialises");
     std::fs::write(dir.join("summary.json"), summary + "\n")?;
     if let Some(h) = &run.history_jsonl {
         std::fs::write(dir.join("history.jsonl"), h)?;
@@ -91,12 +120,12 @@ pub fn write_lin_failure(
     };
     let witness = dir.join("history-min.jsonl");
     std::fs::write(&witness, lin::shrink(&history, model, Some(deadline)).to_jsonl())?;
-    // Line number (1-based) -> (time, value) of the raw history.
+    // Line number (1-based) -> (time, value) of the raw history (it parsed above).
     let lines: Vec<(u64, serde_json::Value)> = history_jsonl
         .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
-            (v["time"].as_u64().unwrap_or(0), v["value"].clone())
+        .map(|l| match serde_json::from_str::<HistoryLine<'_>>(l) {
+            Ok(line) => (line.time.unwrap_or(0), line.value),
+            Err(_) => (0, serde_json::Value::Null),
         })
         .collect();
     let at = |line: usize| lines.get(line.wrapping_sub(1)).cloned().unwrap_or((0, serde_json::Value::Null));
@@ -108,7 +137,7 @@ pub fn write_lin_failure(
     let same_key: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].key == key).collect();
     let pos = same_key.iter().position(|&i| i == failing).unwrap_or(0);
     let window = &same_key[pos.saturating_sub(AROUND)..(pos + AROUND / 2 + 1).min(same_key.len())];
-    let lin_ops: Vec<serde_json::Value> = window
+    let lin_ops: Vec<LinOp> = window
         .iter()
         .map(|&i| {
             let op = &ops[i];
@@ -123,16 +152,16 @@ pub fn write_lin_failure(
                 Some((_, v)) if !v.is_null() => v.clone(),
                 _ => invoke_value,
             };
-            json!({
-                "process": op.process,
-                "f": op.call.name(),
-                "key": op.key,
-                "invoke_ns": invoke_ns,
-                "complete_ns": completion.map(|(t, _)| t),
-                "outcome": outcome,
-                "value": value,
-                "highlighted": i == failing,
-            })
+            LinOp {
+                process: op.process,
+                f: op.call.name().to_string(),
+                key: op.key.clone(),
+                invoke_ns,
+                complete_ns: completion.map(|(t, _)| t),
+                outcome: outcome.to_string(),
+                value,
+                highlighted: i == failing,
+            }
         })
         .collect();
     std::fs::write(dir.join("lin_window.json"), serde_json::to_string_pretty(&lin_ops).expect("json") + "\n")?;
@@ -161,7 +190,9 @@ pub fn notable_jsonl(observations: &[crate::sim::ObservationRecord]) -> String {
         .iter()
         .filter(|o| counts[&kind(o)] <= NOTABLE_KIND_MAX)
         .map(|o| {
-            json!({"t": o.time_ns, "node": o.node, "kind": kind(o), "obs": o.obs, "text": o.text}).to_string() + "\n"
+            let line =
+                Notable { t: o.time_ns, node: o.node as u64, kind: kind(o), obs: o.obs.clone(), text: o.text.clone() };
+            serde_json::to_string(&line).expect("an observation line serialises") + "\n"
         })
         .collect()
 }

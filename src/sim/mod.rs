@@ -27,7 +27,7 @@ use crate::node::Ctx;
 use executor::{Executor, LocalFuture, Polled};
 pub use queue::Nanos;
 use queue::{Event, TaskKey};
-use trace::{EventKind, Trace, TraceSink};
+use trace::{EventKind, Trace, TraceLine, TraceSink};
 use world::World;
 pub use world::{observation_kind, Envelope, NetStats, NodeId, ObservationRecord};
 
@@ -270,14 +270,19 @@ where
                 Event::Wake(key) => {
                     w.trace.record(EventKind::Timer, time, 0, 0, key.0);
                     if w.trace.wants_text() {
-                        w.trace.text(|i| format!("{{\"i\":{i},\"t\":{time},\"ev\":\"timer\",\"task\":{}}}", key.0));
+                        w.trace.text(|i| {
+                            TraceLine { task: Some(key.0), ..TraceLine::new(i, time, EventKind::Timer) }.to_json()
+                        });
                     }
                     self.ready.push(key);
                 }
                 Event::WakeWaker(slot) => {
                     w.trace.record(EventKind::Timer, time, 1, 0, slot as u64);
                     if w.trace.wants_text() {
-                        w.trace.text(|i| format!("{{\"i\":{i},\"t\":{time},\"ev\":\"timer\",\"waker\":{slot}}}"));
+                        w.trace.text(|i| {
+                            TraceLine { waker: Some(slot as u64), ..TraceLine::new(i, time, EventKind::Timer) }
+                                .to_json()
+                        });
                     }
                     w.wake_waker(slot);
                 }

@@ -2,15 +2,23 @@
 //! that keep the events as text (a `trace.jsonl` file, or the last few events
 //! for a failure report).
 //!
+//! The text of an event is one [`TraceLine`], the single type that both
+//! writes a line of `trace.jsonl` / `timeline.jsonl` (the kernel, and only
+//! when [`Trace::wants_text`]) and reads it back (the report), so the two
+//! sides cannot drift apart.
+//!
 //! The hash is our own integer mixing function, not `DefaultHasher`, so a
 //! (scenario, seed) pair hashes the same on every platform, build profile and
 //! Rust release. Message and observation contents enter the hash through
 //! their `Hash` impls driven by [`StableHasher`], which writes every integer
 //! at a fixed width.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::hash::Hasher;
 use std::io::Write;
+
+use serde::{Deserialize, Deserializer, Serialize};
 
 const K: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -145,6 +153,121 @@ impl EventKind {
             EventKind::DropLate => "drop-late",
             EventKind::LocalWake => "local-wake",
         }
+    }
+}
+
+/// One line of `trace.jsonl` (and of `timeline.jsonl`, a window of it): one
+/// event as a JSON object. The kernel writes it and the report reads it, both
+/// through this type. Only the fields the event kind has are present, so a
+/// line is `{"i":..,"t":..,"ev":"send","from":..,"to":..,"msg_id":..,"msg":..}`,
+/// `{"i":..,"t":..,"ev":"fsync","node":..}` and so on; keys are written in
+/// the order of the fields below. Unknown keys are ignored when reading, and
+/// so are missing `i` and `t` (read as 0), so an older or hand-made timeline
+/// still loads.
+///
+/// Strings are borrowed where they can be: the kernel lends the event name
+/// and a fault's text, and reading borrows `ev` from the line. `O` is the
+/// observation's type: the kernel writes the protocol's own value (`&O`, so
+/// its fields keep their order and nothing is copied), a reader gets JSON
+/// data (the default, `serde_json::Value`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceLine<'a, O = serde_json::Value> {
+    /// Index of the event in the run, 0-based (the hash's event count).
+    #[serde(default)]
+    pub i: u64,
+    /// Global time of the event, nanoseconds.
+    #[serde(default)]
+    pub t: u64,
+    /// The event kind: an [`EventKind::name`] (`send`, `deliver`, `drop-loss`,
+    /// `drop-cut`, `drop-down`, `drop-late`, `duplicate`, `timer`, `fault`,
+    /// `start`, `observe`, `fsync`, `local-wake`).
+    #[serde(borrow)]
+    pub ev: Cow<'a, str>,
+    /// A message event's source process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<u64>,
+    /// A message event's target process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<u64>,
+    /// A message's id, shared by its send and its arrivals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg_id: Option<u64>,
+    /// A message's `Debug` text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub msg: Option<Cow<'a, str>>,
+    /// The process the event concerns. `None`: the line has no `node` key
+    /// (message and timer events); `Some(None)`: `"node":null`, a fault of
+    /// the network as a whole (a partition, a heal). See [`TraceLine::node_id`].
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    pub node: Option<Option<u64>>,
+    /// An observation as data: serde's form of the protocol's type, or, for
+    /// one serde cannot write (a map with non-string keys), the error
+    /// message as a string (see [`TraceLine::to_json`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obs: Option<O>,
+    /// An observation's `Debug` text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Cow<'a, str>>,
+    /// A timer's (or a local wake's) task key; `u64::MAX` for a foreign waker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<u64>,
+    /// A foreign waker's timer slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waker: Option<u64>,
+    /// A fault's or start's description (`crash n0`, `heal`, `start n1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub what: Option<Cow<'a, str>>,
+}
+
+/// Reads a key that is present, even as `null`, as `Some` (serde alone reads
+/// a present `null` as `None`, the same as a missing key).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
+}
+
+impl<'a> TraceLine<'a> {
+    /// A line of event `i` of kind `ev` at time `t`, with no other field.
+    pub fn new(i: u64, t: u64, ev: EventKind) -> TraceLine<'a> {
+        TraceLine {
+            i,
+            t,
+            ev: Cow::Borrowed(ev.name()),
+            from: None,
+            to: None,
+            msg_id: None,
+            msg: None,
+            node: None,
+            obs: None,
+            text: None,
+            task: None,
+            waker: None,
+            what: None,
+        }
+    }
+}
+
+impl<'a, O> TraceLine<'a, O> {
+    /// The process the event concerns, if any (`null` and absent alike).
+    pub fn node_id(&self) -> Option<u64> {
+        self.node.flatten()
+    }
+
+    /// The same line with observation `obs`, of any type.
+    pub fn with_obs<P>(self, obs: Option<P>) -> TraceLine<'a, P> {
+        let TraceLine { i, t, ev, from, to, msg_id, msg, node, obs: _, text, task, waker, what } = self;
+        TraceLine { i, t, ev, from, to, msg_id, msg, node, obs, text, task, waker, what }
+    }
+}
+
+impl<O: Serialize + Clone> TraceLine<'_, O> {
+    /// The line as JSON text, without a newline. An observation serde
+    /// cannot write is written as its error message, as a string, so a
+    /// line is always written.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|error| {
+            let line = self.clone().with_obs(Some(serde_json::Value::String(error.to_string())));
+            serde_json::to_string(&line).expect("a trace line of JSON data always serialises")
+        })
     }
 }
 

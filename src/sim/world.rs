@@ -16,7 +16,7 @@ use crate::sim::clock::LocalClock;
 use crate::sim::queue::{Event, EventQueue, Nanos, TaskKey};
 use crate::sim::rng::Prng;
 use crate::sim::slab::Slab;
-use crate::sim::trace::{stable_hash, EventKind, Trace};
+use crate::sim::trace::{stable_hash, EventKind, Trace, TraceLine};
 use crate::storage::Disk;
 
 /// Index of a simulated process: nodes are `0..node_count`, clients follow.
@@ -262,7 +262,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         self.trace.record_content(stable_hash(&msg));
         if self.trace.wants_text() {
             let now = self.now;
-            self.trace.text(|i| msg_line(i, now, "send", from, to, id, &msg));
+            self.trace.text(|i| msg_line(i, now, EventKind::Send, from, to, id, &msg));
         }
         match self.net.on_send(from, to, &mut self.rng_net) {
             Fate::Lost => {
@@ -270,7 +270,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                 self.trace.record(EventKind::DropLoss, self.now, from as u64, to as u64, id);
                 if self.trace.wants_text() {
                     let now = self.now;
-                    self.trace.text(|i| msg_line(i, now, "drop-loss", from, to, id, &msg));
+                    self.trace.text(|i| msg_line(i, now, EventKind::DropLoss, from, to, id, &msg));
                 }
             }
             Fate::Arrives { latency, duplicate } => {
@@ -279,7 +279,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                     self.trace.record(EventKind::Duplicate, self.now, from as u64, to as u64, id);
                     if self.trace.wants_text() {
                         let now = self.now;
-                        self.trace.text(|i| msg_line(i, now, "duplicate", from, to, id, &msg));
+                        self.trace.text(|i| msg_line(i, now, EventKind::Duplicate, from, to, id, &msg));
                     }
                     let copy = InFlight { from: from as u32, to: to as u32, id, msg: msg.clone() };
                     let slot = self.msgs.insert(copy);
@@ -322,7 +322,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         self.trace.record(kind, self.now, from as u64, to as u64, id);
         if self.trace.wants_text() {
             let now = self.now;
-            self.trace.text(|i| msg_line(i, now, kind.name(), from, to, id, &msg));
+            self.trace.text(|i| msg_line(i, now, kind, from, to, id, &msg));
         }
         if kind == EventKind::Deliver {
             let p = &mut self.procs[to];
@@ -371,7 +371,9 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         self.trace.record(EventKind::Fsync, self.now, p as u64, 0, 0);
         if self.trace.wants_text() {
             let now = self.now;
-            self.trace.text(|i| format!("{{\"i\":{i},\"t\":{now},\"ev\":\"fsync\",\"node\":{p}}}"));
+            self.trace.text(|i| {
+                TraceLine { node: Some(Some(p as u64)), ..TraceLine::new(i, now, EventKind::Fsync) }.to_json()
+            });
         }
         for w in proc.fsync_waiters.drain(..) {
             w.wake(&mut self.ready);
@@ -385,11 +387,13 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         let now = self.now;
         if self.trace.wants_text() {
             self.trace.text(|i| {
-                format!(
-                    "{{\"i\":{i},\"t\":{now},\"ev\":\"observe\",\"node\":{p},\"obs\":{},\"text\":{}}}",
-                    obs_json(obs),
-                    json_str(&format!("{obs:?}"))
-                )
+                TraceLine {
+                    node: Some(Some(p as u64)),
+                    text: Some(format!("{obs:?}").into()),
+                    ..TraceLine::new(i, now, EventKind::Observe)
+                }
+                .with_obs(Some(obs))
+                .to_json()
             });
         }
         if let Some(list) = &mut self.observations {
@@ -422,13 +426,9 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         self.trace.record(kind, self.now, code, node.map_or(u64::MAX, |n| n as u64), 0);
         if self.trace.wants_text() {
             let now = self.now;
-            let node = node.map_or("null".to_string(), |n| n.to_string());
+            let node = node.map(|n| n as u64);
             self.trace.text(|i| {
-                format!(
-                    "{{\"i\":{i},\"t\":{now},\"ev\":\"{}\",\"node\":{node},\"what\":{}}}",
-                    kind.name(),
-                    json_str(text)
-                )
+                TraceLine { node: Some(node), what: Some(text.into()), ..TraceLine::new(i, now, kind) }.to_json()
             });
         }
     }
@@ -451,27 +451,27 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         self.trace.record(EventKind::LocalWake, self.now, node as u64, 0, task);
         if self.trace.wants_text() {
             let now = self.now;
-            self.trace
-                .text(|i| format!("{{\"i\":{i},\"t\":{now},\"ev\":\"local-wake\",\"node\":{node},\"task\":{task}}}"));
+            self.trace.text(|i| {
+                TraceLine {
+                    node: Some(Some(node as u64)),
+                    task: Some(task),
+                    ..TraceLine::new(i, now, EventKind::LocalWake)
+                }
+                .to_json()
+            });
         }
         waiter.wake(&mut self.ready);
     }
 }
 
-fn msg_line<M: std::fmt::Debug>(i: u64, t: Nanos, ev: &str, from: NodeId, to: NodeId, id: u64, msg: &M) -> String {
-    format!(
-        "{{\"i\":{i},\"t\":{t},\"ev\":\"{ev}\",\"from\":{from},\"to\":{to},\"msg_id\":{id},\"msg\":{}}}",
-        json_str(&format!("{msg:?}"))
-    )
-}
-
-/// An observation as JSON text; an observation serde cannot write (a map
-/// with non-string keys) becomes its error message, as a string.
-fn obs_json<O: serde::Serialize>(obs: &O) -> String {
-    serde_json::to_string(obs).unwrap_or_else(|e| json_str(&e.to_string()))
-}
-
-/// A string as a JSON string literal.
-pub(crate) fn json_str(s: &str) -> String {
-    serde_json::to_string(s).expect("a string always serialises")
+/// The trace line of a message event.
+fn msg_line<M: std::fmt::Debug>(i: u64, t: Nanos, ev: EventKind, from: NodeId, to: NodeId, id: u64, msg: &M) -> String {
+    TraceLine {
+        from: Some(from as u64),
+        to: Some(to as u64),
+        msg_id: Some(id),
+        msg: Some(format!("{msg:?}").into()),
+        ..TraceLine::new(i, t, ev)
+    }
+    .to_json()
 }
