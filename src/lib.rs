@@ -15,7 +15,6 @@ pub mod explore;
 #[doc = include_str!("../docs/PROTOCOLS.md")]
 pub mod guide {}
 pub mod kit;
-pub mod nemesis;
 pub mod net;
 pub mod node;
 pub mod protocols;
@@ -31,4 +30,6 @@ pub mod workload;
 pub use check::{Invariant, RunEnd, Verdict, Violation};
 pub use coro::{join, join_all};
 pub use node::Ctx;
+/// Fault kinds, the random nemesis and the log of fault windows (they live in the kernel, which applies them).
+pub use sim::nemesis;
 pub use sim::{Envelope, NodeId, RunResult, Sim, SimConfig, StopReason};

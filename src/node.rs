@@ -15,6 +15,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crate::coro::{JoinHandle, OneshotReceiver, OneshotSender, Receiver, Sender};
+use crate::sim::executor::LocalFuture;
 use crate::sim::world::{Core, Envelope, NodeId, World};
 use crate::sim::Nanos;
 
@@ -176,6 +177,36 @@ where
             w.procs[id].recv_waiters.push(waiter);
         }
         Poll::Pending
+    }
+}
+
+impl<M, O> crate::sim::Sim<M, O>
+where
+    M: Clone + std::fmt::Debug + Hash + 'static,
+    O: std::fmt::Debug + Hash + serde::Serialize + 'static,
+{
+    /// Sets the entry point of process `id`: run at start and after every restart.
+    pub fn set_entry<F, Fut>(&mut self, id: NodeId, entry: F)
+    where
+        F: Fn(Ctx<M, O>) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.set_entries([id], Rc::new(move |world, id| Box::pin(entry(Ctx::new(world, id))) as LocalFuture));
+    }
+
+    /// Sets the same entry point for every protocol node.
+    pub fn set_node_entry<F, Fut>(&mut self, entry: F)
+    where
+        F: Fn(Ctx<M, O>) -> Fut + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let nodes = 0..self.node_count();
+        self.set_entries(nodes, Rc::new(move |world, id| Box::pin(entry(Ctx::new(world, id))) as LocalFuture));
+    }
+
+    /// A context for process `id` (to build entry points or inspect state in tests).
+    pub fn ctx(&self, id: NodeId) -> Ctx<M, O> {
+        Ctx::new(self.world(), id)
     }
 }
 

@@ -9,27 +9,28 @@
 
 pub mod clock;
 pub(crate) mod executor;
+pub mod nemesis;
+pub mod observe;
 pub(crate) mod queue;
 pub mod rng;
 pub(crate) mod slab;
 pub mod trace;
+pub mod types;
 pub(crate) mod world;
 
 use std::cell::RefCell;
-use std::future::Future;
 use std::hash::Hash;
 use std::rc::Rc;
 
-use crate::check::{Invariant, RunEnd, Verdict, Violation};
-use crate::nemesis::{Fault, FaultWindow, Nemesis, NemesisConfig, ScheduledFault};
 use crate::net::{Latency, LinkModel, Network};
-use crate::node::Ctx;
 use executor::{Executor, LocalFuture, Polled};
-pub use queue::Nanos;
+use nemesis::{Fault, FaultWindow, Nemesis, NemesisConfig, ScheduledFault};
+use observe::{Invariant, RunEnd, Verdict, Violation};
 use queue::{Event, TaskKey};
 use trace::{EventKind, Trace, TraceLine, TraceSink};
+pub use types::{Nanos, NodeId};
 use world::World;
-pub use world::{observation_kind, Envelope, NetStats, NodeId, ObservationRecord};
+pub use world::{observation_kind, Envelope, NetStats, ObservationRecord};
 
 /// Everything that defines a run (the scenario, resolved).
 #[derive(Clone, Debug)]
@@ -134,7 +135,9 @@ pub struct RunResult {
     pub trace_error: Option<String>,
 }
 
-type Entry<M, O> = Rc<dyn Fn(Ctx<M, O>) -> LocalFuture>;
+/// A process's entry point as the kernel keeps it: given the world and the
+/// process id, it makes the task to run.
+pub(crate) type Entry<M, O> = Rc<dyn Fn(Rc<RefCell<World<M, O>>>, NodeId) -> LocalFuture>;
 
 /// One simulation: the world plus its driver.
 pub struct Sim<M, O> {
@@ -196,35 +199,29 @@ where
         }
     }
 
-    /// Sets the entry point of process `id`: run at start and after every restart.
-    pub fn set_entry<F, Fut>(&mut self, id: NodeId, entry: F)
-    where
-        F: Fn(Ctx<M, O>) -> Fut + 'static,
-        Fut: Future<Output = ()> + 'static,
-    {
-        self.entries[id] = Some(Rc::new(move |ctx| Box::pin(entry(ctx)) as LocalFuture));
-    }
-
-    /// Sets the same entry point for every protocol node.
-    pub fn set_node_entry<F, Fut>(&mut self, entry: F)
-    where
-        F: Fn(Ctx<M, O>) -> Fut + 'static,
-        Fut: Future<Output = ()> + 'static,
-    {
-        let entry: Entry<M, O> = Rc::new(move |ctx| Box::pin(entry(ctx)) as LocalFuture);
-        for id in 0..self.config.node_count {
+    /// Sets the entry point of processes `ids`: it is handed the world and
+    /// the process id and returns the task to run, at start and after every
+    /// restart. (`node.rs` builds the public `set_entry` on this, so the
+    /// kernel does not know the node API.)
+    pub(crate) fn set_entries(&mut self, ids: impl IntoIterator<Item = NodeId>, entry: Entry<M, O>) {
+        for id in ids {
             self.entries[id] = Some(entry.clone());
         }
+    }
+
+    /// Number of protocol nodes.
+    pub(crate) fn node_count(&self) -> usize {
+        self.config.node_count
+    }
+
+    /// The shared world (for the node API's contexts).
+    pub(crate) fn world(&self) -> Rc<RefCell<World<M, O>>> {
+        self.world.clone()
     }
 
     /// Adds a checker.
     pub fn add_invariant(&mut self, check: Box<dyn Invariant<O>>) {
         self.world.borrow_mut().checkers.push(check);
-    }
-
-    /// A context for process `id` (to build entry points or inspect state in tests).
-    pub fn ctx(&self, id: NodeId) -> Ctx<M, O> {
-        Ctx::new(self.world.clone(), id)
     }
 
     fn start(&mut self, id: NodeId) {
@@ -236,7 +233,7 @@ where
             w.procs[id].up = true;
             w.record_fault(EventKind::Start, 0, Some(id), &format!("start n{id}"));
         }
-        let fut = entry(Ctx::new(self.world.clone(), id));
+        let fut = entry(self.world.clone(), id);
         let key = self.exec.spawn(id, fut);
         self.ready.push(key);
     }

@@ -6,8 +6,7 @@
 //! live in slabs and are named by index), so pushing and popping never
 //! allocates once the buckets have grown to the run's working size.
 
-/// Virtual time in nanoseconds since the start of the run.
-pub type Nanos = u64;
+pub use super::types::Nanos;
 
 /// Packed identity of a task: slab index in the low half, generation in the
 /// high half, so a wake-up for a task that has since died is recognised.

@@ -10,17 +10,16 @@
 use std::collections::VecDeque;
 use std::task::Waker;
 
-use crate::check::{Invariant, Violation};
 use crate::net::{Fate, Latency, Network};
 use crate::sim::clock::LocalClock;
+use crate::sim::observe::{Invariant, Violation};
 use crate::sim::queue::{Event, EventQueue, Nanos, TaskKey};
 use crate::sim::rng::Prng;
 use crate::sim::slab::Slab;
 use crate::sim::trace::{stable_hash, EventKind, Trace, TraceLine};
 use crate::storage::Disk;
 
-/// Index of a simulated process: nodes are `0..node_count`, clients follow.
-pub type NodeId = usize;
+pub use crate::sim::types::NodeId;
 
 /// A message as its target receives it.
 #[derive(Clone, Debug, PartialEq)]
@@ -152,7 +151,7 @@ pub(crate) struct World<M, O> {
     pub checkers: Vec<Box<dyn Invariant<O>>>,
     pub violation: Option<Violation>,
     /// Every fault applied so far, as windows: the checks may ask.
-    pub faults: crate::nemesis::FaultLog,
+    pub faults: crate::sim::nemesis::FaultLog,
     pub stats: NetStats,
     next_msg_id: u64,
     pub observations: Option<Vec<ObservationRecord>>,
@@ -406,7 +405,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         let event_index = self.trace.events() - 1;
         for c in &mut self.checkers {
             if let Err(detail) = c.on_observe(now, p, obs, &self.faults) {
-                let from = now.saturating_sub(crate::check::FAULTS_BEFORE_NS);
+                let from = now.saturating_sub(crate::sim::observe::FAULTS_BEFORE_NS);
                 self.violation = Some(Violation {
                     check: c.name().to_string(),
                     time_ns: now,
