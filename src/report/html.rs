@@ -44,7 +44,7 @@ pub fn inline_svg(svg: &str) -> String {
 }
 
 /// The page's style sheet.
-pub const CSS: &str = "body{font-family:sans-serif;margin:24px;color:#222;max-width:1400px}\
+pub(crate) const CSS: &str = "body{font-family:sans-serif;margin:24px;color:#222;max-width:1400px}\
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ccc}\
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}\
 th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}\

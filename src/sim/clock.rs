@@ -65,11 +65,6 @@ impl LocalClock {
         self.base_local_ns = self.local(now_ns).saturating_add_signed(by_ns);
         self.base_global_ns = now_ns;
     }
-
-    /// The current rate in parts per million.
-    pub fn rate_ppm(&self) -> u64 {
-        self.rate_ppm
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! timer fires, a fault strikes), then polls every task it made ready, in
 //! the order they became ready. The kernel knows nothing of any protocol.
 
-pub mod clock;
+pub(crate) mod clock;
 pub(crate) mod executor;
 pub mod nemesis;
 pub mod observe;
