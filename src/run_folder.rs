@@ -98,13 +98,12 @@ pub fn run_to_folder(
     if let Some(e) = &r.trace_error {
         return Err(format!("{}: writing the trace failed: {e}", dir.display()));
     }
-    let config = p.scenario.resolve(&p.file, seed).map_err(|e| e.to_string())?;
     let ctx = SummaryContext {
         scenario: &p.scenario.name,
         protocol: p.protocol.name(),
         seed,
-        nodes: config.node_count,
-        clients: config.client_count,
+        nodes: p.scenario.nodes,
+        clients: p.scenario.workload.as_ref().map_or(0, |w| w.clients),
         bugs: &p.bugs,
         wall_seconds,
         reproduce: &reproduce,

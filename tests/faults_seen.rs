@@ -26,6 +26,10 @@ impl Invariant<u64> for NoTickDuringPartition {
         }
     }
     fn on_finish(&mut self, end: &RunEnd<'_>) -> Verdict {
+        // n1 crashes at 0.5 s and never restarts: down from then on, up before.
+        let crashed = end.faults.windows.iter().any(|w| w.kind == "crash");
+        assert_eq!(end.faults.is_down_at(1, S), crashed);
+        assert!(!end.faults.is_down_at(1, S / 4));
         if end.faults.windows.is_empty() {
             Verdict::Fail("saw no fault".into())
         } else {

@@ -29,6 +29,19 @@ fn check(name: &str, files: &[(&str, &str)], error_has: &[&str], ops: Option<usi
     }
 }
 
+/// Loads the run folder `name` that `check` wrote and asserts its ops are
+/// `expected`: (process, kind, outcome, latency in ns).
+fn assert_ops(name: &str, expected: &[(u64, &str, Outcome, Option<u64>)]) -> faultline::report::RunData {
+    let data = load_run_dir(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)).unwrap();
+    let got: Vec<(u64, &str, Outcome, Option<u64>)> = data
+        .ops
+        .iter()
+        .map(|op| (op.process, op.kind.name(), op.outcome, op.complete_ns.map(|c| c - op.invoke_ns)))
+        .collect();
+    assert_eq!(got, expected, "{name}");
+    data
+}
+
 #[test]
 fn missing_folder_is_one_line_naming_it() {
     let dir = fresh_dir("missing_folder").join("nope");
@@ -124,20 +137,14 @@ fn history_pairs_invokes_with_next_completion_of_same_process() {
     ]
     .join("\n");
     check("pairing", &[("summary.json", &summary), ("history.jsonl", &history)], &[], Some(4));
-    let data = load_run_dir(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("pairing")).unwrap();
-    let got: Vec<(u64, &str, Outcome, Option<u64>)> = data
-        .ops
-        .iter()
-        .map(|op| (op.process, op.kind.name(), op.outcome, op.complete_ns.map(|c| c - op.invoke_ns)))
-        .collect();
-    assert_eq!(
-        got,
-        vec![
+    assert_ops(
+        "pairing",
+        &[
             (0, "read", Outcome::Ok, Some(30)),
             (1, "write", Outcome::Fail, Some(5)),
             (2, "cas", Outcome::Info, Some(40)),
             (3, "append", Outcome::Info, None),
-        ]
+        ],
     );
 }
 
@@ -159,20 +166,14 @@ fn any_operation_name_and_any_value_load() {
     ]
     .join("\n");
     check("open_vocabulary", &[("summary.json", &summary), ("history.jsonl", &history)], &[], Some(4));
-    let data = load_run_dir(&std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("open_vocabulary")).unwrap();
-    let got: Vec<(u64, &str, Outcome, Option<u64>)> = data
-        .ops
-        .iter()
-        .map(|op| (op.process, op.kind.name(), op.outcome, op.complete_ns.map(|c| c - op.invoke_ns)))
-        .collect();
-    assert_eq!(
-        got,
-        vec![
+    let data = assert_ops(
+        "open_vocabulary",
+        &[
             (0, "acquire", Outcome::Ok, Some(10)),
             (1, "transfer", Outcome::Fail, Some(10)),
             (0, "release", Outcome::Info, Some(15)),
             (2, "read", Outcome::Ok, Some(1)),
-        ]
+        ],
     );
     assert_eq!(data.ops[0].kind, OpKind::from("acquire"));
 }

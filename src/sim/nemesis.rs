@@ -306,14 +306,8 @@ impl FaultLog {
     }
 
     /// The faults in force at `t` (started at or before it, not yet ended).
-    /// (For the current time, [`FaultLog::in_force_now`] is cheaper.)
     pub fn in_force_at(&self, t: Nanos) -> impl Iterator<Item = &FaultWindow> {
         self.windows.iter().filter(move |w| w.start_ns <= t && w.end_ns.is_none_or(|e| e > t))
-    }
-
-    /// The faults in force now (the windows still open).
-    pub fn in_force_now(&self) -> impl Iterator<Item = &FaultWindow> {
-        self.open.iter().map(|&i| &self.windows[i])
     }
 
     /// The faults in force at some time in `[from, to]`.
