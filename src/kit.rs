@@ -24,6 +24,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::check::lin::Model;
+pub use crate::check::liveness::LIVENESS;
+use crate::check::liveness::{Liveness, Progress};
 use crate::check::Invariant;
 use crate::node::Ctx;
 use crate::scenario::{Scenario, ScenarioError};
@@ -72,6 +74,16 @@ pub const LINEARIZABILITY: &str = "linearizability";
 /// The check the library adds for a protocol that wires key-value clients.
 pub const LINEARIZABILITY_CHECK: Named =
     Named::new(LINEARIZABILITY, "the clients' history is linearizable").needing(Needs::Workload);
+
+/// The library's end-of-run progress check, for a protocol that declares
+/// its progress with [`Setup::progress`] (or has clients): after the last
+/// heal, within the scenario's `liveness` window, progress happens and a
+/// client operation completes.
+pub const LIVENESS_CHECK: Named = Named::new(
+    LIVENESS,
+    "after the last heal, the protocol makes progress and a client op completes within the window",
+)
+.needing(Needs::Liveness);
 
 /// A scenario field that a protocol finds wrong: its path and what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,6 +151,8 @@ pub struct Setup<'a, P: Protocol + ?Sized> {
     spec: &'a RunSpec<'a>,
     checks: &'static [Named],
     recorder: Option<Rc<RefCell<Recorder>>>,
+    progress: Option<Progress<P::Obs>>,
+    registered: Vec<String>,
 }
 
 impl<'a, P: Protocol + ?Sized> Setup<'a, P> {
@@ -201,8 +215,18 @@ impl<'a, P: Protocol + ?Sized> Setup<'a, P> {
         if self.wants(name) {
             let check = make();
             assert_eq!(check.name(), name, "an invariant is registered under its own name");
+            self.registered.push(name.to_string());
             self.sim.add_invariant(check);
         }
+    }
+
+    /// Declares what progress is for the library's [`LIVENESS_CHECK`]:
+    /// `what` says it in words ("a leader commits an entry"), `shows` picks
+    /// the observations that show it. The check then asks for one such
+    /// observation, and for a client op completing `ok` if the run has
+    /// clients, within the window after the last heal.
+    pub fn progress(&mut self, what: &'static str, shows: impl Fn(&P::Obs) -> bool + 'static) {
+        self.progress = Some(Progress { what, shows: Box::new(shows) });
     }
 
     /// Runs the shared key-value client workload on the scenario's client
@@ -322,9 +346,25 @@ impl<P: Protocol> AnyProtocol for P {
     fn run(&self, spec: &RunSpec<'_>, sink: TraceSink) -> ProtocolRun {
         let options = parse_options::<P>(spec.scenario, "<checked>").expect("options were checked before the run");
         let sim = Sim::with_options(spec.config.clone(), sink, spec.record_observations);
-        let mut setup = Setup { sim, options, spec, checks: Protocol::checks(self), recorder: None };
+        let mut setup = Setup {
+            sim,
+            options,
+            spec,
+            checks: Protocol::checks(self),
+            recorder: None,
+            progress: None,
+            registered: Vec::new(),
+        };
         self.setup(&mut setup);
-        let Setup { mut sim, recorder, .. } = setup;
+        let Setup { mut sim, recorder, progress, registered, .. } = setup;
+        let liveness_wanted = spec.checks.iter().any(|c| c == LIVENESS) && !registered.iter().any(|c| c == LIVENESS);
+        if liveness_wanted {
+            let window = spec.scenario.liveness.as_ref().map_or(0, |l| l.within_after_heal.0);
+            let client_ok = recorder
+                .clone()
+                .map(|r| -> crate::check::liveness::OkTimes { Box::new(move || r.borrow().ok_times_ns().to_vec()) });
+            sim.add_invariant(Box::new(Liveness::new(window, progress, client_ok)));
+        }
         if let Some(r) = &recorder {
             if spec.checks.iter().any(|c| c == LINEARIZABILITY) {
                 sim.add_invariant(Box::new(workload::Linearizability::new(

@@ -128,7 +128,7 @@ fn bad_scenarios_name_file_field_and_expectation() {
         ),
         (
             edit(r#""name": "t""#, r#""name": "t", "checks": ["safety"]"#),
-            "bad.json: field `checks[0]`: expected a check of tickets (unique-tickets)",
+            "bad.json: field `checks[0]`: expected a check of tickets (unique-tickets, liveness)",
         ),
         (edit(r#""nodes": 3"#, r#""nodes": 0"#), "bad.json: field `nodes`: expected a node count in 1..=1024, got 0"),
         ("{ \"name\": ".to_string(), "bad.json: invalid JSON: EOF while parsing"),

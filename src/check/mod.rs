@@ -7,6 +7,7 @@
 
 pub mod history;
 pub mod linearizability;
+pub mod liveness;
 
 /// The linearizability checker's API in one place: history parsing and
 /// types, the WGL search, its violation report and shrinking.

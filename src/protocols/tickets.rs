@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::check::FnInvariant;
-use crate::kit::{Named, NoOptions, Protocol, Setup};
+use crate::kit::{Named, Needs, NoOptions, Protocol, Setup, LIVENESS};
 use crate::node::Ctx;
 
 /// The protocol's messages.
@@ -49,7 +49,10 @@ pub enum Obs {
 /// The protocol.
 pub struct Tickets;
 
-const CHECKS: &[Named] = &[Named::new("unique-tickets", "no ticket is granted twice")];
+const CHECKS: &[Named] = &[
+    Named::new("unique-tickets", "no ticket is granted twice"),
+    Named::new(LIVENESS, "after the last heal, a requester is granted a ticket in time").needing(Needs::Liveness),
+];
 const BUGS: &[Named] =
     &[Named::new("reply-before-sync", "the sequencer replies before its counter is durable; a crash reissues tickets")];
 
@@ -119,6 +122,7 @@ impl Protocol for Tickets {
         let bug = s.bug("reply-before-sync");
         s.role([0], move |ctx| sequencer(ctx, bug));
         s.role(1..s.node_count(), requester);
+        s.progress("a requester is granted a ticket", |Obs::Granted { .. }| true);
         s.invariant("unique-tickets", || {
             let mut seen = BTreeSet::new();
             Box::new(FnInvariant::new("unique-tickets", move |_, node, obs: &Obs| {

@@ -14,20 +14,15 @@
 //!   matching covers the prefix).
 //! - `state-machine-safety`: no two nodes apply different entries at one index.
 //!
-//! End-of-run checks: `linearizability` (in [`crate::workload`]) and
-//! `liveness`: after the last fault heals, a leader commits and a client
-//! op completes within `liveness.within_after_heal`.
+//! End-of-run checks are the library's: `linearizability` of the client
+//! history and `liveness` (after the last fault heals, a leader commits,
+//! which Raft declares as its progress, and a client op completes within
+//! `liveness.within_after_heal`).
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
-use crate::check::{FnInvariant, Invariant, RunEnd, Verdict};
-use crate::nemesis::FaultLog;
-use crate::scenario::format_duration;
-use crate::sim::Nanos;
+use crate::check::{FnInvariant, Invariant};
 use crate::sim::NodeId;
-use crate::workload::Recorder;
 
 /// What Raft nodes report to the checkers.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -180,62 +175,4 @@ pub fn state_machine_safety() -> Box<dyn Invariant<Obs>> {
         }
         Ok(())
     }))
-}
-
-/// `liveness`: within `within_ns` of the last heal, a leader commits and a
-/// client op completes `ok`.
-pub struct Liveness {
-    within_ns: Nanos,
-    recorder: Option<Rc<RefCell<Recorder>>>,
-    commit_times_ns: Vec<Nanos>,
-}
-
-impl Liveness {
-    /// The check over `recorder`'s history with the window `within_ns`
-    /// (`None`: the scenario has no clients, so the verdict is unknown).
-    pub fn new(within_ns: Nanos, recorder: Option<Rc<RefCell<Recorder>>>) -> Self {
-        Liveness { within_ns, recorder, commit_times_ns: Vec::new() }
-    }
-}
-
-impl Invariant<Obs> for Liveness {
-    fn name(&self) -> &str {
-        "liveness"
-    }
-
-    fn on_observe(&mut self, time_ns: Nanos, _node: NodeId, obs: &Obs, _faults: &FaultLog) -> Result<(), String> {
-        if let Obs::Committed { .. } = obs {
-            self.commit_times_ns.push(time_ns);
-        }
-        Ok(())
-    }
-
-    fn on_finish(&mut self, end: &RunEnd<'_>) -> Verdict {
-        let Some(heal) = end.last_heal_ns else {
-            return Verdict::Unknown("faults never healed".to_string());
-        };
-        let Some(recorder) = &self.recorder else {
-            return Verdict::Unknown("no clients: no progress to judge".to_string());
-        };
-        let until = heal + self.within_ns;
-        let in_window = |t: &&Nanos| **t >= heal && **t <= until;
-        let committed = self.commit_times_ns.iter().find(in_window).is_some();
-        let ok = recorder.borrow().ok_times_ns().iter().find(in_window).is_some();
-        if committed && ok {
-            return Verdict::Pass;
-        }
-        if end.end_ns < until {
-            return Verdict::Unknown(format!(
-                "the run ended {} after the last heal, before the {} window closed",
-                format_duration(end.end_ns - heal),
-                format_duration(self.within_ns)
-            ));
-        }
-        let what = if committed { "no client op completed" } else { "no leader committed an entry" };
-        Verdict::Fail(format!(
-            "{what} within {} after the last heal at {}",
-            format_duration(self.within_ns),
-            format_duration(heal)
-        ))
-    }
 }

@@ -181,7 +181,6 @@ impl Protocol for Raft {
         s.invariant("log-matching", invariants::log_matching);
         s.invariant("leader-completeness", invariants::leader_completeness);
         s.invariant("state-machine-safety", invariants::state_machine_safety);
-        let (window, recorder) = (s.liveness_window_ns(), s.recorder());
-        s.invariant("liveness", || Box::new(invariants::Liveness::new(window.unwrap_or(0), recorder)));
+        s.progress("a leader commits an entry", |obs| matches!(obs, Obs::Committed { .. }));
     }
 }
