@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 
 use crate::check::lin;
-use crate::explore::sweep::{default_sweep_dir, parse_seeds, sweep, sweep_data, SeedResult, Tally};
+use crate::explore::sweep::{default_sweep_dir, parse_seeds, sweep_data, sweep_rechecking, SeedResult, Tally};
 use crate::kit::AnyProtocol as Protocol;
 use crate::run_folder::{reproduce_command, run_to_folder, RunOptions};
 use crate::runner::{Outcome, Overrides, Prepared};
@@ -84,6 +84,10 @@ enum Command {
         /// Clear the scenario's `bugs` list.
         #[arg(long)]
         no_bugs: bool,
+        /// Share of seeds (0 to 1) run twice to check that the trace hash
+        /// repeats; 1 reruns every seed.
+        #[arg(long, value_name = "SHARE", default_value_t = crate::explore::sweep::RECHECK_FRACTION)]
+        check_determinism: f64,
     },
     /// (Re)draw the plots and report.html of a run folder from its saved files.
     Plot {
@@ -156,7 +160,18 @@ pub fn main() -> i32 {
 /// (e.g. `cargo run --release --example mine --`), for reproduce lines.
 /// Returns the exit code.
 pub fn main_with(protocols: &[&dyn Protocol], command: &str) -> i32 {
-    let cli = match Cli::try_parse() {
+    main_args(protocols, command, std::env::args_os())
+}
+
+/// Like [`main_with`], but with the given arguments instead of the process's
+/// (the first is the program name), so tests and fuzzers can run the CLI in
+/// process. Returns the exit code.
+pub fn main_args(
+    protocols: &[&dyn Protocol],
+    command: &str,
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -166,6 +181,11 @@ pub fn main_with(protocols: &[&dyn Protocol], command: &str) -> i32 {
     match dispatch(cli.command, protocols, command) {
         Ok(code) => code,
         Err(InputError(message)) => {
+            // One line, always: the message may quote input holding a newline.
+            let message: String = message
+                .chars()
+                .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+                .collect();
             eprintln!("faultline: {message}");
             2
         }
@@ -179,7 +199,12 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Resu
             let window = timeline.map(|t| parse_window(&t)).transpose()?;
             run(&scenario, &overrides, out, trace, window, protocols, prefix)
         }
-        Command::Sweep { scenario, seeds, jobs, stop_on_failure, out, bugs, no_bugs } => {
+        Command::Sweep { scenario, seeds, jobs, stop_on_failure, out, bugs, no_bugs, check_determinism } => {
+            if !(0.0..=1.0).contains(&check_determinism) {
+                return Err(InputError(format!(
+                    "--check-determinism: expected a share between 0 and 1, got {check_determinism}"
+                )));
+            }
             let overrides = Overrides { seed: None, bugs, no_bugs };
             let seeds = parse_seeds(&seeds).map_err(|e| InputError(format!("--seeds: {e}")))?;
             let jobs = match jobs {
@@ -189,7 +214,13 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Resu
                 Some(j) => j,
                 None => std::thread::available_parallelism().map_or(1, |n| n.get()),
             };
-            run_sweep(&scenario, &overrides, SweepOptions { seeds, jobs, stop_on_failure, out }, protocols, prefix)
+            run_sweep(
+                &scenario,
+                &overrides,
+                SweepOptions { seeds, jobs, stop_on_failure, out, recheck: check_determinism },
+                protocols,
+                prefix,
+            )
         }
         Command::Validate { scenario } => {
             let prepared = prepare(&scenario, &Overrides::default(), protocols)?;
@@ -291,6 +322,9 @@ fn run(
         println!("check {name}: {}", verdict.word());
     }
     println!("trace hash {}", hash_hex(r.trace_hash));
+    for note in &folder.notes {
+        println!("note: {note}");
+    }
     println!("output: {}", dir.display());
     if let Some(path) = &folder.witness {
         println!("shrunk non-linearizable history: {}", path.display());
@@ -298,6 +332,14 @@ fn run(
     println!("report: {}", dir.join("report.html").display());
     let reproduce = &folder.reproduce;
     let verdict = folder.outcome;
+    if let Some(second) = folder.nondeterminism {
+        println!();
+        println!("{}", crate::explore::sweep::nondeterminism_message(seed, r.trace_hash, second));
+        println!("  the replay of the seed (for the timeline) took another path: something in the protocol or a check");
+        println!(
+            "  reads state outside the simulation (a HashMap's iteration order, the wall clock, a thread, a global)"
+        );
+    }
     if verdict == Outcome::Failed {
         println!();
         if let Some(v) = &r.violation {
@@ -383,6 +425,7 @@ struct SweepOptions {
     jobs: usize,
     stop_on_failure: bool,
     out: Option<PathBuf>,
+    recheck: f64,
 }
 
 fn run_sweep(
@@ -392,7 +435,7 @@ fn run_sweep(
     protocols: &[&dyn Protocol],
     prefix: &str,
 ) -> Result<i32, InputError> {
-    let SweepOptions { seeds, jobs, stop_on_failure, out } = options;
+    let SweepOptions { seeds, jobs, stop_on_failure, out, recheck } = options;
     let p = prepare(path, overrides, protocols)?;
     let total = seeds.end - seeds.start;
     // Check the output folder before running: a sweep's results must not be lost.
@@ -426,14 +469,26 @@ fn run_sweep(
         let n = done.fetch_add(1, Relaxed) + 1;
         if r.outcome == Outcome::Failed {
             failed.fetch_add(1, Relaxed);
-            let line = format!(
-                "seed {}: FAIL {}",
-                r.seed,
-                r.failure.as_ref().map_or("(a check failed)".to_string(), |(c, d)| format!(
-                    "{c}: {}",
-                    d.lines().next().unwrap_or("")
-                ))
-            );
+            let line = match &r.simulator_bug {
+                None if r.nondeterminism.is_some() => format!(
+                    "{}\n  reproduce: {}",
+                    crate::explore::sweep::nondeterminism_message(r.seed, r.trace_hash, r.nondeterminism.unwrap_or(0)),
+                    reproduce_command(prefix, &p.file, r.seed, overrides)
+                ),
+                Some(message) => format!(
+                    "simulator bug at seed {}: {message}\n  reproduce: {}",
+                    r.seed,
+                    reproduce_command(prefix, &p.file, r.seed, overrides)
+                ),
+                None => format!(
+                    "seed {}: FAIL {}",
+                    r.seed,
+                    r.failure.as_ref().map_or("(a check failed)".to_string(), |(c, d)| format!(
+                        "{c}: {}",
+                        d.lines().next().unwrap_or("")
+                    ))
+                ),
+            };
             match &bar {
                 Some(b) => b.println(line),
                 None => println!("{line}"),
@@ -450,7 +505,7 @@ fn run_sweep(
             None => {}
         }
     };
-    let results = sweep(&p, seeds, jobs, stop_on_failure, &on_done)?;
+    let results = sweep_rechecking(&p, seeds, jobs, stop_on_failure, recheck, &on_done)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -458,12 +513,23 @@ fn run_sweep(
     let tally = Tally::of(&results);
     println!();
     println!(
-        "{} seeds run in {wall:.2} s: {} clean, {} failed, {} inconclusive",
+        "{} seeds run in {wall:.2} s: {} clean, {} failed, {} inconclusive{}",
         results.len(),
         tally.clean,
         tally.failed,
-        tally.inconclusive
+        tally.inconclusive,
+        match tally.simulator_bugs {
+            0 => String::new(),
+            n => format!(", {n} simulator bugs (the simulation panicked; see above)"),
+        }
     );
+    match tally.nondeterministic {
+        0 => println!("determinism: {} seeds rerun, every trace hash repeated", tally.rechecked),
+        n => println!(
+            "NONDETERMINISM: {n} of {} seeds rerun gave another trace hash (see above); the protocol or a check reads state outside the simulation",
+            tally.rechecked
+        ),
+    }
     for (check, n) in &tally.by_check {
         println!("  {check}: {n} failing seeds");
     }
@@ -551,6 +617,9 @@ fn check(path: &Path, model: Option<String>, time_limit: &str, witness: Option<P
     if limit <= 0 {
         return Err(InputError("--time-limit: expected a positive duration".into()));
     }
+    // One deadline for the whole command: reading, the check and the shrink.
+    let deadline = Instant::now() + Duration::from_nanos(limit as u64);
+    let budget = crate::check::linearizability::Budget::Until(deadline);
     let text = std::fs::read_to_string(path).map_err(|e| InputError(format!("{file}: {e}")))?;
     let history = lin::parse_history(&text).map_err(|e| InputError(format!("{file}: {e}")))?;
     let model = match model {
@@ -558,8 +627,7 @@ fn check(path: &Path, model: Option<String>, time_limit: &str, witness: Option<P
         None if history.ops().iter().any(|op| op.key.is_some()) => lin::Model::Kv,
         None => lin::Model::Register,
     };
-    let deadline = Instant::now() + Duration::from_nanos(limit as u64);
-    match lin::check(&history, model, Some(deadline)) {
+    match lin::check(&history, model, budget) {
         lin::Verdict::Linearizable => {
             println!("linearizable");
             Ok(0)
@@ -571,7 +639,11 @@ fn check(path: &Path, model: Option<String>, time_limit: &str, witness: Option<P
         lin::Verdict::NotLinearizable(v) => {
             println!("not linearizable");
             print!("{}", v.render());
-            let min = lin::shrink(&history, model, Some(Instant::now() + Duration::from_nanos(limit as u64)));
+            // The shrink stops 5% early, to leave time for writing its witness.
+            let shrink_deadline = deadline.checked_sub(Duration::from_nanos(limit as u64 / 20)).unwrap_or(deadline);
+            let budget = crate::check::linearizability::Budget::Until(shrink_deadline);
+            let shrunk = lin::shrink(&history, model, &v, budget);
+            let min = shrunk.history;
             let out = witness.unwrap_or_else(|| {
                 let stem = path.file_stem().map_or("history".into(), |s| s.to_string_lossy().to_string());
                 PathBuf::from("reports").join("check").join(stem).join("history-min.jsonl")
@@ -580,9 +652,22 @@ fn check(path: &Path, model: Option<String>, time_limit: &str, witness: Option<P
                 .parent()
                 .map_or(Ok(()), std::fs::create_dir_all)
                 .and_then(|_| std::fs::File::create(&out))
-                .and_then(|mut f| f.write_all(min.to_jsonl().as_bytes()));
+                .and_then(|mut f| match min.len() == history.len() {
+                    // Nothing removed: the input is its own witness, as it is.
+                    true => f.write_all(text.as_bytes()),
+                    false => f.write_all(min.to_jsonl().as_bytes()),
+                });
             match written {
-                Ok(()) => println!("shrunk witness ({} of {} operations): {}", min.len(), history.len(), out.display()),
+                Ok(()) if shrunk.complete => {
+                    println!("shrunk witness ({} of {} operations): {}", min.len(), history.len(), out.display())
+                }
+                Ok(()) => println!(
+                    "witness ({} of {} operations; the time limit ({time_limit}) stopped the shrink, this is the \
+                     smallest failing history found so far): {}",
+                    min.len(),
+                    history.len(),
+                    out.display()
+                ),
                 Err(e) => eprintln!("faultline: could not write the witness {}: {e}", out.display()),
             }
             Ok(1)

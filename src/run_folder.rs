@@ -10,7 +10,7 @@
 //! simulation, for `summary.json`'s `wall_seconds` only.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::kit::ProtocolRun;
 use crate::report::SummaryContext;
@@ -50,6 +50,11 @@ pub struct RunFolder {
     pub timeline: Vec<String>,
     /// The command that reproduces the run.
     pub reproduce: String,
+    /// What the output left out (files cut at `limits.output_bytes`).
+    pub notes: Vec<String>,
+    /// The replay's trace hash, if it differs from the run's: the run is
+    /// not a function of (scenario, seed), and its outcome is `Failed`.
+    pub nondeterminism: Option<u64>,
 }
 
 /// The folder a run writes by default: `reports/<scenario>/seed-<N>`.
@@ -98,28 +103,15 @@ pub fn run_to_folder(
     if let Some(e) = &r.trace_error {
         return Err(format!("{}: writing the trace failed: {e}", dir.display()));
     }
-    let ctx = SummaryContext {
-        scenario: &p.scenario.name,
-        protocol: p.protocol.name(),
-        seed,
-        nodes: p.scenario.nodes,
-        clients: p.scenario.workload.as_ref().map_or(0, |w| w.clients),
-        bugs: &p.bugs,
-        wall_seconds,
-        reproduce: &reproduce,
-    };
-    crate::report::write_run(&dir, &ctx, &run).map_err(io(&dir, ""))?;
-    std::fs::write(dir.join("observations.jsonl"), crate::report::summary::notable_jsonl(&r.observations))
-        .map_err(io(&dir, ""))?;
     let verdict = outcome(r);
     // A failed run whose client history is not linearizable gets a shrunk
     // witness and a counterexample window, and the timeline is centred on
     // the operation that could not be placed.
     let (mut witness, mut lin_span) = (None, None);
     if let (Outcome::Failed, Some(history)) = (verdict, &run.history_jsonl) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let budget = crate::check::linearizability::Budget::Steps(crate::kit::LINEARIZABILITY_BUDGET);
         if let Some((path, span)) =
-            crate::report::summary::write_lin_failure(history, run.model, &dir, deadline).map_err(io(&dir, ""))?
+            crate::report::summary::write_lin_failure(history, run.model, &dir, budget).map_err(io(&dir, ""))?
         {
             witness = Some(path);
             lin_span = Some(span);
@@ -137,10 +129,55 @@ pub fn run_to_folder(
     let (from_ns, to_ns) = window;
     let replay =
         p.run(seed, TraceSink::Window { from_ns, to_ns, lines: Vec::new() }, false).map_err(|e| e.to_string())?;
+    // The replay is also a determinism check: the same seed must give the same trace.
+    let nondeterminism = (replay.result.trace_hash != r.trace_hash).then_some(replay.result.trace_hash);
+    let verdict = if nondeterminism.is_some() { Outcome::Failed } else { verdict };
     let timeline = replay.result.trace_lines;
     let text = timeline.iter().fold(String::new(), |s, l| s + l + "\n");
     std::fs::write(dir.join("timeline.jsonl"), text).map_err(io(&dir, ""))?;
+    let cap = p.scenario.limits.clone().unwrap_or_default().output_bytes;
+    let mut notes = Vec::new();
+    for (cut, file) in [(r.trace_cut, "trace.jsonl"), (replay.result.trace_cut, "timeline.jsonl")] {
+        if cut {
+            notes.push(format!("{file} was cut at {} (limits.output_bytes); later events are not in it", bytes(cap)));
+        }
+    }
+    let ctx = SummaryContext {
+        scenario: &p.scenario.name,
+        protocol: p.protocol.name(),
+        seed,
+        nodes: p.scenario.nodes,
+        clients: p.scenario.workload.as_ref().map_or(0, |w| w.clients),
+        bugs: &p.bugs,
+        wall_seconds,
+        reproduce: &reproduce,
+        notes: &notes,
+    };
+    crate::report::write_run(&dir, &ctx, &run).map_err(io(&dir, ""))?;
+    std::fs::write(dir.join("observations.jsonl"), crate::report::summary::notable_jsonl(&r.observations))
+        .map_err(io(&dir, ""))?;
     let data = crate::report::load_run_dir(&dir)?;
     crate::report::write_all(&data, &dir, Some(window)).map_err(io(&dir, "writing the report failed: "))?;
-    Ok(RunFolder { dir, run, outcome: verdict, wall_seconds, witness, window, timeline, reproduce })
+    Ok(RunFolder {
+        dir,
+        run,
+        outcome: verdict,
+        wall_seconds,
+        witness,
+        window,
+        timeline,
+        reproduce,
+        notes,
+        nondeterminism,
+    })
+}
+
+/// `n` bytes in the largest binary unit that divides it evenly enough to read.
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }

@@ -6,7 +6,7 @@ pub use crate::kit::ProtocolRun;
 use crate::kit::{AnyProtocol, Needs, RunSpec};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::trace::TraceSink;
-use crate::sim::{RunResult, StopReason};
+use crate::sim::RunResult;
 
 /// How the command line modifies a scenario.
 #[derive(Clone, Debug, Default)]
@@ -45,7 +45,7 @@ impl Outcome {
 pub fn outcome(r: &RunResult) -> Outcome {
     if r.checks.iter().any(|(_, v)| matches!(v, Verdict::Fail(_))) || r.violation.is_some() {
         Outcome::Failed
-    } else if r.stop == StopReason::StepLimit || r.checks.iter().any(|(_, v)| matches!(v, Verdict::Unknown(_))) {
+    } else if r.stop.is_limit() || r.checks.iter().any(|(_, v)| matches!(v, Verdict::Unknown(_))) {
         Outcome::Inconclusive
     } else {
         Outcome::Clean

@@ -30,10 +30,16 @@ pub struct ScenarioError {
 
 impl fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One line, always: a field name or value from the file may hold a
+        // newline or another control character (`"a\nb": 1`); escape them.
+        let one_line = |s: &str| -> String {
+            s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+        };
+        let (file, message) = (one_line(&self.file), one_line(&self.message));
         if self.path == "." {
-            write!(f, "{}: {}", self.file, self.message)
+            write!(f, "{file}: {message}")
         } else {
-            write!(f, "{}: field `{}`: {}", self.file, self.path, self.message)
+            write!(f, "{file}: field `{}`: {message}", one_line(&self.path))
         }
     }
 }
@@ -381,10 +387,59 @@ pub struct LimitsSpec {
     /// Most events a run may process (default 100,000,000).
     #[serde(default = "default_steps")]
     pub steps: u64,
+    /// Most events pending at once (default 1,000,000).
+    #[serde(default = "default_pending_events")]
+    pub pending_events: u64,
+    /// Most messages in the network at once, and most unread in one
+    /// mailbox (default 1,000,000).
+    #[serde(default = "default_messages_in_flight")]
+    pub messages_in_flight: u64,
+    /// Largest output file (`trace.jsonl`, `timeline.jsonl`), bytes (default 64 MiB).
+    #[serde(default = "default_output_bytes")]
+    pub output_bytes: u64,
+    /// Most client operations in the history (default 200,000).
+    #[serde(default = "default_history_ops")]
+    pub history_ops: u64,
+    /// Most faults one run may apply (default 100,000).
+    #[serde(default = "default_faults")]
+    pub faults: u64,
+}
+
+impl Default for LimitsSpec {
+    fn default() -> Self {
+        LimitsSpec {
+            steps: default_steps(),
+            pending_events: default_pending_events(),
+            messages_in_flight: default_messages_in_flight(),
+            output_bytes: default_output_bytes(),
+            history_ops: default_history_ops(),
+            faults: default_faults(),
+        }
+    }
 }
 
 fn default_steps() -> u64 {
     100_000_000
+}
+
+fn default_pending_events() -> u64 {
+    1_000_000
+}
+
+fn default_messages_in_flight() -> u64 {
+    1_000_000
+}
+
+fn default_output_bytes() -> u64 {
+    64 << 20
+}
+
+fn default_history_ops() -> u64 {
+    200_000
+}
+
+fn default_faults() -> u64 {
+    100_000
 }
 
 /// A scenario file.
@@ -614,12 +669,17 @@ impl Scenario {
         if let Some((path, message)) = errors.into_iter().next() {
             return Err(ScenarioError { file: file.to_string(), path, message });
         }
+        let limits = self.limits.clone().unwrap_or_default();
         Ok(SimConfig {
             seed,
             node_count: n,
             client_count: clients,
             duration_ns: self.duration.0,
-            steps_max: self.limits.as_ref().map_or(default_steps(), |l| l.steps),
+            steps_max: limits.steps,
+            pending_events_max: limits.pending_events,
+            messages_in_flight_max: limits.messages_in_flight,
+            output_bytes_max: limits.output_bytes,
+            fault_windows_max: limits.faults,
             link_default,
             link_overrides,
             fsync_latency,

@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::check::history::{HistoryLine, LineKind};
 use crate::check::lin::{self, Call, History, Model, Op, Outcome, Value};
@@ -121,6 +121,9 @@ pub struct ClientConfig {
     pub attempts_max: u32,
     /// Pause before retrying after a redirect without a useful hint, ns.
     pub redirect_backoff_ns: u64,
+    /// Most operations the history may hold (`limits.history_ops`): the
+    /// run stops at a limit rather than grow a history no one can check.
+    pub ops_max: u64,
 }
 
 impl ClientConfig {
@@ -138,6 +141,7 @@ impl ClientConfig {
             timeout_ns: spec.timeout.map_or(1_000_000_000, |d| d.0),
             attempts_max: 3,
             redirect_backoff_ns: 10_000_000,
+            ops_max: u64::MAX,
         }
     }
 }
@@ -200,6 +204,16 @@ impl Recorder {
     /// Every op recorded so far.
     pub fn ops(&self) -> &[RecordedOp] {
         &self.ops
+    }
+
+    /// Operations invoked so far.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether no operation was invoked.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
     }
 
     /// Times of `ok` completions, in order.
@@ -353,6 +367,10 @@ where
         ctx.sleep_until_ns(next_invoke_ns).await;
         let op = next_op(&ctx, &cfg, client_index, &mut counter, &known);
         seq += 1;
+        if recorder.borrow().len() as u64 >= cfg.ops_max {
+            ctx.hit_limit(crate::sim::Limit::HistoryOps, cfg.ops_max);
+            return;
+        }
         let handle = recorder.borrow_mut().invoke(client_index, cfg.client_count, op.clone(), ctx.now_ns());
         let mut timeouts = 0;
         let outcome = 'op: loop {
@@ -428,18 +446,21 @@ where
 }
 
 /// `linearizability`: at the end of the run, the clients' history must be
-/// linearizable under the key-value model. The search has a wall-clock
-/// deadline (outside the simulation); past it the verdict is unknown.
+/// linearizable under the key-value model. The search has a budget of
+/// search steps, not of wall time, so the verdict is the same on any
+/// machine; past it the verdict is unknown.
 pub struct Linearizability {
     recorder: Rc<RefCell<Recorder>>,
     model: Model,
-    budget: Duration,
+    /// Search steps allowed (see [`crate::check::linearizability::Budget`]); must be positive.
+    steps_max: u64,
 }
 
 impl Linearizability {
-    /// The check of `recorder`'s history under `model`, with a search budget of `budget` wall time.
-    pub fn new(recorder: Rc<RefCell<Recorder>>, model: Model, budget: Duration) -> Self {
-        Linearizability { recorder, model, budget }
+    /// The check of `recorder`'s history under `model`, with a search budget of `steps_max` steps.
+    pub fn new(recorder: Rc<RefCell<Recorder>>, model: Model, steps_max: u64) -> Self {
+        assert!(steps_max > 0, "a linearizability check needs a positive step budget");
+        Linearizability { recorder, model, steps_max }
     }
 }
 
@@ -450,12 +471,13 @@ impl<O> Invariant<O> for Linearizability {
 
     fn on_finish(&mut self, _end: &RunEnd<'_>) -> Verdict {
         let history = self.recorder.borrow().history();
-        match lin::check(&history, self.model, Some(Instant::now() + self.budget)) {
+        match lin::check(&history, self.model, crate::check::linearizability::Budget::Steps(self.steps_max)) {
             lin::Verdict::Linearizable => Verdict::Pass,
             lin::Verdict::NotLinearizable(v) => Verdict::Fail(v.render()),
-            lin::Verdict::Unknown => {
-                Verdict::Unknown(format!("the linearizability search ran out of its {:?} budget", self.budget))
-            }
+            lin::Verdict::Unknown => Verdict::Unknown(format!(
+                "the linearizability search ran out of its {}-step search budget",
+                self.steps_max
+            )),
         }
     }
 }

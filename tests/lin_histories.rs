@@ -334,6 +334,31 @@ fn strings_and_integers_are_distinct_values() {
 
 #[test]
 fn report_shows_partial_linearization_and_refusals() {
+    // Two cas from 1 both succeed: real time does not order them, so it
+    // takes the search to see that whichever goes first strands the other.
+    let v = check_history(
+        r#"{"process": 0, "type": "invoke", "f": "write", "key": "k", "value": 1}
+{"process": 0, "type": "ok", "f": "write", "key": "k", "value": 1}
+{"process": 1, "type": "invoke", "f": "cas", "key": "k", "value": [1, 5]}
+{"process": 2, "type": "invoke", "f": "cas", "key": "k", "value": [1, 6]}
+{"process": 1, "type": "ok", "f": "cas", "key": "k", "value": [1, 5]}
+{"process": 2, "type": "ok", "f": "cas", "key": "k", "value": [1, 6]}"#,
+        Model::Kv,
+        false,
+    )
+    .expect("a violation");
+    assert!(!v.forced_order);
+    let states: Vec<String> = v.linearization.iter().map(|s| s.state.to_string()).collect();
+    assert_eq!(states, ["1", "5"]);
+    let reasons: Vec<&str> = v.attempts.iter().map(|a| a.reason.as_str()).collect();
+    assert_eq!(reasons, ["cas k [1, 6] but the value is 5"]);
+    assert!(v.render().contains("longest partial linearization (2 ops"), "{}", v.render());
+}
+
+#[test]
+fn a_read_real_time_strands_is_reported_as_a_forced_order() {
+    // write 2 was invoked after write 1 completed and completed before the
+    // read was invoked: no search needed, the report is that chain.
     let v = check_history(
         r#"{"process": 0, "type": "invoke", "f": "write", "key": "k", "value": 1}
 {"process": 0, "type": "ok", "f": "write", "key": "k", "value": 1}
@@ -347,10 +372,29 @@ fn report_shows_partial_linearization_and_refusals() {
         false,
     )
     .expect("a violation");
+    assert!(v.forced_order);
+    assert_eq!(v.first_unlinearizable.index, 3, "the read completes before the cas");
     let states: Vec<String> = v.linearization.iter().map(|s| s.state.to_string()).collect();
     assert_eq!(states, ["1", "2"]);
     let reasons: Vec<&str> = v.attempts.iter().map(|a| a.reason.as_str()).collect();
-    assert_eq!(reasons, ["cas k [1, 5] but the value is 2", "read k -> 1 but the value is 2"]);
+    assert_eq!(reasons, ["read k -> 1 but the value is 2"]);
+    assert!(v.render().contains("real time alone orders these ops"), "{}", v.render());
+}
+
+#[test]
+fn a_stale_read_behind_an_open_write_is_left_to_the_search() {
+    // The only overwrite is open (it may never have happened), so real time
+    // proves nothing; the search finds the order with the write last.
+    check_history(
+        r#"{"process": 0, "type": "invoke", "f": "write", "value": 1}
+{"process": 0, "type": "ok", "f": "write", "value": 1}
+{"process": 1, "type": "invoke", "f": "write", "value": 2}
+{"process": 1, "type": "info", "f": "write", "value": 2}
+{"process": 2, "type": "invoke", "f": "read", "value": null}
+{"process": 2, "type": "ok", "f": "read", "value": 1}"#,
+        Model::Register,
+        true,
+    );
 }
 
 #[test]

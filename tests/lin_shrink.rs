@@ -2,12 +2,18 @@
 //! linearizable, and it round-trips through the file format.
 
 use faultline::check::lin::{check, parse_history, shrink, History, Model, Verdict};
+use faultline::check::linearizability::Budget;
 
 /// Shrinks `text` under `model` and asserts the result is non-linearizable,
 /// has at most `ops_max` ops, and parses back to the same ops; returns it.
 fn check_shrink(text: &str, model: Model, ops_max: usize) -> History {
     let history = parse_history(text).expect("test history parses");
-    let small = shrink(&history, model, None);
+    let Verdict::NotLinearizable(violation) = check(&history, model, Budget::Unlimited) else {
+        panic!("the history to shrink is not linearizable");
+    };
+    let shrunk = shrink(&history, model, &violation, Budget::Unlimited);
+    assert!(shrunk.complete, "an unlimited shrink finishes");
+    let small = shrunk.history;
     assert!(small.len() <= ops_max, "{} ops:\n{}", small.len(), small.to_jsonl());
     assert!(small.len() < history.len());
     let round = parse_history(&small.to_jsonl()).expect("shrunk history parses");
@@ -95,12 +101,19 @@ fn kv_shrink_keeps_only_the_failing_key() {
 
 #[test]
 fn linearizable_history_is_returned_unchanged() {
+    // Given another history's violation, a shrink finds nothing failing to
+    // shrink and returns the history as it is.
+    let stale = parse_history(&noisy_stale_read(2)).expect("parses");
+    let Verdict::NotLinearizable(violation) = check(&stale, Model::Register, Budget::Unlimited) else {
+        panic!("the stale read is not linearizable");
+    };
     let history = parse_history(
         r#"{"process": 0, "type": "invoke", "f": "write", "value": 1}
 {"process": 0, "type": "ok", "f": "write", "value": 1}"#,
     )
     .expect("parses");
-    assert_eq!(shrink(&history, Model::Register, None), history);
+    let shrunk = shrink(&history, Model::Register, &violation, Budget::Unlimited);
+    assert_eq!((shrunk.history, shrunk.complete), (history, true));
 }
 
 #[test]

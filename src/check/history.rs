@@ -265,36 +265,48 @@ impl History {
     /// order. `parse_history(&h.to_jsonl())` gives back the same ops, with
     /// event positions renumbered to the new line numbers.
     pub fn to_jsonl(&self) -> String {
-        let mut events: Vec<(usize, String)> = Vec::with_capacity(self.ops.len() * 2);
-        for op in &self.ops {
-            events.push((op.invoke_index, line(op, LineKind::Invoke, op.call.invoke_value())));
-            let Some(c) = op.complete_index else { continue };
-            let (kind, value) = match &op.outcome {
-                Outcome::Ok(v) if op.call == Call::Read => (LineKind::Ok, v.to_json()),
-                Outcome::Ok(_) => (LineKind::Ok, op.call.invoke_value()),
-                Outcome::Fail => (LineKind::Fail, op.call.invoke_value()),
-                Outcome::Info => (LineKind::Info, op.call.invoke_value()),
-                Outcome::Open => unreachable!("an open op has no completion"),
-            };
-            events.push((c, line(op, kind, value)));
+        // Invokes come in op order; completions are put in order by index,
+        // and the two merged. Lines are written straight into one buffer.
+        let mut completions: Vec<(usize, usize)> =
+            self.ops.iter().enumerate().filter_map(|(i, op)| Some((op.complete_index?, i))).collect();
+        completions.sort_unstable();
+        let mut out = Vec::with_capacity(self.ops.len() * 120);
+        let (mut next_invoke, mut next_completion) = (0, 0);
+        while next_invoke < self.ops.len() || next_completion < completions.len() {
+            let invoke_at = self.ops.get(next_invoke).map_or(usize::MAX, |op| op.invoke_index);
+            match completions.get(next_completion) {
+                Some(&(at, i)) if at < invoke_at => {
+                    let op = &self.ops[i];
+                    let (kind, value) = match &op.outcome {
+                        Outcome::Ok(v) if op.call == Call::Read => (LineKind::Ok, v.to_json()),
+                        Outcome::Ok(_) => (LineKind::Ok, op.call.invoke_value()),
+                        Outcome::Fail => (LineKind::Fail, op.call.invoke_value()),
+                        Outcome::Info => (LineKind::Info, op.call.invoke_value()),
+                        Outcome::Open => unreachable!("an open op has no completion"),
+                    };
+                    write_line(&mut out, op, kind, value);
+                    next_completion += 1;
+                }
+                _ => {
+                    let op = &self.ops[next_invoke];
+                    write_line(&mut out, op, LineKind::Invoke, op.call.invoke_value());
+                    next_invoke += 1;
+                }
+            }
         }
-        events.sort_by_key(|(i, _)| *i);
-        let mut out = String::new();
-        for (_, l) in events {
-            out.push_str(&l);
-            out.push('\n');
-        }
-        out
+        String::from_utf8(out).expect("JSON is UTF-8")
     }
 }
 
-/// One event of `op` as a line of text (no time: an in-memory history has none).
-fn line(op: &Op, kind: LineKind, value: serde_json::Value) -> String {
-    HistoryLine {
+/// Appends one event of `op` as a line of text (no time: an in-memory
+/// history has none).
+fn write_line(out: &mut Vec<u8>, op: &Op, kind: LineKind, value: serde_json::Value) {
+    let line = HistoryLine {
         key: op.key.as_deref().map(Cow::Borrowed),
         ..HistoryLine::new(op.process, kind, op.call.name(), value)
-    }
-    .to_json()
+    };
+    serde_json::to_writer(&mut *out, &line).expect("a history line always serialises");
+    out.push(b'\n');
 }
 
 /// The `type` of a history line: an invoke or one of the three completions.
@@ -388,9 +400,64 @@ impl<'a> HistoryLine<'a> {
     }
 }
 
-impl<'de, 'a> Deserialize<'de> for HistoryLine<'a> {
+/// Reading borrows `f` and `key` from the input where it can (no escapes),
+/// so a line costs no allocation beyond its `value`: a history of millions
+/// of lines parses in about a second.
+impl<'de: 'a, 'a> Deserialize<'de> for HistoryLine<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<HistoryLine<'a>, D::Error> {
         deserializer.deserialize_map(LineVisitor)
+    }
+}
+
+/// A JSON value where a string is expected: the string (borrowed from the
+/// input when it has no escapes), or the other value, for the error message.
+enum StrOr<'de> {
+    Str(Cow<'de, str>),
+    Other(serde_json::Value),
+}
+
+impl<'de> Deserialize<'de> for StrOr<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<StrOr<'de>, D::Error> {
+        use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+        use serde_json::Value as Json;
+        struct StrOrVisitor;
+        impl<'de> Visitor<'de> for StrOrVisitor {
+            type Value = StrOr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<StrOr<'de>, E> {
+                Ok(StrOr::Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<StrOr<'de>, E> {
+                Ok(StrOr::Str(Cow::Owned(s.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<StrOr<'de>, E> {
+                Ok(StrOr::Str(Cow::Owned(s)))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<StrOr<'de>, E> {
+                Ok(StrOr::Other(Json::Bool(b)))
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<StrOr<'de>, E> {
+                Ok(StrOr::Other(Json::from(n)))
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<StrOr<'de>, E> {
+                Ok(StrOr::Other(Json::from(n)))
+            }
+            fn visit_f64<E: de::Error>(self, x: f64) -> Result<StrOr<'de>, E> {
+                Ok(StrOr::Other(Json::from(x)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<StrOr<'de>, E> {
+                Ok(StrOr::Other(Json::Null))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<StrOr<'de>, A::Error> {
+                Ok(StrOr::Other(Json::deserialize(SeqAccessDeserializer::new(seq))?))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<StrOr<'de>, A::Error> {
+                Ok(StrOr::Other(Json::deserialize(MapAccessDeserializer::new(map))?))
+            }
+        }
+        deserializer.deserialize_any(StrOrVisitor)
     }
 }
 
@@ -432,13 +499,13 @@ impl<'de> Deserialize<'de> for Field {
 struct LineVisitor;
 
 impl<'de> Visitor<'de> for LineVisitor {
-    type Value = HistoryLine<'static>;
+    type Value = HistoryLine<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HistoryLine<'static>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<HistoryLine<'de>, A::Error> {
         use serde_json::Value as Json;
         fn set<T, E: de::Error>(slot: &mut Option<T>, name: &str, value: T) -> Result<(), E> {
             match slot.replace(value) {
@@ -458,11 +525,11 @@ impl<'de> Visitor<'de> for LineVisitor {
                     set(&mut process, "process", p)?;
                 }
                 Field::Type => {
-                    let t = match map.next_value::<Json>()? {
-                        Json::String(t) => LineKind::from_name(&t).ok_or_else(|| {
+                    let t = match map.next_value::<StrOr<'de>>()? {
+                        StrOr::Str(t) => LineKind::from_name(&t).ok_or_else(|| {
                             de::Error::custom(format!("unknown type \"{t}\" (expected invoke, ok, fail or info)"))
                         })?,
-                        t => return Err(de::Error::custom(format!("type must be a string, not {t}"))),
+                        StrOr::Other(t) => return Err(de::Error::custom(format!("type must be a string, not {t}"))),
                     };
                     set(&mut kind, "type", t)?;
                 }
@@ -497,11 +564,11 @@ impl<'de> Visitor<'de> for LineVisitor {
 }
 
 /// A string field that may be absent: `null` is `None`, anything else but a string is an error.
-fn optional_string<E: de::Error>(name: &str, value: serde_json::Value) -> Result<Option<Cow<'static, str>>, E> {
+fn optional_string<'de, E: de::Error>(name: &str, value: StrOr<'de>) -> Result<Option<Cow<'de, str>>, E> {
     match value {
-        serde_json::Value::Null => Ok(None),
-        serde_json::Value::String(s) => Ok(Some(Cow::Owned(s))),
-        other => Err(E::custom(format!("{name} must be a string, not {other}"))),
+        StrOr::Other(serde_json::Value::Null) => Ok(None),
+        StrOr::Str(s) => Ok(Some(s)),
+        StrOr::Other(other) => Err(E::custom(format!("{name} must be a string, not {other}"))),
     }
 }
 
@@ -524,11 +591,11 @@ impl fmt::Display for HistoryError {
 impl std::error::Error for HistoryError {}
 
 /// An op whose invoke has been seen and whose completion has not.
-struct Pending {
+struct Pending<'a> {
     op_slot: usize,
     line: usize,
-    f: Cow<'static, str>,
-    key: Option<Cow<'static, str>>,
+    f: Cow<'a, str>,
+    key: Option<Cow<'a, str>>,
     value: serde_json::Value,
 }
 
@@ -628,8 +695,8 @@ fn key_text(key: Option<&str>) -> String {
 /// Reads one line as a [`HistoryLine`] and checks what the checker needs
 /// beyond the format: no unknown field, and an `f` its models know. Returns
 /// the line and its `f`.
-fn parse_line(raw: &str) -> Result<(HistoryLine<'static>, Cow<'static, str>), String> {
-    let mut line: HistoryLine<'static> = serde_json::from_str(raw).map_err(|e| match e.classify() {
+fn parse_line(raw: &str) -> Result<(HistoryLine<'_>, Cow<'_, str>), String> {
+    let mut line: HistoryLine<'_> = serde_json::from_str(raw).map_err(|e| match e.classify() {
         serde_json::error::Category::Data => without_position(&e),
         _ => format!("bad JSON: {e}"),
     })?;

@@ -27,6 +27,15 @@ pub struct SeedResult {
     pub trace_hash: u64,
     /// p99 latency over all client operations, in ms (if any).
     pub latency_ms_p99: Option<f64>,
+    /// The panic message, if the simulation itself crashed on this seed
+    /// (then `outcome` is `Failed` and `failure` is `None`).
+    pub simulator_bug: Option<String>,
+    /// The trace hash of a rerun of this seed, if it was rerun and the two
+    /// differ: the run is not a function of (scenario, seed). Then `outcome`
+    /// is `Failed`.
+    pub nondeterminism: Option<u64>,
+    /// Whether this seed was rerun to check determinism.
+    pub rechecked: bool,
 }
 
 /// How a sweep's seeds ended.
@@ -36,6 +45,12 @@ pub struct Tally {
     pub clean: usize,
     /// Seeds where a check failed.
     pub failed: usize,
+    /// Seeds whose simulation panicked (a bug in faultline or in node code).
+    pub simulator_bugs: usize,
+    /// Seeds rerun to check determinism, and those whose rerun differed.
+    pub rechecked: usize,
+    /// Seeds whose rerun gave another trace hash.
+    pub nondeterministic: usize,
     /// Seeds with no verdict (a limit, or a check that could not tell).
     pub inconclusive: usize,
     /// Failing seeds per failed check.
@@ -47,7 +62,10 @@ impl Tally {
     pub fn of(results: &[SeedResult]) -> Tally {
         let mut t = Tally::default();
         for r in results {
+            t.rechecked += usize::from(r.rechecked);
             match r.outcome {
+                _ if r.simulator_bug.is_some() => t.simulator_bugs += 1,
+                _ if r.nondeterminism.is_some() => t.nondeterministic += 1,
                 Outcome::Clean => t.clean += 1,
                 Outcome::Failed => t.failed += 1,
                 Outcome::Inconclusive => t.inconclusive += 1,
@@ -59,9 +77,10 @@ impl Tally {
         t
     }
 
-    /// The sweep's exit code: 1 if any seed failed, else 3 if any had no verdict, else 0.
+    /// The sweep's exit code: 1 if any seed failed or crashed, else 3 if
+    /// any had no verdict, else 0.
     pub fn exit_code(&self) -> i32 {
-        if self.failed > 0 {
+        if self.failed > 0 || self.simulator_bugs > 0 || self.nondeterministic > 0 {
             1
         } else if self.inconclusive > 0 {
             3
@@ -85,13 +104,20 @@ pub fn sweep_data(scenario_name: &str, results: &[SeedResult], reproduce: impl F
             .map(|r| SeedRow {
                 seed: r.seed,
                 outcome: match r.outcome {
+                    _ if r.simulator_bug.is_some() => "simulator bug",
+                    _ if r.nondeterminism.is_some() => "nondeterministic",
                     Outcome::Clean => "clean",
                     Outcome::Failed => "failed",
                     Outcome::Inconclusive => "inconclusive",
                 }
                 .to_string(),
                 failed_check: r.failure.as_ref().map(|(c, _)| c.clone()),
-                detail: r.failure.as_ref().map(|(_, d)| d.clone()),
+                detail: r
+                    .failure
+                    .as_ref()
+                    .map(|(_, d)| d.clone())
+                    .or_else(|| r.simulator_bug.clone())
+                    .or_else(|| r.nondeterminism.map(|b| nondeterminism_message(r.seed, r.trace_hash, b))),
                 reproduce: reproduce(r.seed),
                 latency_ms_p99: r.latency_ms_p99,
                 trace_hash: hash_hex(r.trace_hash),
@@ -100,14 +126,49 @@ pub fn sweep_data(scenario_name: &str, results: &[SeedResult], reproduce: impl F
     }
 }
 
-/// Runs `seeds` of `prepared` on `jobs` threads. `on_done` is called (from
-/// worker threads, serialised) after each seed, for progress output. With
-/// `stop_on_failure`, workers stop taking seeds after the first failure.
+/// The share of a sweep's seeds rerun to check that a run is a function of
+/// (scenario, seed) (FoundationDB reruns 5% of its simulations).
+pub const RECHECK_FRACTION: f64 = 0.05;
+
+/// The one line that reports a nondeterministic seed.
+pub fn nondeterminism_message(seed: u64, first: u64, second: u64) -> String {
+    format!("nondeterminism: seed {seed} gave trace hashes {} then {}", hash_hex(first), hash_hex(second))
+}
+
+/// Whether `seed` is among the `fraction` of seeds rerun: a hash of the
+/// seed, so the choice is the same on every machine and thread count.
+pub fn rechecks(seed: u64, fraction: f64) -> bool {
+    if fraction >= 1.0 {
+        return true;
+    }
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    (z as f64) < fraction * u64::MAX as f64
+}
+
+/// Runs `seeds` of `prepared` on `jobs` threads, rerunning
+/// [`RECHECK_FRACTION`] of them to check determinism. `on_done` is called
+/// (from worker threads, serialised) after each seed, for progress output.
+/// With `stop_on_failure`, workers stop taking seeds after the first failure.
 pub fn sweep(
     prepared: &Prepared<'_>,
     seeds: std::ops::Range<u64>,
     jobs: usize,
     stop_on_failure: bool,
+    on_done: &(dyn Fn(&SeedResult) + Sync),
+) -> Result<Vec<SeedResult>, ScenarioError> {
+    sweep_rechecking(prepared, seeds, jobs, stop_on_failure, RECHECK_FRACTION, on_done)
+}
+
+/// [`sweep`], rerunning the share `recheck` (0 to 1) of its seeds.
+pub fn sweep_rechecking(
+    prepared: &Prepared<'_>,
+    seeds: std::ops::Range<u64>,
+    jobs: usize,
+    stop_on_failure: bool,
+    recheck: f64,
     on_done: &(dyn Fn(&SeedResult) + Sync),
 ) -> Result<Vec<SeedResult>, ScenarioError> {
     // Count seeds taken, not seeds: a range ending near u64::MAX cannot wrap.
@@ -116,9 +177,11 @@ pub fn sweep(
     let stop = AtomicBool::new(false);
     let results = Mutex::new(Vec::new());
     let error = Mutex::new(None);
+    install_panic_hook();
     std::thread::scope(|scope| {
         for _ in 0..(jobs as u64).clamp(1, count.max(1)) {
             scope.spawn(|| loop {
+                SWEEP_WORKER.with(|w| w.set(true));
                 if stop.load(Ordering::Relaxed) {
                     return;
                 }
@@ -127,25 +190,13 @@ pub fn sweep(
                     return;
                 }
                 let seed = seeds.start + index;
-                let run = match prepared.run(seed, TraceSink::Off, false) {
-                    Ok(run) => run,
+                let result = match run_seed(prepared, seed, rechecks(seed, recheck)) {
+                    Ok(result) => result,
                     Err(e) => {
                         *error.lock().expect("poisoned") = Some(e);
                         stop.store(true, Ordering::Relaxed);
                         return;
                     }
-                };
-                let r = &run.result;
-                let failure = r.checks.iter().find_map(|(name, v)| match v {
-                    Verdict::Fail(detail) => Some((name.clone(), detail.clone())),
-                    _ => None,
-                });
-                let result = SeedResult {
-                    seed,
-                    outcome: outcome(r),
-                    failure,
-                    trace_hash: r.trace_hash,
-                    latency_ms_p99: run.latency_ms.values().map(|l| l[2]).reduce(f64::max),
                 };
                 if stop_on_failure && result.outcome == Outcome::Failed {
                     stop.store(true, Ordering::Relaxed);
@@ -162,6 +213,86 @@ pub fn sweep(
     let mut results = results.into_inner().expect("poisoned");
     results.sort_by_key(|r| r.seed);
     Ok(results)
+}
+
+/// Runs one seed. A panic inside the simulation is caught and becomes the
+/// seed's result (`simulator_bug`), so the sweep goes on to the next seed.
+fn run_seed(prepared: &Prepared<'_>, seed: u64, recheck: bool) -> Result<SeedResult, ScenarioError> {
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        PANIC_WHERE.with(|w| w.borrow_mut().take());
+        let run = prepared.run(seed, TraceSink::Off, false)?;
+        let again = match recheck {
+            true => Some(prepared.run(seed, TraceSink::Off, false)?.result.trace_hash),
+            false => None,
+        };
+        Ok::<_, ScenarioError>((run, again))
+    }));
+    let (run, again) = match caught {
+        Ok(run) => run?,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic with a non-text payload".to_string());
+            let location = PANIC_WHERE.with(|w| w.borrow_mut().take());
+            let message = match location {
+                Some(at) => format!("{message} (at {at})"),
+                None => message,
+            };
+            return Ok(SeedResult {
+                seed,
+                outcome: Outcome::Failed,
+                failure: None,
+                trace_hash: 0,
+                latency_ms_p99: None,
+                simulator_bug: Some(message),
+                nondeterminism: None,
+                rechecked: false,
+            });
+        }
+    };
+    let r = &run.result;
+    let failure = r.checks.iter().find_map(|(name, v)| match v {
+        Verdict::Fail(detail) => Some((name.clone(), detail.clone())),
+        _ => None,
+    });
+    let nondeterminism = again.filter(|h| *h != r.trace_hash);
+    Ok(SeedResult {
+        seed,
+        outcome: if nondeterminism.is_some() { Outcome::Failed } else { outcome(r) },
+        failure,
+        trace_hash: r.trace_hash,
+        latency_ms_p99: run.latency_ms.values().map(|l| l[2]).reduce(f64::max),
+        simulator_bug: None,
+        nondeterminism,
+        rechecked: recheck,
+    })
+}
+
+thread_local! {
+    /// Where the last panic on a sweep worker happened, from the panic hook.
+    static PANIC_WHERE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// Whether this thread is a sweep worker (its panics are findings, printed by the sweep).
+    static SWEEP_WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs, once per process, a panic hook that keeps a sweep worker's
+/// panic location for its seed's result instead of printing it; panics
+/// elsewhere go to the hook that was there before.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if SWEEP_WORKER.with(|w| w.get()) {
+                let at = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+                PANIC_WHERE.with(|w| *w.borrow_mut() = at);
+            } else {
+                previous(info);
+            }
+        }));
+    });
 }
 
 /// Parses `A..B` (end exclusive) or a single seed `A`.

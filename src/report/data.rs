@@ -176,6 +176,15 @@ pub struct Summary {
     /// Executor steps.
     #[serde(default)]
     pub steps: u64,
+    /// Most events pending at once (bounded by `limits.pending_events`).
+    #[serde(default)]
+    pub peak_pending_events: u64,
+    /// Most messages in the network at once (bounded by `limits.messages_in_flight`).
+    #[serde(default)]
+    pub peak_messages_in_flight: u64,
+    /// What the run's output left out (a file cut at `limits.output_bytes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// Simulated seconds the run covered.
     #[serde(default)]
     pub sim_seconds: f64,

@@ -29,6 +29,8 @@ pub struct SummaryContext<'a> {
     pub wall_seconds: f64,
     /// The command that reproduces the run.
     pub reproduce: &'a str,
+    /// What the output left out.
+    pub notes: &'a [String],
 }
 
 /// The run's summary: the [`Summary`] that `summary.json` holds.
@@ -50,6 +52,9 @@ pub fn run_summary(ctx: &SummaryContext<'_>, run: &ProtocolRun) -> Summary {
         trace_hash: hash_hex(r.trace_hash),
         events: r.events,
         steps: r.steps,
+        peak_pending_events: r.peak_pending_events,
+        peak_messages_in_flight: r.peak_messages_in_flight,
+        notes: ctx.notes.to_vec(),
         sim_seconds: r.end_ns as f64 / 1e9,
         wall_seconds: ctx.wall_seconds,
         stop: r.stop.describe(),
@@ -106,20 +111,22 @@ pub fn write_run(dir: &Path, ctx: &SummaryContext<'_>, run: &ProtocolRun) -> std
 /// around the one that could not be placed, for the report's per-process
 /// view) into `dir`. Returns the witness's path and the simulated time span
 /// (invoke to completion, ns) of the operation that could not be placed, or
-/// `None` when the history is linearizable or undecided by `deadline`.
+/// `None` when the history is linearizable or undecided within `budget`.
+/// The check and then the shrink may each spend all of `budget`; a step
+/// budget makes both, and so the witness, the same on every machine.
 pub fn write_lin_failure(
     history_jsonl: &str,
     model: crate::check::lin::Model,
     dir: &Path,
-    deadline: std::time::Instant,
+    budget: crate::check::linearizability::Budget,
 ) -> std::io::Result<Option<(std::path::PathBuf, (u64, u64))>> {
     use crate::check::lin;
     let Ok(history) = lin::parse_history(history_jsonl) else { return Ok(None) };
-    let lin::Verdict::NotLinearizable(violation) = lin::check(&history, model, Some(deadline)) else {
+    let lin::Verdict::NotLinearizable(violation) = lin::check(&history, model, budget) else {
         return Ok(None);
     };
     let witness = dir.join("history-min.jsonl");
-    std::fs::write(&witness, lin::shrink(&history, model, Some(deadline)).to_jsonl())?;
+    std::fs::write(&witness, lin::shrink(&history, model, &violation, budget).history.to_jsonl())?;
     // Line number (1-based) -> (time, value) of the raw history (it parsed above).
     let lines: Vec<(u64, serde_json::Value)> = history_jsonl
         .lines()
@@ -170,18 +177,13 @@ pub fn write_lin_failure(
     Ok(Some((witness, (start, end))))
 }
 
-/// Observation kinds emitted at most this often over a run are notable
-/// (a new leader, a decision); more frequent kinds (per-entry events) are not.
-pub const NOTABLE_KIND_MAX: usize = 100;
+pub use crate::sim::NOTABLE_KIND_MAX;
 
 /// `observations.jsonl`: the observations of notable kinds, one JSON object
 /// (`t`, `node`, `obs`) a line. The kind is the text before the first
 /// space, `{` or `(` of the observation's `Debug` form.
 pub fn notable_jsonl(observations: &[crate::sim::ObservationRecord]) -> String {
-    let kind = |o: &crate::sim::ObservationRecord| match crate::sim::observation_kind(&o.obs) {
-        "" => o.text.split([' ', '{', '(']).next().unwrap_or("").to_string(),
-        k => k.to_string(),
-    };
+    let kind = |o: &crate::sim::ObservationRecord| o.kind().to_string();
     let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for o in observations {
         *counts.entry(kind(o)).or_insert(0) += 1;

@@ -76,7 +76,7 @@ struct Arrow {
 /// paused time in grey on the node's line; observations as small labels.
 /// At most `cap` arrows are drawn, in trace order.
 pub fn timeline_svg(data: &RunData, window: (u64, u64), cap: usize) -> String {
-    let (from_ns, to_ns) = (window.0, window.1.max(window.0 + 1));
+    let (from_ns, to_ns) = (window.0, window.1.max(window.0.saturating_add(1)));
     let span = (to_ns - from_ns) as f64;
     let y_of = |t: u64| TOP_PX + (t.saturating_sub(from_ns) as f64 / span).min(1.0) * BODY_PX;
     // Unclamped position, for lines that the clip path cuts.
@@ -84,7 +84,9 @@ pub fn timeline_svg(data: &RunData, window: (u64, u64), cap: usize) -> String {
 
     let mut lanes: BTreeSet<u64> = BTreeSet::new();
     if let Some(count) = data.summary.nodes {
-        lanes.extend(0..count + data.summary.clients.unwrap_or(0));
+        // At most the processes a scenario may have: summary.json may be hand-edited.
+        let processes_max = 2 * crate::scenario::PROCESSES_MAX as u64;
+        lanes.extend(0..count.saturating_add(data.summary.clients.unwrap_or(0)).min(processes_max));
     }
     for event in &data.timeline {
         match event {
@@ -206,7 +208,8 @@ pub fn timeline_svg(data: &RunData, window: (u64, u64), cap: usize) -> String {
 
     // Time axis on the left: 10 ticks.
     for tick in 0..=10u64 {
-        let t = from_ns + (to_ns - from_ns) * tick / 10;
+        // In u128: a window of centuries times ten overflows u64.
+        let t = from_ns + ((to_ns - from_ns) as u128 * tick as u128 / 10) as u64;
         let y = y_of(t);
         out.push_str(&format!(
             r##"<line x1="{}" y1="{y:.1}" x2="{}" y2="{y:.1}" stroke="#EEEEEE"/><text x="{}" y="{:.1}" font-size="11" fill="#555555" text-anchor="end">{} s</text>"##,
@@ -441,7 +444,8 @@ pub fn events_svg(data: &RunData) -> String {
         nodes.extend(fault.nodes.iter().copied());
     }
     if let Some(count) = data.summary.nodes {
-        nodes.extend(0..count);
+        // At most the nodes a scenario may have: summary.json may be hand-edited.
+        nodes.extend(0..count.min(crate::scenario::PROCESSES_MAX as u64));
     }
     let lanes: Vec<u64> = nodes.into_iter().collect();
     let lane_y: BTreeMap<u64, f64> =

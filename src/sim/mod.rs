@@ -30,7 +30,7 @@ use queue::{Event, TaskKey};
 use trace::{EventKind, Trace, TraceLine, TraceSink};
 pub use types::{Nanos, NodeId};
 use world::World;
-pub use world::{observation_kind, Envelope, NetStats, ObservationRecord};
+pub use world::{observation_kind, Envelope, NetStats, ObservationRecord, NOTABLE_KIND_MAX};
 
 /// Everything that defines a run (the scenario, resolved).
 #[derive(Clone, Debug)]
@@ -45,6 +45,14 @@ pub struct SimConfig {
     pub duration_ns: Nanos,
     /// Most events the run may process before it stops inconclusive.
     pub steps_max: u64,
+    /// Most events pending in the queue at once.
+    pub pending_events_max: u64,
+    /// Most messages in the network at once, and most unread in one mailbox.
+    pub messages_in_flight_max: u64,
+    /// Most bytes of trace text kept or written (`trace.jsonl`, `timeline.jsonl`).
+    pub output_bytes_max: u64,
+    /// Most faults (fault windows) one run may apply.
+    pub fault_windows_max: u64,
     /// Behaviour of every link not overridden.
     pub link_default: LinkModel,
     /// Per-link overrides: (sources, targets, model), later ones win.
@@ -66,6 +74,10 @@ impl SimConfig {
             client_count: 0,
             duration_ns,
             steps_max: 100_000_000,
+            pending_events_max: 1_000_000,
+            messages_in_flight_max: 1_000_000,
+            output_bytes_max: u64::MAX,
+            fault_windows_max: 100_000,
             link_default: LinkModel::default(),
             link_overrides: Vec::new(),
             fsync_latency: Latency::Constant { ns: 1_000_000 },
@@ -89,6 +101,84 @@ pub enum StopReason {
     Violation,
     /// The step budget ran out before the duration: no verdict.
     StepLimit,
+    /// A memory bound was reached: no verdict.
+    Limit(LimitHit),
+}
+
+/// A memory bound of `limits` that stopped a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitHit {
+    /// Which bound.
+    pub limit: Limit,
+    /// Its value.
+    pub cap: u64,
+    /// Simulated time when it was reached.
+    pub at_ns: Nanos,
+}
+
+/// The memory bounds of a run (`limits` in a scenario).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// Events pending in the queue (`limits.pending_events`).
+    PendingEvents,
+    /// Messages sent and not yet delivered or dropped (`limits.messages_in_flight`).
+    MessagesInFlight,
+    /// Messages delivered to `node` and not yet received (also `limits.messages_in_flight`).
+    Unread {
+        /// The process whose mailbox filled.
+        node: NodeId,
+    },
+    /// Client operations in the history (`limits.history_ops`).
+    HistoryOps,
+    /// Faults applied (`limits.faults`).
+    FaultWindows,
+}
+
+impl LimitHit {
+    /// One line for users: which bound, when, and what it usually means.
+    pub fn describe(&self) -> String {
+        let cap = thousands(self.cap);
+        let at = self.at_ns as f64 / 1e9;
+        match self.limit {
+            Limit::PendingEvents => format!(
+                "limit: {cap} pending events at {at:.3}s; the protocol schedules messages and timers faster than they fall due (limits.pending_events)"
+            ),
+            Limit::MessagesInFlight => format!(
+                "limit: {cap} messages in flight at {at:.3}s; the protocol sends faster than the network delivers (limits.messages_in_flight)"
+            ),
+            Limit::FaultWindows => format!(
+                "limit: {cap} faults at {at:.3}s; the nemesis injects faults so often that their log would outgrow memory (limits.faults)"
+            ),
+            Limit::HistoryOps => format!(
+                "limit: {cap} client operations at {at:.3}s; a longer history would outgrow what the checker and the report can hold (limits.history_ops)"
+            ),
+            Limit::Unread { node } => format!(
+                "limit: {cap} unread messages in n{node}'s mailbox at {at:.3}s; n{node} receives slower than it is sent to (limits.messages_in_flight)"
+            ),
+        }
+    }
+}
+
+/// The stop of a run that went past a bound of `limits`.
+#[cold]
+fn limit_stop<M, O>(w: &World<M, O>, pending_events_max: u64) -> StopReason {
+    match w.limit_hit {
+        Some(hit) => StopReason::Limit(hit),
+        None => StopReason::Limit(LimitHit { limit: Limit::PendingEvents, cap: pending_events_max, at_ns: w.now }),
+    }
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl StopReason {
@@ -102,7 +192,13 @@ impl StopReason {
             }
             StopReason::Violation => "stopped at the first violation".to_string(),
             StopReason::StepLimit => "step limit reached before the duration (inconclusive)".to_string(),
+            StopReason::Limit(hit) => format!("stopped at a {} (inconclusive)", hit.describe()),
         }
+    }
+
+    /// Whether a bound of `limits` stopped the run before a verdict.
+    pub fn is_limit(&self) -> bool {
+        matches!(self, StopReason::StepLimit | StopReason::Limit(_))
     }
 }
 
@@ -117,6 +213,10 @@ pub struct RunResult {
     pub events: u64,
     /// Queue events popped (the step count the budget limits).
     pub steps: u64,
+    /// Most events pending in the queue at once.
+    pub peak_pending_events: u64,
+    /// Most messages in the network at once.
+    pub peak_messages_in_flight: u64,
     /// Simulated time at the end.
     pub end_ns: Nanos,
     /// Message counters.
@@ -127,8 +227,10 @@ pub struct RunResult {
     pub checks: Vec<(String, Verdict)>,
     /// Fault windows.
     pub faults: Vec<FaultWindow>,
-    /// Observations, if recording was asked for.
+    /// Observations of notable kinds (at most `NOTABLE_KIND_MAX` of a kind), if recording was asked for.
     pub observations: Vec<ObservationRecord>,
+    /// Whether the trace text reached `output_bytes_max` and the rest was dropped.
+    pub trace_cut: bool,
     /// The kept trace lines (when the trace sink was `Tail` or `Window`).
     pub trace_lines: Vec<String>,
     /// An I/O error of the trace file, if writing it failed.
@@ -174,11 +276,13 @@ where
             config.client_count,
             net,
             config.fsync_latency.clone(),
-            Trace::new(sink),
+            Trace::capped(sink, config.output_bytes_max),
             record_observations,
         );
         let mut faults = Vec::new();
         let mut world = world;
+        world.messages_in_flight_max = usize::try_from(config.messages_in_flight_max).unwrap_or(usize::MAX);
+        world.queue.set_cap(usize::try_from(config.pending_events_max).unwrap_or(usize::MAX));
         for f in &config.faults {
             world.queue.push(f.at_ns, Event::Action(faults.len() as u32));
             faults.push(f.fault.clone());
@@ -252,6 +356,9 @@ where
                 break StopReason::StepLimit;
             }
             let mut w = self.world.borrow_mut();
+            if w.queue.over() || w.limit_hit.is_some() {
+                break limit_stop(&w, self.config.pending_events_max);
+            }
             let Some(time) = w.queue.peek_time() else {
                 drop(w);
                 break StopReason::Quiescent { blocked: self.exec.live() };
@@ -377,7 +484,14 @@ where
     /// Applies one fault now.
     fn apply(&mut self, fault: Fault) {
         let now = self.world.borrow().now;
-        self.world.borrow_mut().faults.apply(&fault, now);
+        {
+            let mut w = self.world.borrow_mut();
+            w.faults.apply(&fault, now);
+            if w.faults.windows.len() as u64 > self.config.fault_windows_max {
+                let cap = self.config.fault_windows_max;
+                w.limit_hit.get_or_insert(LimitHit { limit: Limit::FaultWindows, cap, at_ns: now });
+            }
+        }
         self.world.borrow_mut().record_fault(EventKind::Fault, fault.code(), fault.node(), &fault.describe());
         match fault {
             Fault::Crash(n) => {
@@ -464,6 +578,9 @@ where
                     None if stop == StopReason::StepLimit => {
                         Verdict::Unknown("the step limit stopped the run".to_string())
                     }
+                    None if stop.is_limit() => {
+                        Verdict::Unknown(format!("a limit stopped the run: {}", stop.describe()))
+                    }
                     None => c.on_finish(&end),
                 };
                 (c.name().to_string(), verdict)
@@ -478,12 +595,15 @@ where
             trace_hash: w.trace.hash(),
             events: w.trace.events(),
             steps,
+            peak_pending_events: w.queue.peak() as u64,
+            peak_messages_in_flight: w.peak_in_flight as u64,
             end_ns,
             net: w.stats,
             violation,
             checks,
             faults: log.windows.clone(),
-            observations: w.observations.take().unwrap_or_default(),
+            observations: w.observations.take().map(world::Notables::into_records).unwrap_or_default(),
+            trace_cut: w.trace.was_cut(),
             trace_lines,
             trace_error,
         }

@@ -90,6 +90,10 @@ pub struct EventQueue {
     head: usize,
     last: Nanos,
     len: usize,
+    /// Most events pending at once so far, and the cap past which `over` is set.
+    peak: usize,
+    cap: usize,
+    over: bool,
     seq: u64,
     last_popped: (Nanos, u64),
 }
@@ -103,6 +107,9 @@ impl Default for EventQueue {
             head: 0,
             last: 0,
             len: 0,
+            peak: 0,
+            cap: usize::MAX,
+            over: false,
             seq: 0,
             last_popped: (0, 0),
         }
@@ -126,6 +133,22 @@ impl EventQueue {
         EventQueue::default()
     }
 
+    /// Sets the most events that may be pending before [`EventQueue::over`] says so.
+    pub fn set_cap(&mut self, cap: usize) {
+        self.cap = cap;
+    }
+
+    /// Most events pending at once so far.
+    pub fn peak(&self) -> usize {
+        self.peak
+    }
+
+    /// Whether more than the cap were ever pending at once.
+    #[inline]
+    pub fn over(&self) -> bool {
+        self.over
+    }
+
     #[inline]
     fn put(&mut self, e: Entry) {
         let b = bucket_of(e.time, self.last);
@@ -140,6 +163,10 @@ impl EventQueue {
         let seq = self.seq;
         self.seq += 1;
         self.len += 1;
+        if self.len > self.peak {
+            self.peak = self.len;
+            self.over = self.peak > self.cap;
+        }
         let e = Entry { time, seq, event };
         match self.run.last() {
             Some(tail) if self.head < self.run.len() && time < tail.time => {
@@ -152,7 +179,7 @@ impl EventQueue {
     }
 
     /// Removes and returns the earliest event (ties in push order).
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(Nanos, Event)> {
         if self.head == self.run.len() {
             if self.len == 0 {

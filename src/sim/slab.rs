@@ -7,6 +7,14 @@ pub struct Slab<T> {
     free: Vec<u32>,
 }
 
+impl<T> Slab<T> {
+    /// Values stored now.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+}
+
 impl<T> Default for Slab<T> {
     fn default() -> Self {
         Slab { slots: Vec::new(), free: Vec::new() }

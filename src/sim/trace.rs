@@ -303,12 +303,37 @@ pub struct Trace {
     last_time: u64,
     sink: TraceSink,
     io_error: Option<std::io::Error>,
+    /// Bytes of text kept or written so far, and the most allowed.
+    bytes: u64,
+    bytes_max: u64,
+    /// Whether text was dropped because `bytes_max` was reached.
+    cut: bool,
 }
 
 impl Trace {
     /// A trace writing to `sink`.
     pub fn new(sink: TraceSink) -> Trace {
-        Trace { hasher: StableHasher::new(), events: 0, last_time: 0, sink, io_error: None }
+        Trace::capped(sink, u64::MAX)
+    }
+
+    /// A trace writing to `sink` at most `bytes_max` bytes of text (`File`
+    /// and `Window` sinks; the rest is dropped and [`Trace::was_cut`] says so).
+    pub fn capped(sink: TraceSink, bytes_max: u64) -> Trace {
+        Trace {
+            hasher: StableHasher::new(),
+            events: 0,
+            last_time: 0,
+            sink,
+            io_error: None,
+            bytes: 0,
+            bytes_max,
+            cut: false,
+        }
+    }
+
+    /// Whether the text sink reached its byte cap and dropped the rest.
+    pub fn was_cut(&self) -> bool {
+        self.cut
     }
 
     /// Whether text for the event just recorded is wanted (callers skip
@@ -317,8 +342,9 @@ impl Trace {
     pub fn wants_text(&self) -> bool {
         match &self.sink {
             TraceSink::Off => false,
-            TraceSink::Window { from_ns, to_ns, .. } => (*from_ns..=*to_ns).contains(&self.last_time),
-            TraceSink::File(_) | TraceSink::Tail { .. } => true,
+            TraceSink::Window { from_ns, to_ns, .. } => !self.cut && (*from_ns..=*to_ns).contains(&self.last_time),
+            TraceSink::File(_) => !self.cut,
+            TraceSink::Tail { .. } => true,
         }
     }
 
@@ -346,17 +372,26 @@ impl Trace {
         match &mut self.sink {
             TraceSink::Off => {}
             TraceSink::File(w) => {
-                if self.io_error.is_none() {
+                if self.io_error.is_none() && !self.cut {
                     let mut s = line(index);
                     s.push('\n');
-                    if let Err(e) = w.write_all(s.as_bytes()) {
+                    self.bytes += s.len() as u64;
+                    if self.bytes > self.bytes_max {
+                        self.cut = true;
+                    } else if let Err(e) = w.write_all(s.as_bytes()) {
                         self.io_error = Some(e);
                     }
                 }
             }
             TraceSink::Window { from_ns, to_ns, lines } => {
-                if (*from_ns..=*to_ns).contains(&self.last_time) {
-                    lines.push(line(index));
+                if !self.cut && (*from_ns..=*to_ns).contains(&self.last_time) {
+                    let s = line(index);
+                    self.bytes += s.len() as u64 + 1;
+                    if self.bytes > self.bytes_max {
+                        self.cut = true;
+                    } else {
+                        lines.push(s);
+                    }
                 }
             }
             TraceSink::Tail { cap, lines } => {

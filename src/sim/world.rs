@@ -120,6 +120,52 @@ pub struct ObservationRecord {
     pub text: String,
 }
 
+impl ObservationRecord {
+    /// Its kind: the variant name if it is an enum, else the first word of its text.
+    pub fn kind(&self) -> &str {
+        match observation_kind(&self.obs) {
+            "" => self.text.split([' ', '{', '(']).next().unwrap_or(""),
+            k => k,
+        }
+    }
+}
+
+/// Observation kinds emitted at most this often over a run are notable
+/// (a new leader, a decision); more frequent kinds (per-entry events) are not.
+pub const NOTABLE_KIND_MAX: usize = 100;
+
+/// The observations of notable kinds, kept for reports: a kind's records
+/// are dropped once it is seen more than [`NOTABLE_KIND_MAX`] times, so the
+/// memory is bounded by the number of kinds, not the length of the run.
+#[derive(Default)]
+pub struct Notables {
+    counts: std::collections::BTreeMap<String, usize>,
+    records: Vec<ObservationRecord>,
+}
+
+impl Notables {
+    fn push(&mut self, record: ObservationRecord) {
+        let count = match self.counts.get_mut(record.kind()) {
+            Some(c) => c,
+            None => self.counts.entry(record.kind().to_string()).or_insert(0),
+        };
+        *count += 1;
+        match (*count).cmp(&NOTABLE_KIND_MAX) {
+            std::cmp::Ordering::Greater if *count == NOTABLE_KIND_MAX + 1 => {
+                let kind = record.kind().to_string();
+                self.records.retain(|r| r.kind() != kind);
+            }
+            std::cmp::Ordering::Greater => {}
+            _ => self.records.push(record),
+        }
+    }
+
+    /// The records kept, in emission order.
+    pub fn into_records(self) -> Vec<ObservationRecord> {
+        self.records
+    }
+}
+
 /// The kind of an observation as data: the variant name of an enum
 /// (serde writes `{"Variant": ...}` or `"Variant"`), else empty.
 pub fn observation_kind(obs: &serde_json::Value) -> &str {
@@ -154,10 +200,16 @@ pub(crate) struct World<M, O> {
     pub faults: crate::sim::nemesis::FaultLog,
     pub stats: NetStats,
     next_msg_id: u64,
-    pub observations: Option<Vec<ObservationRecord>>,
+    pub observations: Option<Notables>,
     /// How to read the request id a reply answers; set by the first call.
     pub reply_to: Option<fn(&M) -> Option<u64>>,
     pub next_request_id: u64,
+    /// Most messages in the network, or unread in one mailbox (`limits.messages_in_flight`).
+    pub messages_in_flight_max: usize,
+    /// Most messages in the network at once so far.
+    pub peak_in_flight: usize,
+    /// A bound reached inside a step; the driver stops the run at the next one.
+    pub limit_hit: Option<super::LimitHit>,
 }
 
 impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::hash::Hash + serde::Serialize>
@@ -209,9 +261,12 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             faults: Default::default(),
             stats: NetStats::default(),
             next_msg_id: 0,
-            observations: record_observations.then(Vec::new),
+            observations: record_observations.then(Notables::default),
             reply_to: None,
             next_request_id: 0,
+            messages_in_flight_max: usize::MAX,
+            peak_in_flight: 0,
+            limit_hit: None,
         }
     }
 
@@ -286,8 +341,22 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                 }
                 let slot = self.msgs.insert(InFlight { from: from as u32, to: to as u32, id, msg });
                 self.queue.push(self.now + latency, Event::Deliver(slot));
+                let in_flight = self.msgs.len();
+                if in_flight > self.peak_in_flight {
+                    self.peak_in_flight = in_flight;
+                    if in_flight > self.messages_in_flight_max {
+                        self.hit(super::Limit::MessagesInFlight);
+                    }
+                }
             }
         }
+    }
+
+    /// Records that bound `limit` was reached now (the first one wins).
+    #[cold]
+    fn hit(&mut self, limit: super::Limit) {
+        let hit = super::LimitHit { limit, cap: self.messages_in_flight_max as u64, at_ns: self.now };
+        self.limit_hit.get_or_insert(hit);
     }
 
     /// A message arrives: the cut and the target's liveness are checked now.
@@ -335,6 +404,13 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                 }
                 None => {
                     p.mailbox.push_back(Envelope { from, msg });
+                    if p.mailbox.len() > self.messages_in_flight_max {
+                        self.limit_hit.get_or_insert(super::LimitHit {
+                            limit: super::Limit::Unread { node: to },
+                            cap: self.messages_in_flight_max as u64,
+                            at_ns: self.now,
+                        });
+                    }
                     for w in p.recv_waiters.drain(..) {
                         w.wake(&mut self.ready);
                     }
@@ -395,9 +471,9 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                 .to_json()
             });
         }
-        if let Some(list) = &mut self.observations {
+        if let Some(notable) = &mut self.observations {
             let data = serde_json::to_value(obs).unwrap_or_else(|e| serde_json::Value::String(e.to_string()));
-            list.push(ObservationRecord { time_ns: now, node: p, obs: data, text: format!("{obs:?}") });
+            notable.push(ObservationRecord { time_ns: now, node: p, obs: data, text: format!("{obs:?}") });
         }
         if self.violation.is_some() {
             return;
