@@ -51,7 +51,7 @@ impl BenchResult {
 }
 
 /// Names of the benchmark workloads.
-pub const WORKLOADS: [&str; 5] = ["pingpong", "broadcast", "channels", "timers", "raft"];
+pub const WORKLOADS: [&str; 6] = ["pingpong", "broadcast", "channels", "timers", "raft", "multipaxos"];
 
 const MS: u64 = 1_000_000;
 const FOREVER_NS: u64 = 1_000_000 * 1_000_000_000;
@@ -227,6 +227,41 @@ pub fn raft() -> BenchResult {
     }
 }
 
+/// The `multipaxos` benchmark, `raft`'s workload on Multi-Paxos: 5 nodes,
+/// 3 clients offering 100 ops/s (80% writes, 10% cas, 10% reads over 10
+/// keys), 600 simulated seconds, seed 1, latency uniform [1 ms, 5 ms], the
+/// four safety checks on. `extra` carries the same fields as `raft`'s.
+pub fn multipaxos() -> BenchResult {
+    let text = r#"{
+        "name": "bench-multipaxos", "protocol": "multipaxos", "nodes": 5, "duration": "600s",
+        "network": { "latency": { "dist": "uniform", "min": "1ms", "max": "5ms" } },
+        "workload": { "clients": 3, "rate": 100, "keys": 10, "mix": { "read": 0.1, "write": 0.8, "cas": 0.1 } },
+        "checks": ["agreement", "validity", "promise-kept", "state-machine-safety"]
+    }"#;
+    let scenario = crate::scenario::Scenario::parse(text, "<bench multipaxos>").expect("the bench scenario parses");
+    let protocols: [&dyn crate::kit::AnyProtocol; 1] = [&crate::protocols::paxos::MultiPaxos];
+    let prepared = crate::runner::Prepared::new(scenario, "<bench multipaxos>", &protocols, &Default::default())
+        .expect("the bench scenario is valid");
+    let start = Instant::now();
+    let run = prepared.run(1, crate::sim::trace::TraceSink::Off, false).expect("the bench scenario runs");
+    let wall = start.elapsed().as_secs_f64();
+    let sim_seconds = run.result.end_ns as f64 / 1e9;
+    assert_eq!(crate::runner::outcome(&run.result), crate::runner::Outcome::Clean, "bench multipaxos must run clean");
+    BenchResult {
+        workload: "multipaxos",
+        unit: "deliveries",
+        count: run.result.net.delivered,
+        sim_seconds,
+        wall_seconds: wall,
+        extra: vec![
+            ("committed_ops".to_string(), run.ops.to_string()),
+            ("sim_per_wall".to_string(), format!("{:.0}", sim_seconds / wall.max(1e-9))),
+            ("trace_hash".to_string(), crate::sim::trace::hash_hex(run.result.trace_hash)),
+            ("steps".to_string(), run.result.steps.to_string()),
+        ],
+    }
+}
+
 /// Runs workload `name`, if it is one.
 pub fn run_workload(name: &str) -> Option<BenchResult> {
     match name {
@@ -235,6 +270,7 @@ pub fn run_workload(name: &str) -> Option<BenchResult> {
         "channels" => Some(channels()),
         "timers" => Some(timers()),
         "raft" => Some(raft()),
+        "multipaxos" => Some(multipaxos()),
         _ => None,
     }
 }

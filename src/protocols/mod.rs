@@ -2,6 +2,7 @@
 //! lives in its own folder and implements [`crate::kit::Protocol`]; adding
 //! one is its folder plus one line in [`builtin`].
 
+pub mod paxos;
 pub mod raft;
 pub mod tickets;
 
@@ -9,5 +10,5 @@ pub use crate::kit::{AnyProtocol, Named};
 
 /// The protocols that ship with faultline.
 pub fn builtin() -> Vec<&'static dyn AnyProtocol> {
-    vec![&tickets::Tickets, &raft::Raft]
+    vec![&tickets::Tickets, &raft::Raft, &paxos::Paxos, &paxos::MultiPaxos]
 }
