@@ -128,7 +128,7 @@ enum Command {
         #[arg(long)]
         witness: Option<PathBuf>,
     },
-    /// Run a fixed benchmark workload: pingpong, broadcast, channels, timers, raft.
+    /// Run a fixed benchmark workload: pingpong, broadcast, channels, timers, raft, multipaxos.
     Bench {
         /// The workload.
         workload: String,

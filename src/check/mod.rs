@@ -13,7 +13,9 @@ pub mod liveness;
 /// types, the WGL search, its violation report and shrinking.
 pub mod lin {
     pub use super::history::{parse_history, Call, History, HistoryError, Op, Outcome, Value};
-    pub use super::linearizability::{check, shrink, Attempt, LinearizedStep, Model, OpRef, Verdict, Violation};
+    pub use super::linearizability::{
+        check, check_steps, shrink, Attempt, Budget, LinearizedStep, Model, OpRef, Shrunk, Verdict, Violation,
+    };
 }
 
 pub use crate::sim::observe::{FnInvariant, Invariant, RunEnd, Verdict, Violation, FAULTS_BEFORE_NS};

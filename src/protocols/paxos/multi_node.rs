@@ -197,7 +197,7 @@ fn slot_range(entries: &[(Slot, Value)]) -> Range<Slot> {
 /// proposal), and a later record of a slot supersedes an earlier one. A
 /// change appends a record and rewrites the segment whole, as a page would
 /// be. One key per segment instead of per slot keeps a long run's disk small.
-const SEGMENT_SLOTS: Slot = 256;
+const SEGMENT_SLOTS: Slot = 64;
 
 /// `acc/` and the segment number in 12 decimal digits, so keys sort by slot.
 fn segment_key(segment: u64) -> String {
