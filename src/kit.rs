@@ -29,7 +29,6 @@ use crate::check::Invariant;
 use crate::node::Ctx;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::trace::TraceSink;
-use crate::sim::Nanos;
 use crate::sim::{NodeId, RunResult, Sim, SimConfig};
 use crate::workload::{self, ClientCodec, ClientConfig, Recorder};
 
@@ -180,11 +179,6 @@ impl<'a, P: Protocol + ?Sized> Setup<'a, P> {
     /// The scenario as written.
     pub fn scenario(&self) -> &Scenario {
         self.spec.scenario
-    }
-
-    /// The scenario's liveness window (`liveness.within_after_heal`), if it has one.
-    pub fn liveness_window_ns(&self) -> Option<Nanos> {
-        self.spec.scenario.liveness.as_ref().map(|l| l.within_after_heal.0)
     }
 
     /// Runs `entry` on every protocol node, at start and after each restart.

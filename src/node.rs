@@ -156,9 +156,7 @@ where
     /// Stops the run at a bound of `limits` (a library-side bound such as
     /// the history's size); the driver stops before the next event.
     pub(crate) fn hit_limit(&self, limit: crate::sim::Limit, cap: u64) {
-        let mut w = self.world.borrow_mut();
-        let at_ns = w.now;
-        w.limit_hit.get_or_insert(crate::sim::LimitHit { limit, cap, at_ns });
+        self.world.borrow_mut().hit(limit, cap);
     }
 }
 

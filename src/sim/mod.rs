@@ -488,8 +488,7 @@ where
             let mut w = self.world.borrow_mut();
             w.faults.apply(&fault, now);
             if w.faults.windows.len() as u64 > self.config.fault_windows_max {
-                let cap = self.config.fault_windows_max;
-                w.limit_hit.get_or_insert(LimitHit { limit: Limit::FaultWindows, cap, at_ns: now });
+                w.hit(Limit::FaultWindows, self.config.fault_windows_max);
             }
         }
         self.world.borrow_mut().record_fault(EventKind::Fault, fault.code(), fault.node(), &fault.describe());

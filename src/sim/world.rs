@@ -345,18 +345,18 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                 if in_flight > self.peak_in_flight {
                     self.peak_in_flight = in_flight;
                     if in_flight > self.messages_in_flight_max {
-                        self.hit(super::Limit::MessagesInFlight);
+                        self.hit(super::Limit::MessagesInFlight, self.messages_in_flight_max as u64);
                     }
                 }
             }
         }
     }
 
-    /// Records that bound `limit` was reached now (the first one wins).
+    /// Records that bound `limit` of value `cap` was reached now (the
+    /// first one wins); the driver stops the run before the next event.
     #[cold]
-    fn hit(&mut self, limit: super::Limit) {
-        let hit = super::LimitHit { limit, cap: self.messages_in_flight_max as u64, at_ns: self.now };
-        self.limit_hit.get_or_insert(hit);
+    pub fn hit(&mut self, limit: super::Limit, cap: u64) {
+        self.limit_hit.get_or_insert(super::LimitHit { limit, cap, at_ns: self.now });
     }
 
     /// A message arrives: the cut and the target's liveness are checked now.
@@ -392,6 +392,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             let now = self.now;
             self.trace.text(|i| msg_line(i, now, kind, from, to, id, &msg));
         }
+        let mut unread_over = false;
         if kind == EventKind::Deliver {
             let p = &mut self.procs[to];
             match call {
@@ -404,18 +405,15 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                 }
                 None => {
                     p.mailbox.push_back(Envelope { from, msg });
-                    if p.mailbox.len() > self.messages_in_flight_max {
-                        self.limit_hit.get_or_insert(super::LimitHit {
-                            limit: super::Limit::Unread { node: to },
-                            cap: self.messages_in_flight_max as u64,
-                            at_ns: self.now,
-                        });
-                    }
+                    unread_over = p.mailbox.len() > self.messages_in_flight_max;
                     for w in p.recv_waiters.drain(..) {
                         w.wake(&mut self.ready);
                     }
                 }
             }
+        }
+        if unread_over {
+            self.hit(super::Limit::Unread { node: to }, self.messages_in_flight_max as u64);
         }
     }
 
