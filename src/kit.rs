@@ -26,10 +26,11 @@ use crate::check::lin::Model;
 pub use crate::check::liveness::LIVENESS;
 use crate::check::liveness::{Liveness, Progress};
 use crate::check::Invariant;
+pub use crate::check::{Extras, Mark, Reporter, Span, SpanChart, SpanLane};
 use crate::node::Ctx;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::trace::TraceSink;
-use crate::sim::{NodeId, RunResult, Sim, SimConfig};
+use crate::sim::{Nanos, NodeId, RunResult, Sim, SimConfig};
 use crate::workload::{self, ClientCodec, ClientConfig, Recorder};
 
 /// What a check needs from a scenario before it can give a verdict.
@@ -149,6 +150,7 @@ pub struct Setup<'a, P: Protocol + ?Sized> {
     spec: &'a RunSpec<'a>,
     checks: &'static [Named],
     recorder: Option<Rc<RefCell<Recorder>>>,
+    history: Option<Rc<dyn ClientHistory>>,
     progress: Option<Progress<P::Obs>>,
     registered: Vec<String>,
 }
@@ -237,7 +239,24 @@ impl<'a, P: Protocol + ?Sized> Setup<'a, P> {
                 workload::run_client(ctx, c.clone(), r.clone(), codec.clone())
             });
         }
+        self.history = Some(recorder.clone());
         self.recorder = Some(recorder);
+    }
+
+    /// Declares the client history of a protocol that records its own
+    /// (transactions, lock acquisitions), instead of the key-value one:
+    /// the run folder writes it as `history.jsonl`, the report draws its
+    /// latencies per operation, and [`LIVENESS_CHECK`] counts its `ok`s.
+    /// The protocol judges it with invariants of its own.
+    pub fn client_history(&mut self, history: Rc<dyn ClientHistory>) {
+        assert!(self.recorder.is_none(), "a run has one client history: kv_clients already records one");
+        self.history = Some(history);
+    }
+
+    /// Adds a reporter: it watches every observation and, at the end, adds
+    /// numbers to `summary.json` and span charts to `report.html`.
+    pub fn reporter(&mut self, reporter: Box<dyn Reporter<P::Obs>>) {
+        self.sim.add_reporter(reporter);
     }
 
     /// The client history being recorded, once [`Setup::kv_clients`] ran
@@ -272,18 +291,58 @@ pub struct RunSpec<'a> {
     pub record_observations: bool,
 }
 
+/// A client history as the library needs it: a protocol that records its
+/// own ([`Setup::client_history`]) implements this; the key-value
+/// [`Recorder`] does.
+pub trait ClientHistory {
+    /// The history as `history.jsonl` lines (`check::history::HistoryLine`),
+    /// ops still open at `end_ns` completed there as `info`.
+    fn to_jsonl(&self, end_ns: Nanos) -> String;
+    /// Operations completed `ok`.
+    fn ok_count(&self) -> u64;
+    /// Per operation name: p50, p90, p99 and max latency of `ok` ops, in ms.
+    fn latency_ms(&self) -> std::collections::BTreeMap<String, [f64; 4]>;
+    /// Times of `ok` completions, in order (for liveness).
+    fn ok_times_ns(&self) -> Vec<Nanos>;
+}
+
+impl ClientHistory for RefCell<Recorder> {
+    fn to_jsonl(&self, end_ns: Nanos) -> String {
+        self.borrow().to_jsonl(end_ns)
+    }
+    fn ok_count(&self) -> u64 {
+        self.borrow().ok_count()
+    }
+    fn latency_ms(&self) -> std::collections::BTreeMap<String, [f64; 4]> {
+        self.borrow().latency_ms()
+    }
+    fn ok_times_ns(&self) -> Vec<Nanos> {
+        self.borrow().ok_times_ns().to_vec()
+    }
+}
+
 /// What a protocol's run produced.
 pub struct ProtocolRun {
     /// The kernel's result.
     pub result: RunResult,
-    /// The client history as JSON Lines, if the protocol has clients.
-    pub history_jsonl: Option<String>,
+    /// The client history, if the protocol has clients. It is serialised
+    /// only on demand ([`ProtocolRun::history_jsonl`]): a sweep or a bench
+    /// never pays for it.
+    pub history: Option<Rc<dyn ClientHistory>>,
     /// Completed client operations.
     pub ops: u64,
     /// Latency summary per operation kind, in ms: kind -> (p50, p90, p99, max).
     pub latency_ms: std::collections::BTreeMap<String, [f64; 4]>,
-    /// The model the history is checked against (the protocol's).
-    pub model: Model,
+    /// The model the history is checked against for linearizability, when
+    /// it is the key-value clients' history.
+    pub model: Option<Model>,
+}
+
+impl ProtocolRun {
+    /// The client history as JSON Lines, if the protocol has clients.
+    pub fn history_jsonl(&self) -> Option<String> {
+        self.history.as_ref().map(|h| h.to_jsonl(self.result.end_ns))
+    }
 }
 
 /// A protocol with its types erased, as the registry and the CLI hold it.
@@ -352,17 +411,17 @@ impl<P: Protocol> AnyProtocol for P {
             spec,
             checks: Protocol::checks(self),
             recorder: None,
+            history: None,
             progress: None,
             registered: Vec::new(),
         };
         self.setup(&mut setup);
-        let Setup { mut sim, recorder, progress, registered, .. } = setup;
+        let Setup { mut sim, recorder, history, progress, registered, .. } = setup;
         let liveness_wanted = spec.checks.iter().any(|c| c == LIVENESS) && !registered.iter().any(|c| c == LIVENESS);
         if liveness_wanted {
             let window = spec.scenario.liveness.as_ref().map_or(0, |l| l.within_after_heal.0);
-            let client_ok = recorder
-                .clone()
-                .map(|r| -> crate::check::liveness::OkTimes { Box::new(move || r.borrow().ok_times_ns().to_vec()) });
+            let client_ok =
+                history.clone().map(|h| -> crate::check::liveness::OkTimes { Box::new(move || h.ok_times_ns()) });
             sim.add_invariant(Box::new(Liveness::new(window, progress, client_ok)));
         }
         if let Some(r) = &recorder {
@@ -378,20 +437,10 @@ impl<P: Protocol> AnyProtocol for P {
         // Verdicts in the order the protocol declares its checks.
         let declared = Protocol::checks(self);
         result.checks.sort_by_key(|(name, _)| declared.iter().position(|c| c.name == name));
-        match recorder {
-            Some(r) => {
-                let r = r.borrow();
-                ProtocolRun {
-                    history_jsonl: Some(r.to_jsonl(result.end_ns)),
-                    ops: r.ok_count(),
-                    latency_ms: r.latency_ms(),
-                    model: self.model(),
-                    result,
-                }
-            }
-            None => {
-                ProtocolRun { result, history_jsonl: None, ops: 0, latency_ms: Default::default(), model: self.model() }
-            }
+        let model = recorder.is_some().then(|| self.model());
+        match history {
+            Some(h) => ProtocolRun { ops: h.ok_count(), latency_ms: h.latency_ms(), history: Some(h), model, result },
+            None => ProtocolRun { result, history: None, ops: 0, latency_ms: Default::default(), model },
         }
     }
 }

@@ -108,10 +108,10 @@ pub fn run_to_folder(
     // witness and a counterexample window, and the timeline is centred on
     // the operation that could not be placed.
     let (mut witness, mut lin_span) = (None, None);
-    if let (Outcome::Failed, Some(history)) = (verdict, &run.history_jsonl) {
+    if let (Outcome::Failed, Some(history), Some(model)) = (verdict, run.history_jsonl(), run.model) {
         let budget = crate::check::linearizability::Budget::Steps(crate::kit::LINEARIZABILITY_BUDGET);
         if let Some((path, span)) =
-            crate::report::summary::write_lin_failure(history, run.model, &dir, budget).map_err(io(&dir, ""))?
+            crate::report::summary::write_lin_failure(&history, model, &dir, budget).map_err(io(&dir, ""))?
         {
             witness = Some(path);
             lin_span = Some(span);

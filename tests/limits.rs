@@ -124,7 +124,7 @@ fn the_history_stops_growing_at_its_cap() {
     let run = p.run(0, TraceSink::Off, false).unwrap();
     assert_eq!(limit_of(&run.result.stop), Limit::HistoryOps);
     assert_eq!(outcome(&run.result), Outcome::Inconclusive);
-    let lines = run.history_jsonl.as_deref().unwrap_or("").lines().filter(|l| l.contains("invoke")).count();
+    let lines = run.history_jsonl().as_deref().unwrap_or("").lines().filter(|l| l.contains("invoke")).count();
     assert_eq!(lines, 300);
 }
 

@@ -91,7 +91,7 @@ fn dueling_proposers_decide_and_pass_every_check() {
     let run = prepare_scenario(load(file), file, false).run(0, TraceSink::Off, true).unwrap();
     assert_eq!(names(&run), ["agreement", "validity", "promise-kept", "liveness"]);
     assert!(run.result.checks.iter().all(|(_, v)| *v == Verdict::Pass), "{:?}", run.result.checks);
-    assert!(run.history_jsonl.is_none(), "single-decree Paxos has no clients");
+    assert!(run.history.is_none(), "single-decree Paxos has no clients");
     // Instances open every 500 ms for 20 s; learners see most of them decided.
     let chosen: Vec<&str> =
         run.result.observations.iter().filter(|o| o.text.starts_with("chosen ")).map(|o| o.text.as_str()).collect();

@@ -84,7 +84,7 @@ fn calm_passes_every_check() {
     );
     assert!(run.result.checks.iter().all(|(_, v)| *v == Verdict::Pass), "{:?}", run.result.checks);
     assert!(run.ops > 500, "a calm run completes most ops, got {}", run.ops);
-    let history = run.history_jsonl.expect("raft records a history");
+    let history = run.history_jsonl().expect("raft records a history");
     let parsed = parse_history(&history).expect("the history parses");
     assert!(parsed.len() as u64 >= run.ops);
     assert!(history.lines().next().unwrap().contains("\"time\":"), "history lines carry times");
@@ -119,10 +119,10 @@ fn the_history_file_reproduces_the_verdict() {
     let file = "scenarios/raft/bug-no-dedup.json";
     let seed = check(file, 0..20, false, Expect::Caught("linearizability"));
     let run = prepare(file, false).run(seed, TraceSink::Off, false).unwrap();
-    let history = parse_history(run.history_jsonl.as_deref().unwrap()).expect("the history parses");
+    let history = parse_history(run.history_jsonl().as_deref().unwrap()).expect("the history parses");
     assert!(matches!(check_lin(&history, Model::Kv, None), LinVerdict::NotLinearizable(_)));
     let clean = prepare(file, true).run(seed, TraceSink::Off, false).unwrap();
-    let history = parse_history(clean.history_jsonl.as_deref().unwrap()).expect("the history parses");
+    let history = parse_history(clean.history_jsonl().as_deref().unwrap()).expect("the history parses");
     assert_eq!(check_lin(&history, Model::Kv, None), LinVerdict::Linearizable);
 }
 
@@ -133,7 +133,7 @@ fn same_seed_same_trace() {
         let a = prepared.run(7, TraceSink::Off, false).unwrap();
         let b = prepared.run(7, TraceSink::Off, false).unwrap();
         assert_eq!(a.result.trace_hash, b.result.trace_hash, "{file}");
-        assert_eq!(a.history_jsonl, b.history_jsonl, "{file}");
+        assert_eq!(a.history_jsonl(), b.history_jsonl(), "{file}");
         let c = prepared.run(8, TraceSink::Off, false).unwrap();
         assert_ne!(a.result.trace_hash, c.result.trace_hash, "{file}: another seed, another run");
     }

@@ -210,6 +210,7 @@ fn a_summary() -> Summary {
         reproduce: "faultline run s.json --seed 9".into(),
         lin_violation: None,
         lin_window: None,
+        protocol_stats: Default::default(),
     }
 }
 

@@ -18,4 +18,6 @@ pub mod lin {
     };
 }
 
-pub use crate::sim::observe::{FnInvariant, Invariant, RunEnd, Verdict, Violation, FAULTS_BEFORE_NS};
+pub use crate::sim::observe::{
+    Extras, FnInvariant, Invariant, Mark, Reporter, RunEnd, Span, SpanChart, SpanLane, Verdict, Violation, FAULTS_BEFORE_NS,
+};

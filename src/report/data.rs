@@ -224,6 +224,10 @@ pub struct Summary {
     /// [`load_run_dir`] puts here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lin_window: Option<Vec<LinOp>>,
+    /// The protocol's own numbers (its reporters' stats), e.g. a 2PC
+    /// participant's time in doubt.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub protocol_stats: BTreeMap<String, serde_json::Value>,
 }
 
 /// How a client operation ended.
@@ -408,6 +412,8 @@ pub struct RunData {
     pub timeline: Vec<TimelineEvent>,
     /// Notable observations of the whole run from `observations.jsonl`.
     pub notable: Vec<Notable>,
+    /// The protocol's span charts from `charts.json`.
+    pub charts: Vec<crate::check::SpanChart>,
 }
 
 /// One line of `observations.jsonl`: an observation of a kind rare enough
@@ -514,12 +520,21 @@ pub fn load_run_dir(dir: &Path) -> Result<RunData, String> {
         }
     }
 
+    let charts_path = dir.join("charts.json");
+    let charts = if charts_path.is_file() {
+        let text = std::fs::read_to_string(&charts_path)
+            .map_err(|error| format!("{}: {}", charts_path.display(), one_line(&error)))?;
+        serde_json::from_str(&text).map_err(|error| format!("{}: {}", charts_path.display(), one_line(&error)))?
+    } else {
+        Vec::new()
+    };
+
     let dir_name = dir
         .canonicalize()
         .ok()
         .and_then(|path| path.file_name().map(|name| name.to_string_lossy().into_owned()))
         .unwrap_or_else(|| dir.display().to_string());
-    Ok(RunData { dir_name, summary, ops, timeline, notable })
+    Ok(RunData { dir_name, summary, ops, timeline, notable, charts })
 }
 
 fn one_line(error: &dyn std::fmt::Display) -> String {

@@ -80,7 +80,13 @@ fn fmt_s(ns: u64) -> String {
 
 /// The charts of a run, in report order: (file name, heading, SVG).
 pub fn run_svgs(data: &RunData, timeline_window: (u64, u64)) -> io::Result<Vec<(String, String, String)>> {
-    Ok(vec![
+    // The protocol's own charts first: they tell its story.
+    let mut svgs: Vec<(String, String, String)> = data
+        .charts
+        .iter()
+        .map(|c| (format!("{}.svg", chart_stem(&c.name)), c.title.clone(), super::spans::span_chart_svg(c, data)))
+        .collect();
+    svgs.extend([
         ("latency.svg".into(), "Latency of every operation".into(), plots::latency_svg(data)?),
         ("latency-quantiles.svg".into(), "Latency quantiles over time".into(), plots::latency_quantiles_svg(data)?),
         ("latency-cdf.svg".into(), "Latency distribution".into(), plots::latency_cdf_svg(data)?),
@@ -91,7 +97,17 @@ pub fn run_svgs(data: &RunData, timeline_window: (u64, u64)) -> io::Result<Vec<(
             format!("Messages from {} s to {} s", fmt_s(timeline_window.0), fmt_s(timeline_window.1)),
             timeline_svg(data, timeline_window, ARROW_CAP),
         ),
-    ])
+    ]);
+    Ok(svgs)
+}
+
+/// A chart's file stem as written: letters, digits, `-` and `_` only (a
+/// hand-edited `charts.json` must not name a path), prefixed so it cannot
+/// overwrite one of the report's own files.
+fn chart_stem(name: &str) -> String {
+    let clean: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    format!("chart-{clean}")
 }
 
 /// The run table's count of client operations: all of the history's, with
@@ -204,6 +220,21 @@ pub fn report_html(data: &RunData, svgs: &[(String, String, String)]) -> String 
         page.push_str(&format!("<td class=\"num\">{value}</td>"));
     }
     page.push_str("</tr></table>\n");
+    if !summary.protocol_stats.is_empty() {
+        page.push_str(&format!("<h2>{} numbers</h2><table>", escape(&summary.protocol)));
+        for (name, value) in &summary.protocol_stats {
+            let text = match value {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Number(n) => match n.as_f64() {
+                    Some(f) if n.is_f64() => format!("{f:.3}"),
+                    _ => n.to_string(),
+                },
+                v => v.to_string(),
+            };
+            page.push_str(&format!("<tr><th>{}</th><td class=\"num\">{}</td></tr>", escape(name), escape(&text)));
+        }
+        page.push_str("</table>\n");
+    }
 
     // Fault schedule.
     page.push_str("<h2>Fault schedule</h2>");
@@ -279,7 +310,13 @@ pub fn report_html(data: &RunData, svgs: &[(String, String, String)]) -> String 
         if no_ops.is_some() && CLIENT_CHARTS.contains(&name.as_str()) {
             continue;
         }
-        page.push_str(&format!("<h2>{}</h2><div class=\"plot\">{}</div>\n", escape(heading), inline_svg(svg)));
+        page.push_str(&format!("<h2>{}</h2>", escape(heading)));
+        if let Some(chart) = data.charts.iter().find(|c| format!("{}.svg", chart_stem(&c.name)) == *name) {
+            if !chart.about.is_empty() {
+                page.push_str(&format!("<p class=\"about\">{}</p>", escape(&chart.about)));
+            }
+        }
+        page.push_str(&format!("<div class=\"plot\">{}</div>\n", inline_svg(svg)));
     }
     page.push_str(&format!("<p>Reproduce: <code>{}</code></p>\n</body></html>\n", escape(&summary.reproduce)));
     page

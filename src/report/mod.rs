@@ -1,13 +1,14 @@
 //! What a run leaves behind and how it is shown: `summary.json` and the
 //! history (`summary.rs`), the run folder read back (`data.rs`), latency
 //! plots drawn with plotters into SVG (`plots.rs`), the message timeline
-//! (`timeline.rs`), the self-contained `report.html` (`html.rs`) and the
+//! (`timeline.rs`), a protocol's span charts (`spans.rs`), the self-contained `report.html` (`html.rs`) and the
 //! sweep summary (`sweep.rs`). Reports read saved files only, so `faultline
 //! plot` redraws them without rerunning anything.
 
 pub mod data;
 pub mod html;
 pub mod plots;
+pub mod spans;
 pub mod summary;
 pub mod sweep;
 pub mod timeline;

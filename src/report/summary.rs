@@ -82,6 +82,7 @@ pub fn run_summary(ctx: &SummaryContext<'_>, run: &ProtocolRun) -> Summary {
         reproduce: ctx.reproduce.to_string(),
         lin_violation: None,
         lin_window: None,
+        protocol_stats: r.extras.stats.clone(),
     }
 }
 
@@ -95,13 +96,22 @@ fn fault_window(w: &crate::nemesis::FaultWindow) -> FaultWindow {
     }
 }
 
-/// Writes `summary.json` and, if the protocol has clients, `history.jsonl` into `dir`.
+/// Writes `summary.json`, `history.jsonl` if the protocol has clients, and
+/// `charts.json` if its reporters drew any (removing a stale one) into `dir`.
 pub fn write_run(dir: &Path, ctx: &SummaryContext<'_>, run: &ProtocolRun) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let summary = serde_json::to_string_pretty(&run_summary(ctx, run)).expect("summary serialises");
     std::fs::write(dir.join("summary.json"), summary + "\n")?;
-    if let Some(h) = &run.history_jsonl {
+    if let Some(h) = run.history_jsonl() {
         std::fs::write(dir.join("history.jsonl"), h)?;
+    }
+    let charts = dir.join("charts.json");
+    if run.result.extras.charts.is_empty() {
+        if charts.exists() {
+            std::fs::remove_file(charts)?;
+        }
+    } else {
+        std::fs::write(charts, serde_json::to_string(&run.result.extras.charts).expect("charts serialise") + "\n")?;
     }
     Ok(())
 }

@@ -25,7 +25,7 @@ use std::rc::Rc;
 use crate::net::{Latency, LinkModel, Network};
 use executor::{Executor, LocalFuture, Polled};
 use nemesis::{Fault, FaultWindow, Nemesis, NemesisConfig, ScheduledFault};
-use observe::{Invariant, RunEnd, Verdict, Violation};
+use observe::{Extras, Invariant, Reporter, RunEnd, Verdict, Violation};
 use queue::{Event, TaskKey};
 use trace::{EventKind, Trace, TraceLine, TraceSink};
 pub use types::{Nanos, NodeId};
@@ -235,6 +235,8 @@ pub struct RunResult {
     pub trace_lines: Vec<String>,
     /// An I/O error of the trace file, if writing it failed.
     pub trace_error: Option<String>,
+    /// What the reporters added: `summary.json` stats and report charts.
+    pub extras: Extras,
 }
 
 /// A process's entry point as the kernel keeps it: given the world and the
@@ -326,6 +328,11 @@ where
     /// Adds a checker.
     pub fn add_invariant(&mut self, check: Box<dyn Invariant<O>>) {
         self.world.borrow_mut().checkers.push(check);
+    }
+
+    /// Adds a reporter: numbers and charts for the run's report.
+    pub fn add_reporter(&mut self, reporter: Box<dyn Reporter<O>>) {
+        self.world.borrow_mut().reporters.push(reporter);
     }
 
     fn start(&mut self, id: NodeId) {
@@ -585,6 +592,10 @@ where
                 (c.name().to_string(), verdict)
             })
             .collect();
+        let mut extras = Extras::default();
+        for r in &mut w.reporters {
+            extras.merge(r.on_finish(&end));
+        }
         let (trace_lines, trace_error) = match w.trace.finish() {
             Ok(tail) => (tail, None),
             Err(e) => (Vec::new(), Some(e.to_string())),
@@ -605,6 +616,7 @@ where
             trace_cut: w.trace.was_cut(),
             trace_lines,
             trace_error,
+            extras,
         }
     }
 }

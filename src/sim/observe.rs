@@ -4,7 +4,9 @@
 //! interface lives with the kernel; `check/` holds the checkers themselves
 //! and re-exports these names.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::sim::nemesis::{FaultLog, FaultWindow};
 use crate::sim::world::NodeId;
@@ -109,4 +111,107 @@ impl<O, F: FnMut(Nanos, NodeId, &O) -> Result<(), String>> Invariant<O> for FnIn
     fn on_observe(&mut self, time_ns: Nanos, node: NodeId, observation: &O, _faults: &FaultLog) -> Result<(), String> {
         (self.f)(time_ns, node, observation)
     }
+}
+
+/// A watcher of a protocol's observations that feeds the run's report, not
+/// its verdict: per-protocol numbers for `summary.json` and span charts for
+/// `report.html` (a 2PC participant's in-doubt time, who believed it held a
+/// lock when). It sees every observation, also after a violation, so a
+/// failed run's report shows what led up to it; it never steers the run.
+pub trait Reporter<O> {
+    /// Sees one observation as it is emitted.
+    fn on_observe(&mut self, time_ns: Nanos, node: NodeId, observation: &O);
+    /// At the end of the run: its numbers and charts.
+    fn on_finish(&mut self, end: &RunEnd<'_>) -> Extras;
+}
+
+/// What reporters add to a run's folder: `stats` go to `summary.json`'s
+/// `protocol_stats`, `charts` to `charts.json` and `report.html`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Extras {
+    /// Named numbers (or any JSON value), e.g. `in_doubt_ms_p99`.
+    #[serde(default)]
+    pub stats: BTreeMap<String, serde_json::Value>,
+    /// Span charts, drawn in this order.
+    #[serde(default)]
+    pub charts: Vec<SpanChart>,
+}
+
+impl Extras {
+    /// Adds `other`'s stats (a later name wins) and charts.
+    pub fn merge(&mut self, other: Extras) {
+        self.stats.extend(other.stats);
+        self.charts.extend(other.charts);
+    }
+
+    /// Whether there is nothing to add.
+    pub fn is_empty(&self) -> bool {
+        self.stats.is_empty() && self.charts.is_empty()
+    }
+}
+
+/// A chart of intervals over simulated time, one lane per row: what held
+/// when (a lock, a prepared transaction), with fault windows shaded.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpanChart {
+    /// File stem: `in-doubt` is drawn as `in-doubt.svg`.
+    pub name: String,
+    /// The heading in `report.html`.
+    pub title: String,
+    /// A sentence or two under the heading: how to read it.
+    #[serde(default)]
+    pub about: String,
+    /// Fault windows hitting these nodes are shaded across the whole chart.
+    #[serde(default)]
+    pub shade: Vec<NodeId>,
+    /// The rows, top to bottom.
+    #[serde(default)]
+    pub lanes: Vec<SpanLane>,
+}
+
+/// One row of a [`SpanChart`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpanLane {
+    /// The row's label, e.g. `p1` or `client 3`.
+    pub label: String,
+    /// The process the row is about: its fault windows are shaded on it.
+    #[serde(default)]
+    pub node: Option<NodeId>,
+    /// Its intervals.
+    #[serde(default)]
+    pub spans: Vec<Span>,
+    /// Its instants.
+    #[serde(default)]
+    pub marks: Vec<Mark>,
+}
+
+/// An interval on a lane.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Span {
+    /// Global start time, ns.
+    pub start_ns: Nanos,
+    /// Global end time, ns (the run's end if it never ended).
+    pub end_ns: Nanos,
+    /// Drawn inside the bar when it fits, and as its tooltip.
+    #[serde(default)]
+    pub label: String,
+    /// A CSS colour.
+    pub color: String,
+}
+
+/// An instant on a lane.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mark {
+    /// Global time, ns.
+    pub time_ns: Nanos,
+    /// Its tooltip (and label when there is room).
+    #[serde(default)]
+    pub label: String,
+    /// A CSS colour.
+    pub color: String,
 }

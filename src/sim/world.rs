@@ -195,6 +195,8 @@ pub(crate) struct World<M, O> {
     pub fsync_latency: Latency,
     pub trace: Trace,
     pub checkers: Vec<Box<dyn Invariant<O>>>,
+    /// Reporters (they see every observation, also after a violation).
+    pub reporters: Vec<Box<dyn crate::sim::observe::Reporter<O>>>,
     pub violation: Option<Violation>,
     /// Every fault applied so far, as windows: the checks may ask.
     pub faults: crate::sim::nemesis::FaultLog,
@@ -257,6 +259,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             fsync_latency,
             trace,
             checkers: Vec::new(),
+            reporters: Vec::new(),
             violation: None,
             faults: Default::default(),
             stats: NetStats::default(),
@@ -472,6 +475,9 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         if let Some(notable) = &mut self.observations {
             let data = serde_json::to_value(obs).unwrap_or_else(|e| serde_json::Value::String(e.to_string()));
             notable.push(ObservationRecord { time_ns: now, node: p, obs: data, text: format!("{obs:?}") });
+        }
+        for r in &mut self.reporters {
+            r.on_observe(now, p, obs);
         }
         if self.violation.is_some() {
             return;
