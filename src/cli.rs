@@ -288,12 +288,7 @@ fn run(
     println!(
         "  faults: {} scripted{}",
         config.faults.len(),
-        config.nemesis.as_ref().map_or(String::new(), |n| format!(
-            ", nemesis {} every {} for {}",
-            n.kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join("+"),
-            format_duration(n.every_ns),
-            format_duration(n.for_ns)
-        ))
+        config.nemesis.as_ref().map_or(String::new(), |n| format!(", nemesis {}", n.describe()))
     );
     println!(
         "  checks: {}; bugs: {}",

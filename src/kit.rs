@@ -253,6 +253,12 @@ impl<'a, P: Protocol + ?Sized> Setup<'a, P> {
         self.history = Some(history);
     }
 
+    /// Says which observations show that their node leads: the nemesis's
+    /// `leader` target mode hits the node that emitted the latest one.
+    pub fn leader_shown(&mut self, shows: impl Fn(&P::Obs) -> bool + 'static) {
+        self.sim.set_leader_shown(shows);
+    }
+
     /// Adds a reporter: it watches every observation and, at the end, adds
     /// numbers to `summary.json` and span charts to `report.html`.
     pub fn reporter(&mut self, reporter: Box<dyn Reporter<P::Obs>>) {

@@ -130,14 +130,20 @@ pub enum Fate {
     },
 }
 
+/// The bit of a link's cut count that says a scripted fault cut it.
+const SCRIPTED_CUT: u16 = 1 << 15;
+
 /// The network between `process_count` processes (nodes first, then clients).
 pub struct Network {
     process_count: usize,
     models: Vec<LinkModel>,
     /// Index into `models` per directed pair (source * n + target).
     link_model: Vec<u16>,
-    /// Whether the directed link (source * n + target) is cut.
-    cut: Vec<bool>,
+    /// Per directed link (source * n + target): [`SCRIPTED_CUT`] if a
+    /// scripted fault cut it, plus how many nemesis faults in force cut it.
+    /// Non-zero means cut.
+    cut: Vec<u16>,
+    /// Links with a non-zero `cut`.
     cut_count: usize,
 }
 
@@ -148,7 +154,7 @@ impl Network {
             process_count,
             models: vec![default],
             link_model: vec![0; process_count * process_count],
-            cut: vec![false; process_count * process_count],
+            cut: vec![0; process_count * process_count],
             cut_count: 0,
         }
     }
@@ -195,15 +201,40 @@ impl Network {
     /// Whether a message on `source -> target` is lost if it arrives now.
     #[inline]
     pub fn is_cut(&self, source: usize, target: usize) -> bool {
-        self.cut_count != 0 && self.cut[self.slot(source, target)]
+        self.cut_count != 0 && self.cut[self.slot(source, target)] != 0
     }
 
     /// Cuts the one-way link `source -> target`; the reverse still works.
+    /// Cutting a cut link does nothing; a `heal` restores it.
     pub fn cut_one_way(&mut self, source: usize, target: usize) {
         let s = self.slot(source, target);
-        if !self.cut[s] {
-            self.cut[s] = true;
+        if self.cut[s] == 0 {
             self.cut_count += 1;
+        }
+        self.cut[s] |= SCRIPTED_CUT;
+    }
+
+    /// One more overlapping fault cuts `source -> target` (the nemesis's
+    /// cuts count, so that mending one of two faults on a link keeps it cut).
+    pub fn cut_counted(&mut self, source: usize, target: usize) {
+        let s = self.slot(source, target);
+        if self.cut[s] == 0 {
+            self.cut_count += 1;
+        }
+        assert!(self.cut[s] & !SCRIPTED_CUT < SCRIPTED_CUT - 1, "too many faults on one link");
+        self.cut[s] += 1;
+    }
+
+    /// Undoes one [`Network::cut_counted`]; the link works again once no
+    /// fault cuts it (a link a `heal` already restored stays restored).
+    pub fn mend_counted(&mut self, source: usize, target: usize) {
+        let s = self.slot(source, target);
+        if self.cut[s] & !SCRIPTED_CUT == 0 {
+            return;
+        }
+        self.cut[s] -= 1;
+        if self.cut[s] == 0 {
+            self.cut_count -= 1;
         }
     }
 
@@ -225,7 +256,7 @@ impl Network {
 
     /// Restores every link.
     pub fn heal(&mut self) {
-        self.cut.iter_mut().for_each(|c| *c = false);
+        self.cut.iter_mut().for_each(|c| *c = 0);
         self.cut_count = 0;
     }
 
@@ -272,6 +303,25 @@ mod tests {
         assert!(!net.is_cut(5, 0) && !net.is_cut(0, 5), "unlisted process keeps its links");
         net.heal();
         assert!(!net.any_cut() && !net.is_cut(0, 2));
+    }
+
+    #[test]
+    fn counted_cuts_overlap_and_a_heal_clears_them_all() {
+        let mut net = Network::new(3, LinkModel::default());
+        net.cut_counted(0, 1);
+        net.cut_counted(0, 1);
+        net.mend_counted(0, 1);
+        assert!(net.is_cut(0, 1), "one of two faults on the link is still in force");
+        net.mend_counted(0, 1);
+        assert!(!net.is_cut(0, 1) && !net.any_cut());
+        net.cut_one_way(1, 2);
+        net.cut_counted(1, 2);
+        net.mend_counted(1, 2);
+        assert!(net.is_cut(1, 2), "a scripted cut stays until a heal");
+        net.cut_counted(0, 2);
+        net.heal();
+        net.mend_counted(0, 2);
+        assert!(!net.any_cut() && !net.is_cut(0, 2) && !net.is_cut(1, 2));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::nemesis::{Fault, NemesisConfig, NemesisKind, ScheduledFault};
+use crate::nemesis::{Arrival, Eligible, Fault, NemesisConfig, NemesisKind, ScheduledFault, Target};
 use crate::net::{Latency, LinkModel};
 use crate::sim::rng::Probability;
 use crate::sim::Nanos;
@@ -316,18 +316,35 @@ pub struct FaultSpec {
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct NemesisSpec {
-    /// Kinds to draw from: partition, crash, pause, cut, skew, jump.
-    pub kinds: Vec<String>,
-    /// Time between fault starts.
+    /// Kinds to draw from: a list of names (partition, crash, pause, cut,
+    /// skew, jump), or an object of name to weight (`{"crash": 3, "pause": 1}`).
+    pub kinds: serde_json::Value,
+    /// Mean time between fault starts.
     pub every: Dur,
-    /// How long each fault lasts (default: half of `every`).
+    /// How long each fault lasts: a duration, or `[shortest, longest]` to
+    /// draw each one's (default: half of `every`).
     #[serde(rename = "for")]
-    pub for_: Option<Dur>,
+    pub for_: Option<serde_json::Value>,
+    /// `fixed` (default), `poisson` or `uniform` spacing of the starts.
+    #[serde(default)]
+    pub arrival: Option<String>,
+    /// Most nemesis faults in force at once (default: no cap).
+    #[serde(default)]
+    pub overlap: Option<usize>,
+    /// Target modes to draw from (default: each kind's classic target).
+    #[serde(default)]
+    pub targets: Option<Vec<String>>,
+    /// Which processes may be hit: `servers` (default), `all`, or a list of ids.
+    #[serde(default)]
+    pub eligible: Option<serde_json::Value>,
     /// First fault no earlier than this (default: `every`).
     pub start: Option<Dur>,
     /// No fault starts at or after this (default: the run's duration).
     pub stop: Option<Dur>,
 }
+
+/// Most times one kind may be weighted in `nemesis.kinds`.
+pub const NEMESIS_WEIGHT_MAX: u64 = 100;
 
 /// The `workload` section: clients and their operation mix.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
@@ -611,31 +628,7 @@ impl Scenario {
         for (i, f) in self.faults.iter().enumerate() {
             self.resolve_fault(i, f, &mut faults, &mut errors);
         }
-        let nemesis = self.nemesis.as_ref().map(|s| {
-            let mut kinds = Vec::new();
-            for (i, k) in s.kinds.iter().enumerate() {
-                match NemesisKind::from_name(k) {
-                    Some(kind) => kinds.push(kind),
-                    None => errors.push((
-                        format!("nemesis.kinds[{i}]"),
-                        format!("expected one of partition, crash, pause, cut, skew, jump, got {k:?}"),
-                    )),
-                }
-            }
-            if kinds.is_empty() && s.kinds.is_empty() {
-                errors.push(("nemesis.kinds".into(), "expected at least one fault kind".into()));
-            }
-            if s.every.0 == 0 {
-                errors.push(("nemesis.every".into(), "expected a positive duration, got 0".into()));
-            }
-            NemesisConfig {
-                kinds,
-                every_ns: s.every.0.max(1),
-                for_ns: s.for_.map_or(s.every.0 / 2, |d| d.0),
-                start_ns: s.start.map_or(s.every.0, |d| d.0),
-                stop_ns: s.stop.map_or(self.duration.0, |d| d.0),
-            }
-        });
+        let nemesis = self.nemesis.as_ref().map(|s| self.resolve_nemesis(s, procs, &mut errors));
         if let Some(w) = &self.workload {
             if w.clients == 0 || w.clients > PROCESSES_MAX {
                 errors.push((
@@ -686,6 +679,145 @@ impl Scenario {
             faults,
             nemesis: nemesis.filter(|c| !c.kinds.is_empty()),
         })
+    }
+
+    fn resolve_nemesis(&self, s: &NemesisSpec, procs: usize, errors: &mut Vec<(String, String)>) -> NemesisConfig {
+        let names = NemesisKind::ALL.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ");
+        let mut kinds = Vec::new();
+        let mut kind =
+            |path: String, name: &str, weight: u64, errors: &mut Vec<(String, String)>| match NemesisKind::from_name(
+                name,
+            ) {
+                Some(k) => kinds.extend(std::iter::repeat_n(k, weight as usize)),
+                None => errors.push((path, format!("expected one of {names}, got {name:?}"))),
+            };
+        match &s.kinds {
+            serde_json::Value::Array(list) => {
+                for (i, k) in list.iter().enumerate() {
+                    match k.as_str() {
+                        Some(name) => kind(format!("nemesis.kinds[{i}]"), name, 1, errors),
+                        None => errors.push((format!("nemesis.kinds[{i}]"), format!("expected a kind name, got {k}"))),
+                    }
+                }
+            }
+            serde_json::Value::Object(map) => {
+                for (name, w) in map {
+                    match w.as_u64() {
+                        Some(w) if w <= NEMESIS_WEIGHT_MAX => kind(format!("nemesis.kinds.{name}"), name, w, errors),
+                        _ => errors.push((
+                            format!("nemesis.kinds.{name}"),
+                            format!("expected a whole weight in 0..={NEMESIS_WEIGHT_MAX}, got {w}"),
+                        )),
+                    }
+                }
+            }
+            other => errors.push((
+                "nemesis.kinds".into(),
+                format!("expected a list of kind names or an object of kind weights, got {other}"),
+            )),
+        }
+        if kinds.is_empty() && !errors.iter().any(|(p, _)| p.starts_with("nemesis.kinds")) {
+            errors.push(("nemesis.kinds".into(), "expected at least one fault kind with a positive weight".into()));
+        }
+        if s.every.0 == 0 {
+            errors.push(("nemesis.every".into(), "expected a positive duration, got 0".into()));
+        }
+        let dur = |path: &str, v: &serde_json::Value, errors: &mut Vec<(String, String)>| match v
+            .as_str()
+            .map(parse_duration)
+        {
+            Some(Ok(ns)) if ns >= 0 => ns as Nanos,
+            _ => {
+                errors.push((path.to_string(), format!("expected a duration like \"200ms\", got {v}")));
+                0
+            }
+        };
+        let (for_ns, for_max_ns) = match &s.for_ {
+            None => (s.every.0 / 2, s.every.0 / 2),
+            Some(v @ serde_json::Value::String(_)) => {
+                let d = dur("nemesis.for", v, errors);
+                (d, d)
+            }
+            Some(serde_json::Value::Array(pair)) if pair.len() == 2 => {
+                let (lo, hi) = (dur("nemesis.for[0]", &pair[0], errors), dur("nemesis.for[1]", &pair[1], errors));
+                if lo > hi {
+                    errors.push(("nemesis.for".into(), "expected [shortest, longest], got the longest first".into()));
+                }
+                (lo.min(hi), hi.max(lo))
+            }
+            Some(v) => {
+                errors.push((
+                    "nemesis.for".into(),
+                    format!("expected a duration or [shortest, longest] like [\"200ms\", \"5s\"], got {v}"),
+                ));
+                (0, 0)
+            }
+        };
+        let arrival = match s.arrival.as_deref() {
+            None | Some("fixed") => Arrival::Fixed,
+            Some("poisson") => Arrival::Poisson,
+            Some("uniform") => Arrival::Uniform,
+            Some(other) => {
+                errors.push(("nemesis.arrival".into(), format!("expected fixed, poisson or uniform, got {other:?}")));
+                Arrival::Fixed
+            }
+        };
+        if s.overlap == Some(0) {
+            errors.push(("nemesis.overlap".into(), "expected at least 1 fault at a time, got 0".into()));
+        }
+        let mut targets = Vec::new();
+        for (i, t) in s.targets.iter().flatten().enumerate() {
+            match Target::from_name(t) {
+                Some(t) => targets.push(t),
+                None => errors.push((
+                    format!("nemesis.targets[{i}]"),
+                    format!(
+                        "expected one of {}, got {t:?}",
+                        Target::ALL.iter().map(|(_, n)| *n).collect::<Vec<_>>().join(", ")
+                    ),
+                )),
+            }
+        }
+        let eligible = match &s.eligible {
+            None => Eligible::Servers,
+            Some(serde_json::Value::String(w)) if w == "servers" => Eligible::Servers,
+            Some(serde_json::Value::String(w)) if w == "all" => Eligible::All,
+            Some(serde_json::Value::Array(ids)) => {
+                let mut out = Vec::new();
+                for (i, id) in ids.iter().enumerate() {
+                    match id.as_u64() {
+                        Some(id) if (id as usize) < procs => out.push(id as usize),
+                        _ => errors.push((
+                            format!("nemesis.eligible[{i}]"),
+                            format!("expected a process id below {procs}, got {id}"),
+                        )),
+                    }
+                }
+                if ids.is_empty() {
+                    errors.push(("nemesis.eligible".into(), "expected at least one process id".into()));
+                }
+                Eligible::Ids(out)
+            }
+            Some(v) => {
+                errors.push((
+                    "nemesis.eligible".into(),
+                    format!("expected \"servers\", \"all\" or a list of process ids, got {v}"),
+                ));
+                Eligible::Servers
+            }
+        };
+        NemesisConfig {
+            kinds,
+            every_ns: s.every.0.max(1),
+            for_ns,
+            for_max_ns,
+            arrival,
+            overlap: s.overlap,
+            targets,
+            eligible,
+            start_ns: s.start.map_or(s.every.0, |d| d.0),
+            stop_ns: s.stop.map_or(self.duration.0, |d| d.0),
+        }
     }
 
     fn resolve_fault(

@@ -323,13 +323,13 @@ fn same_seed_same_hash_other_seed_other_hash() {
 #[test]
 fn nemesis_faults_are_logged_as_windows_that_all_close() {
     let mut c = config(3, LinkModel::default());
-    c.nemesis = Some(faultline::nemesis::NemesisConfig {
-        kinds: faultline::nemesis::NemesisKind::ALL.iter().map(|(k, _)| *k).collect(),
-        every_ns: 100 * MS,
-        for_ns: 50 * MS,
-        start_ns: 0,
-        stop_ns: 2 * S,
-    });
+    c.nemesis = Some(faultline::nemesis::NemesisConfig::fixed(
+        faultline::nemesis::NemesisKind::ALL.iter().map(|(k, _)| *k).collect(),
+        100 * MS,
+        50 * MS,
+        0,
+        2 * S,
+    ));
     c.duration_ns = 3 * S;
     let mut sim: Sim<u64, Obs> = Sim::new(c, TraceSink::Off);
     sim.set_node_entry(|ctx| async move {

@@ -24,7 +24,7 @@ use std::rc::Rc;
 
 use crate::net::{Latency, LinkModel, Network};
 use executor::{Executor, LocalFuture, Polled};
-use nemesis::{Fault, FaultWindow, Nemesis, NemesisConfig, ScheduledFault};
+use nemesis::{Fault, FaultWindow, Nemesis, NemesisConfig, NemesisView, ScheduledFault};
 use observe::{Extras, Invariant, Reporter, RunEnd, Verdict, Violation};
 use queue::{Event, TaskKey};
 use trace::{EventKind, Trace, TraceLine, TraceSink};
@@ -330,6 +330,12 @@ where
         self.world.borrow_mut().checkers.push(check);
     }
 
+    /// Tells the nemesis which node leads: the last one whose observation
+    /// `shows` picks (its `leader` target mode aims there).
+    pub fn set_leader_shown(&mut self, shows: impl Fn(&O) -> bool + 'static) {
+        self.world.borrow_mut().leader_shown = Some(Box::new(shows));
+    }
+
     /// Adds a reporter: numbers and charts for the run's report.
     pub fn add_reporter(&mut self, reporter: Box<dyn Reporter<O>>) {
         self.world.borrow_mut().reporters.push(reporter);
@@ -475,10 +481,14 @@ where
     }
 
     fn nemesis_tick(&mut self, now: Nanos) {
-        let node_count = self.config.node_count;
-        let Some(n) = &mut self.nemesis else { return };
-        let (faults, next) = n.tick(now, node_count);
         let mut w = self.world.borrow_mut();
+        let view = NemesisView {
+            node_count: self.config.node_count,
+            process_count: self.config.node_count + self.config.client_count,
+            leader: w.leader,
+        };
+        let Some(n) = &mut self.nemesis else { return };
+        let (faults, next) = n.tick(now, view);
         for f in faults {
             w.queue.push(f.at_ns, Event::Action(self.faults.len() as u32));
             self.faults.push(f.fault);
@@ -535,6 +545,14 @@ where
             Fault::Partition(groups) => self.world.borrow_mut().net.partition(&groups),
             Fault::Cut { source, target } => self.world.borrow_mut().net.cut_one_way(source, target),
             Fault::Heal => self.world.borrow_mut().net.heal(),
+            Fault::CutLinks { links, .. } => {
+                let net = &mut self.world.borrow_mut().net;
+                links.iter().for_each(|&(a, b)| net.cut_counted(a, b));
+            }
+            Fault::MendLinks { links, .. } => {
+                let net = &mut self.world.borrow_mut().net;
+                links.iter().for_each(|&(a, b)| net.mend_counted(a, b));
+            }
             Fault::ClockRate { node, rate_ppm } => {
                 let mut w = self.world.borrow_mut();
                 let now = w.now;

@@ -35,6 +35,26 @@ pub enum Fault {
     },
     /// Every cut link (partitions and one-way cuts) is restored.
     Heal,
+    /// The nemesis cuts these directed links (a partition or cut of one
+    /// of its target modes); its [`Fault::MendLinks`] undoes exactly this.
+    CutLinks {
+        /// `partition` or `cut`, as fault windows name it.
+        kind: &'static str,
+        /// The directed links (source, target).
+        links: Vec<(NodeId, NodeId)>,
+        /// What it is, e.g. `bridge n0->n2 n2->n0`.
+        label: String,
+    },
+    /// Undoes one [`Fault::CutLinks`]: a link works again once no other
+    /// fault still cuts it.
+    MendLinks {
+        /// As in the cut.
+        kind: &'static str,
+        /// As in the cut.
+        links: Vec<(NodeId, NodeId)>,
+        /// As in the cut.
+        label: String,
+    },
     /// The node's clock runs at `rate_ppm` millionths of real speed.
     ClockRate {
         /// The node.
@@ -62,6 +82,8 @@ impl Fault {
             Fault::Partition(groups) => format!("partition {groups:?}"),
             Fault::Cut { source, target } => format!("cut n{source} -> n{target}"),
             Fault::Heal => "heal".to_string(),
+            Fault::CutLinks { kind, label, .. } => format!("{kind} {label}"),
+            Fault::MendLinks { kind, label, .. } => format!("mend {kind} {label}"),
             Fault::ClockRate { node, rate_ppm } => {
                 format!("clock rate n{node} x{:.3}", *rate_ppm as f64 / 1e6)
             }
@@ -77,6 +99,7 @@ impl Fault {
             Fault::Crash(n) | Fault::Restart(n) | Fault::Pause(n) | Fault::Resume(n) => Some(*n),
             Fault::ClockRate { node, .. } | Fault::ClockJump { node, .. } => Some(*node),
             Fault::Partition(_) | Fault::Cut { .. } | Fault::Heal => None,
+            Fault::CutLinks { .. } | Fault::MendLinks { .. } => None,
         }
     }
 
@@ -92,6 +115,8 @@ impl Fault {
             Fault::Heal => 7,
             Fault::ClockRate { .. } => 8,
             Fault::ClockJump { .. } => 9,
+            Fault::CutLinks { .. } => 10,
+            Fault::MendLinks { .. } => 11,
         }
     }
 }
@@ -144,32 +169,218 @@ impl NemesisKind {
     }
 }
 
+/// How the nemesis spaces its faults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// One fault every `every`, on a fixed grid.
+    Fixed,
+    /// Exponential gaps of mean `every` (a Poisson process): faults bunch
+    /// up and spread out, so two may land close together.
+    Poisson,
+    /// Gaps drawn uniformly from (0, 2 * `every`].
+    Uniform,
+}
+
+/// How the nemesis picks what a fault hits. Each fault draws one of the
+/// scenario's modes that applies to its kind; a kind no listed mode
+/// applies to hits as it always has (`One` node, a `Split`, a `OneWay` cut).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Target {
+    /// Node faults: one random eligible node.
+    One,
+    /// Node faults: a random minority of the eligible nodes, all at once;
+    /// partitions: a random minority cut off from the rest.
+    Minority,
+    /// Node faults: the node the protocol last reported as leader
+    /// (`Setup::leader_shown`), else a random one; partitions: that node
+    /// isolated.
+    Leader,
+    /// Partitions: the eligible nodes shuffled into two non-empty groups.
+    Split,
+    /// Partitions: one node cut off from every other.
+    Isolate,
+    /// Partitions: two halves that cannot talk, both still talking to one
+    /// bridge node (Jepsen's bridge).
+    Bridge,
+    /// Partitions: each node hears only its two neighbours on a random ring.
+    Ring,
+    /// Cuts: one random one-way link.
+    OneWay,
+    /// Cuts: every link into one node, so it sends but never hears (the
+    /// asymmetric fault that makes a node depose leaders forever).
+    Deaf,
+}
+
+impl Target {
+    /// Every mode with its scenario name.
+    pub const ALL: [(Target, &'static str); 9] = [
+        (Target::One, "one"),
+        (Target::Minority, "minority"),
+        (Target::Leader, "leader"),
+        (Target::Split, "split"),
+        (Target::Isolate, "isolate"),
+        (Target::Bridge, "bridge"),
+        (Target::Ring, "ring"),
+        (Target::OneWay, "one-way"),
+        (Target::Deaf, "deaf"),
+    ];
+
+    /// The mode named `name` in a scenario.
+    pub fn from_name(name: &str) -> Option<Target> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(t, _)| *t)
+    }
+
+    fn applies_to(self, kind: NemesisKind) -> bool {
+        match kind {
+            NemesisKind::Partition => {
+                matches!(
+                    self,
+                    Target::Minority | Target::Leader | Target::Split | Target::Isolate | Target::Bridge | Target::Ring
+                )
+            }
+            NemesisKind::Cut => matches!(self, Target::OneWay | Target::Deaf | Target::Leader),
+            _ => matches!(self, Target::One | Target::Minority | Target::Leader),
+        }
+    }
+}
+
+/// Which processes the nemesis may hit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Eligible {
+    /// The protocol's nodes, not the clients.
+    Servers,
+    /// Every process, clients included.
+    All,
+    /// These process ids.
+    Ids(Vec<NodeId>),
+}
+
 /// The random nemesis's options.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NemesisConfig {
-    /// Kinds to draw from (uniformly).
+    /// Kinds to draw from, uniformly (a kind listed twice is drawn twice as often).
     pub kinds: Vec<NemesisKind>,
-    /// Time between the starts of two faults.
+    /// Mean time between the starts of two faults.
     pub every_ns: Nanos,
-    /// How long each fault lasts before it is healed.
+    /// How long each fault lasts before it is undone: the shortest...
     pub for_ns: Nanos,
+    /// ...and the longest (equal for a fixed duration); drawn uniformly.
+    pub for_max_ns: Nanos,
+    /// How starts are spaced.
+    pub arrival: Arrival,
+    /// Most nemesis faults in force at once (`None`: no cap); a start that
+    /// would exceed it is skipped.
+    pub overlap: Option<usize>,
+    /// Target modes to draw from; empty: each kind's classic target.
+    pub targets: Vec<Target>,
+    /// Which processes may be hit.
+    pub eligible: Eligible,
     /// No fault starts before this time.
     pub start_ns: Nanos,
     /// No fault starts at or after this time (the run may then converge).
     pub stop_ns: Nanos,
 }
 
-/// The random nemesis: draws one fault per tick and its healing.
+impl NemesisConfig {
+    /// The classic nemesis: `kinds` on a fixed grid, each fault lasting `for_ns`.
+    pub fn fixed(kinds: Vec<NemesisKind>, every_ns: Nanos, for_ns: Nanos, start_ns: Nanos, stop_ns: Nanos) -> Self {
+        NemesisConfig {
+            kinds,
+            every_ns,
+            for_ns,
+            for_max_ns: for_ns,
+            arrival: Arrival::Fixed,
+            overlap: None,
+            targets: Vec::new(),
+            eligible: Eligible::Servers,
+            start_ns,
+            stop_ns,
+        }
+    }
+
+    /// One line for the run header: `crash x2+pause every 2s (poisson) for
+    /// 200ms..5s, overlap 2, targets leader/minority`.
+    pub fn describe(&self) -> String {
+        let mut kinds: Vec<(NemesisKind, usize)> = Vec::new();
+        for &k in &self.kinds {
+            match kinds.iter_mut().find(|(x, _)| *x == k) {
+                Some((_, n)) => *n += 1,
+                None => kinds.push((k, 1)),
+            }
+        }
+        let kinds: Vec<String> = kinds
+            .iter()
+            .map(|(k, n)| if *n > 1 { format!("{} x{n}", k.name()) } else { k.name().to_string() })
+            .collect();
+        let ms = |ns: Nanos| {
+            let s = format!("{:.3}", ns as f64 / 1e9);
+            format!("{}s", s.trim_end_matches('0').trim_end_matches('.'))
+        };
+        let mut out = format!("{} every {}", kinds.join("+"), ms(self.every_ns));
+        match self.arrival {
+            Arrival::Fixed => {}
+            Arrival::Poisson => out.push_str(" (poisson)"),
+            Arrival::Uniform => out.push_str(" (uniform)"),
+        }
+        if self.for_max_ns > self.for_ns {
+            out.push_str(&format!(" for {}..{}", ms(self.for_ns), ms(self.for_max_ns)));
+        } else {
+            out.push_str(&format!(" for {}", ms(self.for_ns)));
+        }
+        if let Some(cap) = self.overlap {
+            out.push_str(&format!(", overlap {cap}"));
+        }
+        if !self.targets.is_empty() {
+            let names: Vec<&str> =
+                self.targets.iter().filter_map(|t| Target::ALL.iter().find(|(x, _)| x == t).map(|(_, n)| *n)).collect();
+            out.push_str(&format!(", targets {}", names.join("/")));
+        }
+        match &self.eligible {
+            Eligible::Servers => {}
+            Eligible::All => out.push_str(", clients too"),
+            Eligible::Ids(ids) => out.push_str(&format!(", only {ids:?}")),
+        }
+        out
+    }
+
+    /// Whether this is the classic fixed-grid nemesis, which draws exactly
+    /// as faultline always has (old seeds replay the same runs).
+    fn is_classic(&self) -> bool {
+        self.arrival == Arrival::Fixed
+            && self.for_max_ns == self.for_ns
+            && self.overlap.is_none()
+            && self.targets.is_empty()
+            && self.eligible == Eligible::Servers
+    }
+}
+
+/// What the nemesis knows of the run when it draws.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NemesisView {
+    /// Protocol nodes (ids `0..node_count`).
+    pub node_count: usize,
+    /// All processes, clients included.
+    pub process_count: usize,
+    /// The node the protocol last reported as leader, if any.
+    pub leader: Option<NodeId>,
+}
+
+/// The random nemesis: draws one fault per tick and its undoing.
 pub struct Nemesis {
     config: NemesisConfig,
     rng: Prng,
+    /// When each of its faults still in force ends.
+    active: Vec<Nanos>,
+    /// Per node: until when a crash or pause of the nemesis holds it.
+    held_until: std::collections::BTreeMap<NodeId, Nanos>,
 }
 
 impl Nemesis {
     /// A nemesis with its own stream of the run's seed.
     pub fn new(config: NemesisConfig, seed: u64) -> Nemesis {
         assert!(!config.kinds.is_empty() && config.every_ns > 0, "nemesis needs kinds and a period");
-        Nemesis { config, rng: Prng::stream(seed, "nemesis") }
+        assert!(config.for_ns <= config.for_max_ns, "a duration range runs low to high");
+        Nemesis { config, rng: Prng::stream(seed, "nemesis"), active: Vec::new(), held_until: Default::default() }
     }
 
     /// Time of the first tick.
@@ -178,7 +389,23 @@ impl Nemesis {
     }
 
     /// At tick time `now`, draws the faults to apply (with their times) and the next tick.
-    pub fn tick(&mut self, now: Nanos, node_count: usize) -> (Vec<ScheduledFault>, Option<Nanos>) {
+    pub fn tick(&mut self, now: Nanos, view: NemesisView) -> (Vec<ScheduledFault>, Option<Nanos>) {
+        let out = if self.config.is_classic() { self.classic(now, view.node_count) } else { self.draw(now, view) };
+        let c = &self.config;
+        let gap = match c.arrival {
+            Arrival::Fixed => c.every_ns,
+            Arrival::Poisson => {
+                let g = -(self.rng.unit_open().ln()) * c.every_ns as f64;
+                (g.min(u64::MAX as f64 / 4.0) as Nanos).max(1)
+            }
+            Arrival::Uniform => self.rng.between(1, c.every_ns.saturating_mul(2)),
+        };
+        let next = now.saturating_add(gap);
+        (out, (next < c.stop_ns).then_some(next))
+    }
+
+    /// The fixed-grid nemesis, drawing in the order it always has.
+    fn classic(&mut self, now: Nanos, node_count: usize) -> Vec<ScheduledFault> {
         let c = &self.config;
         let mut out = Vec::new();
         if now < c.stop_ns && node_count > 0 {
@@ -189,9 +416,7 @@ impl Nemesis {
             match kind {
                 NemesisKind::Partition if node_count > 1 => {
                     let mut order: Vec<NodeId> = (0..node_count).collect();
-                    for i in (1..order.len()).rev() {
-                        order.swap(i, self.rng.index(i + 1));
-                    }
+                    shuffle(&mut self.rng, &mut order);
                     let split = 1 + self.rng.index(node_count - 1);
                     let (a, b) = order.split_at(split);
                     let (mut a, mut b) = (a.to_vec(), b.to_vec());
@@ -205,35 +430,221 @@ impl Nemesis {
                     out.push(at(now, Fault::Cut { source: node, target: other }));
                     out.push(at(end, Fault::Heal));
                 }
-                NemesisKind::Crash => {
-                    out.push(at(now, Fault::Crash(node)));
-                    out.push(at(end, Fault::Restart(node)));
-                }
-                NemesisKind::Pause => {
-                    out.push(at(now, Fault::Pause(node)));
-                    out.push(at(end, Fault::Resume(node)));
-                }
-                NemesisKind::Skew => {
-                    // Between half and double speed, never exactly 1.
-                    let rate_ppm = if self.rng.index(2) == 0 {
-                        self.rng.between(500_000, 900_000)
-                    } else {
-                        self.rng.between(1_100_000, 2_000_000)
-                    };
-                    out.push(at(now, Fault::ClockRate { node, rate_ppm }));
-                    out.push(at(end, Fault::ClockRate { node, rate_ppm: 1_000_000 }));
-                }
-                NemesisKind::Jump => {
-                    let by = self.rng.between(1, c.every_ns) as i64;
-                    let by_ns = if self.rng.index(2) == 0 { by } else { -by };
-                    out.push(at(now, Fault::ClockJump { node, by_ns }));
-                }
                 NemesisKind::Partition | NemesisKind::Cut => {}
+                _ => self.node_fault(kind, node, now, end, &mut out),
             }
         }
-        let next = now + c.every_ns;
-        (out, (next < c.stop_ns).then_some(next))
+        out
     }
+
+    /// A crash, pause, skew or jump of `node` from `now` to `end`.
+    fn node_fault(&mut self, kind: NemesisKind, node: NodeId, now: Nanos, end: Nanos, out: &mut Vec<ScheduledFault>) {
+        let at = |at_ns, fault| ScheduledFault { at_ns, fault };
+        match kind {
+            NemesisKind::Crash => {
+                out.push(at(now, Fault::Crash(node)));
+                out.push(at(end, Fault::Restart(node)));
+            }
+            NemesisKind::Pause => {
+                out.push(at(now, Fault::Pause(node)));
+                out.push(at(end, Fault::Resume(node)));
+            }
+            NemesisKind::Skew => {
+                // Between half and double speed, never exactly 1.
+                let rate_ppm = if self.rng.index(2) == 0 {
+                    self.rng.between(500_000, 900_000)
+                } else {
+                    self.rng.between(1_100_000, 2_000_000)
+                };
+                out.push(at(now, Fault::ClockRate { node, rate_ppm }));
+                out.push(at(end, Fault::ClockRate { node, rate_ppm: 1_000_000 }));
+            }
+            NemesisKind::Jump => {
+                let by = self.rng.between(1, self.config.every_ns) as i64;
+                let by_ns = if self.rng.index(2) == 0 { by } else { -by };
+                out.push(at(now, Fault::ClockJump { node, by_ns }));
+            }
+            NemesisKind::Partition | NemesisKind::Cut => unreachable!("link faults are drawn by their callers"),
+        }
+    }
+
+    /// The seed-drawn nemesis: durations from a range, a cap on overlap,
+    /// targets by mode among the eligible processes, nodes already held
+    /// by one of its crashes or pauses left alone, and link faults that
+    /// undo exactly what they cut (so overlapping ones compose).
+    fn draw(&mut self, now: Nanos, view: NemesisView) -> Vec<ScheduledFault> {
+        let mut out = Vec::new();
+        self.active.retain(|&end| end > now);
+        self.held_until.retain(|_, &mut end| end > now);
+        let c = &self.config;
+        let eligible: Vec<NodeId> = match &c.eligible {
+            Eligible::Servers => (0..view.node_count).collect(),
+            Eligible::All => (0..view.process_count).collect(),
+            Eligible::Ids(ids) => ids.iter().copied().filter(|&i| i < view.process_count).collect(),
+        };
+        if now >= c.stop_ns || eligible.is_empty() {
+            return out;
+        }
+        let kind = c.kinds[self.rng.index(c.kinds.len())];
+        let modes: Vec<Target> = c.targets.iter().copied().filter(|t| t.applies_to(kind)).collect();
+        let mode = if modes.is_empty() {
+            match kind {
+                NemesisKind::Partition => Target::Split,
+                NemesisKind::Cut => Target::OneWay,
+                _ => Target::One,
+            }
+        } else {
+            modes[self.rng.index(modes.len())]
+        };
+        let length = if c.for_max_ns > c.for_ns { self.rng.between(c.for_ns, c.for_max_ns) } else { c.for_ns };
+        let end = now.saturating_add(length);
+        if c.overlap.is_some_and(|cap| self.active.len() >= cap) {
+            return out;
+        }
+        let n = eligible.len();
+        let leader = view.leader.filter(|l| eligible.contains(l));
+        let pick_one = |rng: &mut Prng| match (mode, leader) {
+            (Target::Leader, Some(l)) => l,
+            _ => eligible[rng.index(n)],
+        };
+        let at = |at_ns, fault| ScheduledFault { at_ns, fault };
+        match kind {
+            NemesisKind::Partition | NemesisKind::Cut => {
+                if n < 2 {
+                    return out;
+                }
+                let links = self.links(kind, mode, &eligible, leader);
+                if links.is_empty() {
+                    return out;
+                }
+                let what: &'static str = if kind == NemesisKind::Partition { "partition" } else { "cut" };
+                let label = format!(
+                    "{} {}",
+                    Target::ALL.iter().find(|(t, _)| *t == mode).map_or("", |(_, n)| n),
+                    links_text(&links)
+                );
+                out.push(at(now, Fault::CutLinks { kind: what, links: links.clone(), label: label.clone() }));
+                out.push(at(end, Fault::MendLinks { kind: what, links, label }));
+            }
+            _ => {
+                let mut targets = match mode {
+                    Target::Minority if n > 2 => {
+                        let mut order = eligible.clone();
+                        shuffle(&mut self.rng, &mut order);
+                        order.truncate(1 + self.rng.index((n - 1) / 2));
+                        order.sort_unstable();
+                        order
+                    }
+                    _ => vec![pick_one(&mut self.rng)],
+                };
+                let holds = matches!(kind, NemesisKind::Crash | NemesisKind::Pause);
+                if holds {
+                    targets.retain(|t| !self.held_until.contains_key(t));
+                }
+                for node in targets {
+                    if holds {
+                        self.held_until.insert(node, end);
+                    }
+                    self.node_fault(kind, node, now, end, &mut out);
+                }
+            }
+        }
+        if !out.is_empty() {
+            self.active.push(end);
+        }
+        out
+    }
+
+    /// The directed links a partition or cut of `mode` cuts among `eligible`.
+    fn links(
+        &mut self,
+        kind: NemesisKind,
+        mode: Target,
+        eligible: &[NodeId],
+        leader: Option<NodeId>,
+    ) -> Vec<(NodeId, NodeId)> {
+        let n = eligible.len();
+        let mut order = eligible.to_vec();
+        shuffle(&mut self.rng, &mut order);
+        let across = |a: &[NodeId], b: &[NodeId]| {
+            let mut links = Vec::new();
+            for &x in a {
+                for &y in b {
+                    links.push((x, y));
+                    links.push((y, x));
+                }
+            }
+            links
+        };
+        let mut links = match (kind, mode) {
+            (NemesisKind::Cut, Target::Deaf) | (NemesisKind::Cut, Target::Leader) => {
+                let node = match (mode, leader) {
+                    (Target::Leader, Some(l)) => l,
+                    _ => order[0],
+                };
+                eligible.iter().filter(|&&o| o != node).map(|&o| (o, node)).collect()
+            }
+            (NemesisKind::Cut, _) => vec![(order[0], order[1])],
+            (_, Target::Isolate) | (_, Target::Leader) => {
+                let node = match (mode, leader) {
+                    (Target::Leader, Some(l)) => l,
+                    _ => order[0],
+                };
+                let rest: Vec<NodeId> = eligible.iter().copied().filter(|&o| o != node).collect();
+                across(&[node], &rest)
+            }
+            (_, Target::Minority) => {
+                let size = 1 + self.rng.index((n - 1) / 2).min(n - 2);
+                across(&order[..size], &order[size..])
+            }
+            (_, Target::Bridge) if n >= 3 => {
+                // order[0] bridges; the rest splits into two halves.
+                let rest = &order[1..];
+                let half = rest.len() / 2;
+                across(&rest[..half.max(1)], &rest[half.max(1)..])
+            }
+            (_, Target::Ring) if n >= 4 => {
+                // Everyone keeps the links to its two ring neighbours only.
+                let pos = |x: NodeId| order.iter().position(|&o| o == x).expect("on the ring");
+                let mut links = Vec::new();
+                for &a in eligible {
+                    for &b in eligible {
+                        let d = pos(a).abs_diff(pos(b));
+                        if a != b && d != 1 && d != n - 1 {
+                            links.push((a, b));
+                        }
+                    }
+                }
+                links
+            }
+            _ => {
+                let split = 1 + self.rng.index(n - 1);
+                across(&order[..split], &order[split..])
+            }
+        };
+        links.sort_unstable();
+        links.dedup();
+        links
+    }
+}
+
+fn shuffle(rng: &mut Prng, order: &mut [NodeId]) {
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.index(i + 1));
+    }
+}
+
+/// A short text for a set of cut links: the groups when it is a partition
+/// of its nodes, else the links.
+fn links_text(links: &[(NodeId, NodeId)]) -> String {
+    if links.len() <= 6 {
+        let parts: Vec<String> = links.iter().map(|(a, b)| format!("n{a}->n{b}")).collect();
+        return parts.join(" ");
+    }
+    let mut nodes: Vec<NodeId> = links.iter().flat_map(|&(a, b)| [a, b]).collect();
+    nodes.sort_unstable();
+    nodes.dedup();
+    format!("{} links among {}", links.len(), nodes.iter().map(|n| format!("n{n}")).collect::<Vec<_>>().join(","))
 }
 
 /// A stretch of time during which a fault was in force.
@@ -292,6 +703,21 @@ impl FaultLog {
             Fault::Partition(groups) => self.open("partition", groups.iter().flatten().copied().collect(), detail, now),
             Fault::Cut { source, target } => self.open("cut", vec![*source, *target], detail, now),
             Fault::Heal => self.close(now, |w| w.kind == "partition" || w.kind == "cut"),
+            Fault::CutLinks { kind, links, .. } => {
+                let mut nodes: Vec<NodeId> = links.iter().flat_map(|&(a, b)| [a, b]).collect();
+                nodes.sort_unstable();
+                nodes.dedup();
+                self.open(kind, nodes, detail, now);
+            }
+            Fault::MendLinks { kind, links, label } => {
+                // The first window still open of the very cut this mends.
+                let opened = Fault::CutLinks { kind, links: links.clone(), label: label.clone() }.describe();
+                let windows = &mut self.windows;
+                if let Some(pos) = self.open.iter().position(|&i| windows[i].detail == opened) {
+                    windows[self.open[pos]].end_ns = Some(now);
+                    self.open.remove(pos);
+                }
+            }
             Fault::ClockRate { node, rate_ppm } => {
                 self.close(now, |w| w.kind == "skew" && w.nodes == [*node]);
                 if *rate_ppm != 1_000_000 {
@@ -333,24 +759,90 @@ impl FaultLog {
 mod tests {
     use super::*;
 
-    #[test]
-    fn nemesis_heals_what_it_breaks_and_stops() {
-        let config = NemesisConfig {
-            kinds: NemesisKind::ALL.iter().map(|(k, _)| *k).collect(),
-            every_ns: 10,
-            for_ns: 5,
-            start_ns: 0,
-            stop_ns: 200,
-        };
-        let mut n = Nemesis::new(config, 4);
-        let mut log = FaultLog::default();
+    fn schedule(config: NemesisConfig, seed: u64) -> Vec<ScheduledFault> {
+        let mut n = Nemesis::new(config, seed);
         let mut tick = Some(n.first_tick());
         let mut all = Vec::new();
+        let view = NemesisView { node_count: 5, process_count: 7, leader: Some(3) };
         while let Some(t) = tick {
-            let (faults, next) = n.tick(t, 5);
+            let (faults, next) = n.tick(t, view);
             all.extend(faults);
             tick = next;
         }
+        all
+    }
+
+    fn drawn(kinds: &[NemesisKind], targets: &[Target]) -> NemesisConfig {
+        NemesisConfig {
+            arrival: Arrival::Poisson,
+            for_max_ns: 40,
+            targets: targets.to_vec(),
+            ..NemesisConfig::fixed(kinds.to_vec(), 10, 5, 0, 10_000)
+        }
+    }
+
+    #[test]
+    fn seed_drawn_timing_varies_gaps_and_durations() {
+        let all = schedule(drawn(&[NemesisKind::Pause], &[]), 1);
+        let starts: Vec<Nanos> = all.iter().filter(|f| matches!(f.fault, Fault::Pause(_))).map(|f| f.at_ns).collect();
+        let gaps: std::collections::BTreeSet<Nanos> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.len() > 20, "exponential gaps take many values: {gaps:?}");
+        // Each draw pushes its fault and then its undoing.
+        let lengths: std::collections::BTreeSet<Nanos> = all
+            .windows(2)
+            .filter_map(|w| match (&w[0].fault, &w[1].fault) {
+                (Fault::Pause(a), Fault::Resume(b)) if a == b => Some(w[1].at_ns - w[0].at_ns),
+                _ => None,
+            })
+            .collect();
+        assert!(lengths.iter().all(|l| (5..=40).contains(l)) && lengths.len() > 10, "{lengths:?}");
+        // Nodes stay out of the clients' ids by default, and none is paused twice at once.
+        assert!(all.iter().all(|f| f.fault.node().is_none_or(|n| n < 5)));
+    }
+
+    #[test]
+    fn overlap_is_capped() {
+        let config = NemesisConfig { overlap: Some(1), ..drawn(&[NemesisKind::Crash, NemesisKind::Partition], &[]) };
+        let mut all = schedule(config, 2);
+        all.sort_by_key(|f| f.at_ns);
+        let mut log = FaultLog::default();
+        let mut most = 0;
+        for f in &all {
+            log.apply(&f.fault, f.at_ns);
+            most = most.max(log.open.len());
+        }
+        assert_eq!(most, 1, "never two faults at once");
+        assert!(log.last_heal().is_some());
+    }
+
+    #[test]
+    fn target_modes_cut_what_they_say() {
+        let config =
+            drawn(&[NemesisKind::Partition, NemesisKind::Cut], &[Target::Bridge, Target::Deaf, Target::Leader]);
+        let all = schedule(config, 3);
+        let cuts: Vec<&Fault> = all.iter().map(|f| &f.fault).filter(|f| matches!(f, Fault::CutLinks { .. })).collect();
+        assert!(cuts.len() > 20);
+        for f in cuts {
+            let Fault::CutLinks { links, label, .. } = f else { unreachable!() };
+            if label.starts_with("bridge") {
+                // Five nodes: a bridge and halves of two; 2*2 links each way.
+                assert_eq!(links.len(), 8, "{label}");
+                let bridged: Vec<NodeId> = (0..5).filter(|n| !links.iter().any(|(a, b)| a == n || b == n)).collect();
+                assert_eq!(bridged.len(), 1, "one node keeps every link: {label}");
+            } else if label.starts_with("deaf") {
+                let target = links[0].1;
+                assert!(links.len() == 4 && links.iter().all(|l| l.1 == target), "{label}");
+            } else {
+                assert!(label.starts_with("leader") && links.iter().all(|&(a, b)| a == 3 || b == 3), "{label}");
+            }
+        }
+    }
+
+    #[test]
+    fn nemesis_heals_what_it_breaks_and_stops() {
+        let config = NemesisConfig::fixed(NemesisKind::ALL.iter().map(|(k, _)| *k).collect(), 10, 5, 0, 200);
+        let mut all = schedule(config, 4);
+        let mut log = FaultLog::default();
         assert!(!all.is_empty());
         assert!(all.iter().all(|f| f.at_ns < 200 + 5));
         all.sort_by_key(|f| f.at_ns);

@@ -134,6 +134,9 @@ impl ObservationRecord {
 /// (a new leader, a decision); more frequent kinds (per-entry events) are not.
 pub const NOTABLE_KIND_MAX: usize = 100;
 
+/// Picks the observations that say their node leads.
+pub type ShowsLeader<O> = Box<dyn Fn(&O) -> bool>;
+
 /// The observations of notable kinds, kept for reports: a kind's records
 /// are dropped once it is seen more than [`NOTABLE_KIND_MAX`] times, so the
 /// memory is bounded by the number of kinds, not the length of the run.
@@ -195,6 +198,10 @@ pub(crate) struct World<M, O> {
     pub fsync_latency: Latency,
     pub trace: Trace,
     pub checkers: Vec<Box<dyn Invariant<O>>>,
+    /// Picks the observations that say their node leads (for the nemesis).
+    pub leader_shown: Option<ShowsLeader<O>>,
+    /// The node whose observation last said it leads.
+    pub leader: Option<NodeId>,
     /// Reporters (they see every observation, also after a violation).
     pub reporters: Vec<Box<dyn crate::sim::observe::Reporter<O>>>,
     pub violation: Option<Violation>,
@@ -260,6 +267,8 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             trace,
             checkers: Vec::new(),
             reporters: Vec::new(),
+            leader_shown: None,
+            leader: None,
             violation: None,
             faults: Default::default(),
             stats: NetStats::default(),
@@ -478,6 +487,9 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         }
         for r in &mut self.reporters {
             r.on_observe(now, p, obs);
+        }
+        if self.leader_shown.as_ref().is_some_and(|shows| shows(obs)) {
+            self.leader = Some(p);
         }
         if self.violation.is_some() {
             return;
