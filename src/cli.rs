@@ -61,6 +61,10 @@ enum Command {
         /// Clear the scenario's `bugs` list.
         #[arg(long)]
         no_bugs: bool,
+        /// Run the seed's swarm draw: a fault configuration (nemesis kinds,
+        /// rates, durations, targets, loss, duplication) drawn from the seed.
+        #[arg(long)]
+        swarm: bool,
     },
     /// Run many seeds of a scenario and list the failing ones.
     Sweep {
@@ -84,6 +88,10 @@ enum Command {
         /// Clear the scenario's `bugs` list.
         #[arg(long)]
         no_bugs: bool,
+        /// Swarm testing: each seed runs its own fault configuration drawn
+        /// from the seed (see `run --swarm`).
+        #[arg(long)]
+        swarm: bool,
         /// Share of seeds (0 to 1) run twice to check that the trace hash
         /// repeats; 1 reruns every seed.
         #[arg(long, value_name = "SHARE", default_value_t = crate::explore::sweep::RECHECK_FRACTION)]
@@ -194,18 +202,18 @@ pub fn main_args(
 
 fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Result<i32, InputError> {
     match command {
-        Command::Run { scenario, seed, out, trace, timeline, bugs, no_bugs } => {
-            let overrides = Overrides { seed, bugs, no_bugs };
+        Command::Run { scenario, seed, out, trace, timeline, bugs, no_bugs, swarm } => {
+            let overrides = Overrides { seed, bugs, no_bugs, swarm };
             let window = timeline.map(|t| parse_window(&t)).transpose()?;
             run(&scenario, &overrides, out, trace, window, protocols, prefix)
         }
-        Command::Sweep { scenario, seeds, jobs, stop_on_failure, out, bugs, no_bugs, check_determinism } => {
+        Command::Sweep { scenario, seeds, jobs, stop_on_failure, out, bugs, no_bugs, swarm, check_determinism } => {
             if !(0.0..=1.0).contains(&check_determinism) {
                 return Err(InputError(format!(
                     "--check-determinism: expected a share between 0 and 1, got {check_determinism}"
                 )));
             }
-            let overrides = Overrides { seed: None, bugs, no_bugs };
+            let overrides = Overrides { seed: None, bugs, no_bugs, swarm };
             let seeds = parse_seeds(&seeds).map_err(|e| InputError(format!("--seeds: {e}")))?;
             let jobs = match jobs {
                 Some(j) if !(1..=JOBS_MAX).contains(&j) => {
@@ -263,7 +271,7 @@ fn run(
 ) -> Result<i32, InputError> {
     let p = prepare(path, overrides, protocols)?;
     let seed = overrides.seed.unwrap_or(p.scenario.seed);
-    let sc = &p.scenario;
+    let sc = p.scenario_for(seed);
     let config = sc.resolve(&p.file, seed)?;
     println!("faultline run: scenario {} ({}) seed {seed}", sc.name, p.file);
     if !sc.description.is_empty() {
@@ -290,6 +298,9 @@ fn run(
         config.faults.len(),
         config.nemesis.as_ref().map_or(String::new(), |n| format!(", nemesis {}", n.describe()))
     );
+    if p.swarm {
+        println!("  swarm draw of seed {seed}: {}", crate::explore::swarm::describe(&sc));
+    }
     println!(
         "  checks: {}; bugs: {}",
         p.checks.join(", "),

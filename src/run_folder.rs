@@ -68,6 +68,9 @@ pub fn reproduce_command(prefix: &str, file: &str, seed: u64, overrides: &Overri
     if overrides.no_bugs {
         cmd.push_str(" --no-bugs");
     }
+    if overrides.swarm {
+        cmd.push_str(" --swarm");
+    }
     for b in &overrides.bugs {
         cmd.push_str(&format!(" --bug {b}"));
     }
@@ -87,7 +90,11 @@ pub fn run_to_folder(
     options: &RunOptions,
     reproduce: String,
 ) -> Result<RunFolder, String> {
-    let dir = options.out.clone().unwrap_or_else(|| default_dir(&p.scenario.name, seed));
+    // A swarm run is another run than the file's own: it gets its own folder.
+    let dir = options.out.clone().unwrap_or_else(|| match p.swarm {
+        true => default_dir(&p.scenario.name, seed).with_file_name(format!("swarm-seed-{seed}")),
+        false => default_dir(&p.scenario.name, seed),
+    });
     std::fs::create_dir_all(&dir).map_err(io(&dir, "cannot create the output folder: "))?;
     let sink = if options.trace {
         let path = dir.join("trace.jsonl");
@@ -152,6 +159,7 @@ pub fn run_to_folder(
         wall_seconds,
         reproduce: &reproduce,
         notes: &notes,
+        swarm: p.swarm.then(|| crate::explore::swarm::describe(&p.scenario_for(seed))),
     };
     crate::report::write_run(&dir, &ctx, &run).map_err(io(&dir, ""))?;
     std::fs::write(dir.join("observations.jsonl"), crate::report::summary::notable_jsonl(&r.observations))

@@ -17,6 +17,8 @@ pub struct Overrides {
     pub bugs: Vec<String>,
     /// `--no-bugs`: clear the scenario's list.
     pub no_bugs: bool,
+    /// `--swarm`: each seed draws its own fault configuration.
+    pub swarm: bool,
 }
 
 /// The overall verdict of a run, as an exit code maps it.
@@ -67,6 +69,8 @@ pub struct Prepared<'p> {
     /// Checks selected: exactly those the scenario lists; all the protocol's
     /// (that the scenario can feed) when it lists none.
     pub checks: Vec<String>,
+    /// Whether each seed runs its own swarm draw of the scenario.
+    pub swarm: bool,
 }
 
 impl<'p> Prepared<'p> {
@@ -139,14 +143,15 @@ impl<'p> Prepared<'p> {
         // Resolve once with the default seed so range errors surface before any run.
         scenario.resolve(file, scenario.seed)?;
         protocol.check_scenario(&scenario, file)?;
-        Ok(Prepared { scenario, file: file.to_string(), protocol, bugs, checks })
+        Ok(Prepared { scenario, file: file.to_string(), protocol, bugs, checks, swarm: overrides.swarm })
     }
 
     /// Runs seed `seed` with trace sink `sink`.
     pub fn run(&self, seed: u64, sink: TraceSink, record_observations: bool) -> Result<ProtocolRun, ScenarioError> {
-        let config = self.scenario.resolve(&self.file, seed)?;
+        let scenario = self.scenario_for(seed);
+        let config = scenario.resolve(&self.file, seed)?;
         let spec = RunSpec {
-            scenario: &self.scenario,
+            scenario: &scenario,
             config,
             bugs: &self.bugs,
             checks: &self.checks,
@@ -154,6 +159,18 @@ impl<'p> Prepared<'p> {
             record_observations,
         };
         Ok(self.protocol.run(&spec, sink))
+    }
+}
+
+impl Prepared<'_> {
+    /// The scenario seed `seed` runs: the file's, or under `--swarm` its
+    /// draw for that seed ([`crate::explore::swarm::draw`]).
+    pub fn scenario_for(&self, seed: u64) -> std::borrow::Cow<'_, Scenario> {
+        if self.swarm {
+            std::borrow::Cow::Owned(crate::explore::swarm::draw(&self.scenario, seed))
+        } else {
+            std::borrow::Cow::Borrowed(&self.scenario)
+        }
     }
 }
 

@@ -323,23 +323,25 @@ pub struct NemesisSpec {
     pub every: Dur,
     /// How long each fault lasts: a duration, or `[shortest, longest]` to
     /// draw each one's (default: half of `every`).
-    #[serde(rename = "for")]
+    #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
     pub for_: Option<serde_json::Value>,
     /// `fixed` (default), `poisson` or `uniform` spacing of the starts.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arrival: Option<String>,
     /// Most nemesis faults in force at once (default: no cap).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overlap: Option<usize>,
     /// Target modes to draw from (default: each kind's classic target).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<Vec<String>>,
     /// Which processes may be hit: `servers` (default), `all`, or a list of ids.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eligible: Option<serde_json::Value>,
     /// First fault no earlier than this (default: `every`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<Dur>,
     /// No fault starts at or after this (default: the run's duration).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub stop: Option<Dur>,
 }
 

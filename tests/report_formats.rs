@@ -211,6 +211,7 @@ fn a_summary() -> Summary {
         lin_violation: None,
         lin_window: None,
         protocol_stats: Default::default(),
+        swarm: None,
     }
 }
 

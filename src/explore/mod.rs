@@ -1,3 +1,5 @@
-//! Exploring many runs: seed sweeps (shrinking and swarm testing will join).
+//! Exploring many runs: seed sweeps (`sweep.rs`) and swarm testing's
+//! per-seed fault configurations (`swarm.rs`); shrinking will join.
 
+pub mod swarm;
 pub mod sweep;

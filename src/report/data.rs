@@ -228,6 +228,10 @@ pub struct Summary {
     /// participant's time in doubt.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub protocol_stats: BTreeMap<String, serde_json::Value>,
+    /// For a `--swarm` run, the fault configuration its seed drew (the
+    /// nemesis section, loss and duplication).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<serde_json::Value>,
 }
 
 /// How a client operation ended.

@@ -144,6 +144,9 @@ pub fn report_html(data: &RunData, svgs: &[(String, String, String)]) -> String 
     row("seed", summary.seed.to_string());
     row("trace hash", format!("<code>{}</code>", escape(&summary.trace_hash)));
     row("bugs", if summary.bugs.is_empty() { "none".to_string() } else { escape(&summary.bugs.join(", ")) });
+    if let Some(swarm) = &summary.swarm {
+        row("swarm draw", format!("<code>{}</code>", escape(&swarm.to_string())));
+    }
     row("reproduce", format!("<code>{}</code>", escape(&summary.reproduce)));
     page.push_str("</table>\n");
 

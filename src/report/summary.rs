@@ -31,6 +31,8 @@ pub struct SummaryContext<'a> {
     pub reproduce: &'a str,
     /// What the output left out.
     pub notes: &'a [String],
+    /// The seed's swarm draw, for a `--swarm` run.
+    pub swarm: Option<serde_json::Value>,
 }
 
 /// The run's summary: the [`Summary`] that `summary.json` holds.
@@ -83,6 +85,7 @@ pub fn run_summary(ctx: &SummaryContext<'_>, run: &ProtocolRun) -> Summary {
         lin_violation: None,
         lin_window: None,
         protocol_stats: r.extras.stats.clone(),
+        swarm: ctx.swarm.clone(),
     }
 }
 
