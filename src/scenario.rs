@@ -505,6 +505,10 @@ pub struct Scenario {
     pub bugs: Vec<String>,
     /// Run bounds.
     pub limits: Option<LimitsSpec>,
+    /// Order of events due at the same instant: `fifo` (default, the order
+    /// they were scheduled) or `shuffle` (an order drawn from the seed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ties: Option<String>,
 }
 
 fn empty_object() -> serde_json::Value {
@@ -661,6 +665,14 @@ impl Scenario {
                 errors.push(("workload.mix".into(), "expected at least one positive weight".into()));
             }
         }
+        let shuffle_ties = match self.ties.as_deref() {
+            None | Some("fifo") => false,
+            Some("shuffle") => true,
+            Some(other) => {
+                errors.push(("ties".into(), format!("expected fifo or shuffle, got {other:?}")));
+                false
+            }
+        };
         if let Some((path, message)) = errors.into_iter().next() {
             return Err(ScenarioError { file: file.to_string(), path, message });
         }
@@ -680,6 +692,7 @@ impl Scenario {
             fsync_latency,
             faults,
             nemesis: nemesis.filter(|c| !c.kinds.is_empty()),
+            shuffle_ties,
         })
     }
 

@@ -13,7 +13,8 @@
 //! proper is an ordinary run of an ordinary scenario: `run --swarm --seed
 //! N` replays it exactly, the drawn section is printed and kept in
 //! `summary.json`, and a user can paste it into a scenario file. The draw
-//! stays inside the scenario's bounds: kinds from its nemesis (all kinds
+//! also shuffles same-time events (`ties: shuffle`). It stays inside the
+//! scenario's bounds: kinds from its nemesis (all kinds
 //! if it has none), loss and duplication at most twice its own (a little
 //! when it has none), faults stopping where its nemesis stops.
 
@@ -78,6 +79,8 @@ pub fn draw(scenario: &Scenario, seed: u64) -> Scenario {
     };
     out.network.loss = draw_p(&mut rng, scenario.network.loss, 0.02);
     out.network.duplicate = draw_p(&mut rng, scenario.network.duplicate, 0.02);
+    // Same-time events in an order of the seed's, too.
+    out.ties = Some("shuffle".to_string());
     out
 }
 
@@ -89,6 +92,7 @@ pub fn describe(drawn: &Scenario) -> serde_json::Value {
         "nemesis": drawn.nemesis,
         "loss": drawn.network.loss,
         "duplicate": drawn.network.duplicate,
+        "ties": drawn.ties,
     })
 }
 

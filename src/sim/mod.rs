@@ -63,6 +63,8 @@ pub struct SimConfig {
     pub faults: Vec<ScheduledFault>,
     /// The random nemesis, if any.
     pub nemesis: Option<NemesisConfig>,
+    /// Order same-time events by the `sched` stream instead of FIFO.
+    pub shuffle_ties: bool,
 }
 
 impl SimConfig {
@@ -83,6 +85,7 @@ impl SimConfig {
             fsync_latency: Latency::Constant { ns: 1_000_000 },
             faults: Vec::new(),
             nemesis: None,
+            shuffle_ties: false,
         }
     }
 }
@@ -285,6 +288,9 @@ where
         let mut world = world;
         world.messages_in_flight_max = usize::try_from(config.messages_in_flight_max).unwrap_or(usize::MAX);
         world.queue.set_cap(usize::try_from(config.pending_events_max).unwrap_or(usize::MAX));
+        if config.shuffle_ties {
+            world.queue.shuffle_ties(rng::Prng::stream(config.seed, "sched"));
+        }
         for f in &config.faults {
             world.queue.push(f.at_ns, Event::Action(faults.len() as u32));
             faults.push(f.fault.clone());

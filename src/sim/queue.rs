@@ -2,6 +2,10 @@
 //!
 //! `seq` is a per-run counter assigned at push, so two events at the same
 //! virtual time run in the order they were scheduled: ties are deterministic.
+//! With tie shuffling on ([`EventQueue::shuffle_ties`]), `seq` is drawn from
+//! the run's `sched` stream instead, so same-time events run in an order
+//! the seed picks: still deterministic, but other seeds explore other
+//! interleavings of events that happen "at once".
 //! Entries are 32 bytes and carry no heap data (payloads such as messages
 //! live in slabs and are named by index), so pushing and popping never
 //! allocates once the buckets have grown to the run's working size.
@@ -96,6 +100,8 @@ pub struct EventQueue {
     over: bool,
     seq: u64,
     last_popped: (Nanos, u64),
+    /// Draws tie-breaking keys when ties are shuffled.
+    shuffle: Option<super::rng::Prng>,
 }
 
 impl Default for EventQueue {
@@ -112,6 +118,7 @@ impl Default for EventQueue {
             over: false,
             seq: 0,
             last_popped: (0, 0),
+            shuffle: None,
         }
     }
 }
@@ -131,6 +138,13 @@ impl EventQueue {
     /// An empty queue.
     pub fn new() -> EventQueue {
         EventQueue::default()
+    }
+
+    /// Orders same-time events by keys drawn from `sched` instead of by
+    /// push order. An event pushed for the current instant while its ties
+    /// run may still run before some of them (it joins the shuffle).
+    pub fn shuffle_ties(&mut self, sched: super::rng::Prng) {
+        self.shuffle = Some(sched);
     }
 
     /// Sets the most events that may be pending before [`EventQueue::over`] says so.
@@ -160,7 +174,10 @@ impl EventQueue {
     #[inline]
     pub fn push(&mut self, time: Nanos, event: Event) {
         assert!(time >= self.last_popped.0, "event scheduled in the past: {time} < {}", self.last_popped.0);
-        let seq = self.seq;
+        let seq = match &mut self.shuffle {
+            None => self.seq,
+            Some(sched) => sched.next_u64(),
+        };
         self.seq += 1;
         self.len += 1;
         if self.len > self.peak {
@@ -170,8 +187,8 @@ impl EventQueue {
         let e = Entry { time, seq, event };
         match self.run.last() {
             Some(tail) if self.head < self.run.len() && time < tail.time => {
-                // Before the run's end: insert after every event at or before `time`.
-                let at = self.head + self.run[self.head..].partition_point(|x| x.time <= time);
+                // Before the run's end: insert in (time, seq) order.
+                let at = self.head + self.run[self.head..].partition_point(|x| (x.time, x.seq) <= (time, seq));
                 self.run.insert(at, e);
             }
             _ => self.put(e),
@@ -191,7 +208,7 @@ impl EventQueue {
         self.head += 1;
         self.len -= 1;
         assert!(
-            (e.time, e.seq) >= self.last_popped,
+            (e.time, e.seq) >= self.last_popped || (self.shuffle.is_some() && e.time == self.last_popped.0),
             "event queue order broken: {:?} after {:?}",
             (e.time, e.seq),
             self.last_popped
@@ -241,6 +258,23 @@ impl EventQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shuffled_ties_keep_time_order_and_vary_with_the_seed() {
+        let order = |seed| {
+            let mut q = EventQueue::new();
+            q.shuffle_ties(super::super::rng::Prng::stream(seed, "sched"));
+            for i in 0..8 {
+                q.push(if i % 2 == 0 { 5 } else { 3 }, Event::Action(i));
+            }
+            let popped: Vec<(Nanos, Event)> = std::iter::from_fn(|| q.pop()).collect();
+            assert!(popped.windows(2).all(|w| w[0].0 <= w[1].0), "time order holds: {popped:?}");
+            popped
+        };
+        assert_eq!(order(1), order(1));
+        let orders: std::collections::BTreeSet<String> = (0..20).map(|s| format!("{:?}", order(s))).collect();
+        assert!(orders.len() > 10, "seeds order ties differently");
+    }
 
     #[test]
     fn orders_by_time_then_insertion() {
