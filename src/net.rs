@@ -145,6 +145,33 @@ pub struct Network {
     cut: Vec<u16>,
     /// Links with a non-zero `cut`.
     cut_count: usize,
+    /// Transient faults in force on links (clogs, extra delay, loss
+    /// bursts): rare, so a sparse map, and an empty map costs the send
+    /// and deliver paths one length check.
+    transient: std::collections::BTreeMap<(usize, usize), Transient>,
+}
+
+/// The transient faults in force on one directed link; each field holds
+/// one entry per fault, so overlapping faults compose and end one by one.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Transient {
+    /// Clogs in force: messages arriving now are held until none is.
+    pub clogs: u16,
+    /// Extra latency of each delay fault in force (the largest applies).
+    pub delays: Vec<Nanos>,
+    /// Loss probability of each loss burst in force (each may drop a message).
+    pub losses: Vec<Probability>,
+}
+
+/// A transient link fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransientKind {
+    /// Messages are held, then released in a burst when it ends.
+    Clog,
+    /// Messages take this much longer.
+    Delay(Nanos),
+    /// Messages are lost with this probability.
+    Loss(Probability),
 }
 
 impl Network {
@@ -156,6 +183,7 @@ impl Network {
             link_model: vec![0; process_count * process_count],
             cut: vec![0; process_count * process_count],
             cut_count: 0,
+            transient: Default::default(),
         }
     }
 
@@ -192,7 +220,16 @@ impl Network {
         if !link.loss.is_zero() && rng.chance(link.loss) {
             return Fate::Lost;
         }
-        let latency = link.latency.sample(rng);
+        let mut extra = 0;
+        if !self.transient.is_empty() {
+            if let Some(t) = self.transient.get(&(source, target)) {
+                if t.losses.iter().any(|&p| rng.chance(p)) {
+                    return Fate::Lost;
+                }
+                extra = t.delays.iter().copied().max().unwrap_or(0);
+            }
+        }
+        let latency = link.latency.sample(rng) + extra;
         let duplicate =
             if !link.duplicate.is_zero() && rng.chance(link.duplicate) { Some(link.latency.sample(rng)) } else { None };
         Fate::Arrives { latency, duplicate }
@@ -258,6 +295,49 @@ impl Network {
     pub fn heal(&mut self) {
         self.cut.iter_mut().for_each(|c| *c = 0);
         self.cut_count = 0;
+    }
+
+    /// Whether any transient link fault is in force.
+    #[inline]
+    pub fn has_transient(&self) -> bool {
+        !self.transient.is_empty()
+    }
+
+    /// Whether a clog holds messages arriving now on `source -> target`.
+    #[inline]
+    pub fn is_clogged(&self, source: usize, target: usize) -> bool {
+        !self.transient.is_empty() && self.transient.get(&(source, target)).is_some_and(|t| t.clogs > 0)
+    }
+
+    /// A transient fault starts on `source -> target`.
+    pub fn start_transient(&mut self, source: usize, target: usize, kind: TransientKind) {
+        let t = self.transient.entry((source, target)).or_default();
+        match kind {
+            TransientKind::Clog => t.clogs += 1,
+            TransientKind::Delay(ns) => t.delays.push(ns),
+            TransientKind::Loss(p) => t.losses.push(p),
+        }
+    }
+
+    /// One transient fault of `kind` on `source -> target` ends.
+    pub fn end_transient(&mut self, source: usize, target: usize, kind: TransientKind) {
+        let Some(t) = self.transient.get_mut(&(source, target)) else { return };
+        match kind {
+            TransientKind::Clog => t.clogs = t.clogs.saturating_sub(1),
+            TransientKind::Delay(ns) => {
+                if let Some(i) = t.delays.iter().position(|&d| d == ns) {
+                    t.delays.swap_remove(i);
+                }
+            }
+            TransientKind::Loss(p) => {
+                if let Some(i) = t.losses.iter().position(|&x| x == p) {
+                    t.losses.swap_remove(i);
+                }
+            }
+        }
+        if *t == Transient::default() {
+            self.transient.remove(&(source, target));
+        }
     }
 
     /// Whether any link is cut.

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::nemesis::{Arrival, Eligible, Fault, NemesisConfig, NemesisKind, ScheduledFault, Target};
+use crate::nemesis::{Arrival, Eligible, Fault, NemesisConfig, NemesisKind, ScheduledFault, Target, TransientKind};
 use crate::net::{Latency, LinkModel};
 use crate::sim::rng::Probability;
 use crate::sim::Nanos;
@@ -263,6 +263,24 @@ pub struct StorageSpec {
     /// Latency of one fsync (default constant 1 ms).
     #[serde(default = "default_latency")]
     pub fsync: LatencySpec,
+    /// On a crash, each unsynced write is lost, kept or torn (cut short or
+    /// corrupted) instead of every one being lost.
+    #[serde(default)]
+    pub torn_writes: bool,
+}
+
+/// The links of a transient link fault: every link from a process in
+/// `from` to one in `to` (a process's link to itself is never faulted).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LinksSpec {
+    /// Sending processes.
+    pub from: Vec<usize>,
+    /// Receiving processes.
+    pub to: Vec<usize>,
+    /// With `loss`: the probability that a message is lost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<f64>,
 }
 
 /// One scripted fault: `at` plus exactly one action.
@@ -304,9 +322,22 @@ pub struct FaultSpec {
     /// Step this node's clock by `by`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_jump: Option<usize>,
-    /// With `clock_jump`: the step (signed, e.g. "-2s").
+    /// With `clock_jump`: the step (signed, e.g. "-2s"); with `delay` and
+    /// `slow_disk`: the extra latency.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<SignedDur>,
+    /// Hold messages on these links until the fault ends (`for`), then deliver them in a burst.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clog: Option<LinksSpec>,
+    /// Add `by` to the latency of these links for `for`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delay: Option<LinksSpec>,
+    /// Lose messages on these links with probability `p` for `for`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<LinksSpec>,
+    /// Add `by` to every fsync of this node for `for`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slow_disk: Option<usize>,
     /// With `partition`, `cut`, `pause` or `skew`: undo it after this long.
     #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
     pub for_: Option<Dur>,
@@ -693,6 +724,7 @@ impl Scenario {
             faults,
             nemesis: nemesis.filter(|c| !c.kinds.is_empty()),
             shuffle_ties,
+            torn_writes: self.storage.as_ref().is_some_and(|s| s.torn_writes),
         })
     }
 
@@ -858,14 +890,21 @@ impl Scenario {
             f.resume.is_some(),
             f.skew.is_some(),
             f.clock_jump.is_some(),
+            f.clog.is_some(),
+            f.delay.is_some(),
+            f.loss.is_some(),
+            f.slow_disk.is_some(),
         ];
         if actions.iter().filter(|a| **a).count() != 1 {
             errors.push((
                 p,
-                "expected exactly one of partition, cut, heal, crash, restart, pause, resume, skew, clock_jump".into(),
+                "expected exactly one of partition, cut, heal, crash, restart, pause, resume, skew, clock_jump, \
+                 clog, delay, loss, slow_disk"
+                    .into(),
             ));
             return;
         }
+        let procs = n.saturating_add(self.workload.as_ref().map_or(0, |w| w.clients));
         let mut check_node = |field: &str, id: usize| {
             if id >= n {
                 errors.push((format!("{p}.{field}"), format!("expected a node id in 0..{n}, got {id}")));
@@ -971,14 +1010,111 @@ impl Scenario {
             if check_node("clock_jump", id) {
                 push(at, Fault::ClockJump { node: id, by_ns: by.0 });
             }
+        } else if let Some((field, links)) = [("clog", &f.clog), ("delay", &f.delay), ("loss", &f.loss)]
+            .into_iter()
+            .find_map(|(field, l)| l.as_ref().map(|l| (field, l)))
+        {
+            let Some(end) = undo_at else {
+                errors.push((
+                    format!("{p}.for"),
+                    format!("missing field: expected how long the {field} lasts, like \"2s\""),
+                ));
+                return;
+            };
+            for (side, ids) in [("from", &links.from), ("to", &links.to)] {
+                if ids.is_empty() {
+                    errors.push((format!("{p}.{field}.{side}"), "expected at least one process id".into()));
+                    return;
+                }
+                if let Some((j, id)) = ids.iter().enumerate().find(|(_, &id)| id >= procs) {
+                    errors.push((
+                        format!("{p}.{field}.{side}[{j}]"),
+                        format!("expected a process id in 0..{procs}, got {id}"),
+                    ));
+                    return;
+                }
+            }
+            let kind = match field {
+                "clog" => TransientKind::Clog,
+                "delay" => match f.by {
+                    Some(SignedDur(ns)) if ns > 0 => TransientKind::Delay(ns as Nanos),
+                    _ => {
+                        errors.push((
+                            format!("{p}.by"),
+                            "expected the extra latency, a positive duration like \"200ms\"".into(),
+                        ));
+                        return;
+                    }
+                },
+                _ => match links.p {
+                    Some(x) if (0.0..=1.0).contains(&x) => {
+                        TransientKind::Loss(crate::sim::rng::Probability::from_f64(x))
+                    }
+                    other => {
+                        errors.push((
+                            format!("{p}.loss.p"),
+                            format!(
+                                "expected a probability in [0, 1], got {}",
+                                other.map_or("nothing".into(), |x| x.to_string())
+                            ),
+                        ));
+                        return;
+                    }
+                },
+            };
+            if field != "loss" && links.p.is_some() {
+                errors.push((format!("{p}.{field}.p"), "`p` goes with `loss` only".into()));
+                return;
+            }
+            let mut pairs = Vec::new();
+            for &a in &links.from {
+                for &b in links.to.iter().filter(|&&b| b != a) {
+                    pairs.push((a, b));
+                }
+            }
+            pairs.sort_unstable();
+            pairs.dedup();
+            let label = format!("{:?} -> {:?}", links.from, links.to);
+            push(at, Fault::Transient { kind, links: pairs.clone(), label: label.clone() });
+            push(end, Fault::TransientEnd { kind, links: pairs, label });
+        } else if let Some(id) = f.slow_disk {
+            let extra_ns = match f.by {
+                Some(SignedDur(ns)) if ns > 0 => ns as Nanos,
+                _ => {
+                    errors.push((
+                        format!("{p}.by"),
+                        "expected the extra fsync latency, a positive duration like \"50ms\"".into(),
+                    ));
+                    return;
+                }
+            };
+            let Some(end) = undo_at else {
+                errors.push((
+                    format!("{p}.for"),
+                    "missing field: expected how long the disk is slow, like \"2s\"".into(),
+                ));
+                return;
+            };
+            if check_node("slow_disk", id) {
+                push(at, Fault::SlowDisk { node: id, extra_ns });
+                push(end, Fault::SlowDisk { node: id, extra_ns: 0 });
+            }
         }
         let misplaced = [
             ("restart_after", f.restart_after.is_some() && f.crash.is_none()),
             ("rate", f.rate.is_some() && f.skew.is_none()),
-            ("by", f.by.is_some() && f.clock_jump.is_none()),
+            ("by", f.by.is_some() && f.clock_jump.is_none() && f.delay.is_none() && f.slow_disk.is_none()),
             (
                 "for",
-                f.for_.is_some() && f.partition.is_none() && f.cut.is_none() && f.pause.is_none() && f.skew.is_none(),
+                f.for_.is_some()
+                    && f.partition.is_none()
+                    && f.cut.is_none()
+                    && f.pause.is_none()
+                    && f.skew.is_none()
+                    && f.clog.is_none()
+                    && f.delay.is_none()
+                    && f.loss.is_none()
+                    && f.slow_disk.is_none(),
             ),
         ];
         if let Some((field, _)) = misplaced.iter().find(|(_, bad)| *bad) {

@@ -3,8 +3,11 @@
 //! only when an fsync issued after them completes.
 //!
 //! Faults injected here: a crash loses every write not yet covered by a
-//! completed fsync; fsync takes time (the scenario's `storage.fsync`
-//! latency), and fsyncs complete in issue order, like one disk queue.
+//! completed fsync, or, with torn writes on ([`Disk::crash_torn`]), loses,
+//! keeps or tears each one independently, as a real disk's page cache may
+//! have written any of them, or half of one; fsync takes time (the
+//! scenario's `storage.fsync` latency, plus any slow-disk fault), and
+//! fsyncs complete in issue order, like one disk queue.
 //! Keys iterate in order (BTreeMap), so nothing here depends on hash order.
 
 use std::collections::BTreeMap;
@@ -100,6 +103,39 @@ impl Disk {
         self.last_fsync_done_ns = 0;
     }
 
+    /// A crash that tears: each unsynced write, oldest first, is lost,
+    /// kept, or torn (its value cut short, or one byte of it flipped), a
+    /// third of the time each; a delete is lost or kept. What is kept or
+    /// torn becomes durable. Returns (lost, kept, torn).
+    pub(crate) fn crash_torn(&mut self, rng: &mut crate::sim::rng::Prng) -> (usize, usize, usize) {
+        let (mut lost, mut kept, mut torn) = (0, 0, 0);
+        for (_, key, value) in std::mem::take(&mut self.pending) {
+            match (rng.index(3), value) {
+                (0, _) => lost += 1,
+                (_, None) => {
+                    kept += 1;
+                    self.durable.remove(&key);
+                }
+                (1, Some(v)) => {
+                    kept += 1;
+                    self.durable.insert(key, v);
+                }
+                (_, Some(mut v)) => {
+                    torn += 1;
+                    if !v.is_empty() && rng.index(2) == 0 {
+                        let i = rng.index(v.len());
+                        v[i] ^= 1 << rng.index(8);
+                    } else {
+                        v.truncate(rng.index(v.len().max(1)));
+                    }
+                    self.durable.insert(key, v);
+                }
+            }
+        }
+        self.crash();
+        (lost, kept, torn)
+    }
+
     /// Number of writes that a crash now would lose.
     #[cfg(test)]
     pub fn unsynced_writes(&self) -> usize {
@@ -110,6 +146,37 @@ impl Disk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_torn_crash_loses_keeps_or_tears_each_unsynced_write() {
+        let mut rng = crate::sim::rng::Prng::stream(1, "disk");
+        let (mut lost, mut kept, mut torn) = (0, 0, 0);
+        for round in 0..50 {
+            let mut d = Disk::default();
+            d.put("synced", b"safe".to_vec());
+            d.begin_fsync();
+            d.complete_fsync();
+            for i in 0..4 {
+                d.put(&format!("k{i}"), format!("value-{round}-{i}").into_bytes());
+            }
+            let (l, k, t) = d.crash_torn(&mut rng);
+            assert_eq!(l + k + t, 4);
+            assert_eq!(d.get("synced"), Some(&b"safe"[..]), "synced writes are never torn");
+            for i in 0..4 {
+                let want = format!("value-{round}-{i}").into_bytes();
+                match d.get(&format!("k{i}")) {
+                    None => lost += 1,
+                    Some(v) if v == want.as_slice() => kept += 1,
+                    Some(v) => {
+                        assert!(v.len() < want.len() || v.len() == want.len(), "a torn value is cut or flipped");
+                        torn += 1;
+                    }
+                }
+            }
+            assert_eq!(d.unsynced_writes(), 0);
+        }
+        assert!(lost > 20 && kept > 20 && torn > 20, "{lost} lost, {kept} kept, {torn} torn");
+    }
 
     #[test]
     fn crash_keeps_synced_and_loses_unsynced() {

@@ -65,6 +65,8 @@ pub struct SimConfig {
     pub nemesis: Option<NemesisConfig>,
     /// Order same-time events by the `sched` stream instead of FIFO.
     pub shuffle_ties: bool,
+    /// A crash loses, keeps or tears each unsynced write (else loses all).
+    pub torn_writes: bool,
 }
 
 impl SimConfig {
@@ -86,6 +88,7 @@ impl SimConfig {
             faults: Vec::new(),
             nemesis: None,
             shuffle_ties: false,
+            torn_writes: false,
         }
     }
 }
@@ -288,6 +291,7 @@ where
         let mut world = world;
         world.messages_in_flight_max = usize::try_from(config.messages_in_flight_max).unwrap_or(usize::MAX);
         world.queue.set_cap(usize::try_from(config.pending_events_max).unwrap_or(usize::MAX));
+        world.torn_writes = config.torn_writes;
         if config.shuffle_ties {
             world.queue.shuffle_ties(rng::Prng::stream(config.seed, "sched"));
         }
@@ -531,7 +535,12 @@ where
                     p.recv_waiters.clear();
                     p.fsync_waiters.clear();
                     p.deferred.clear();
-                    p.disk.crash();
+                    if w.torn_writes {
+                        let w = &mut *w;
+                        w.procs[n].disk.crash_torn(&mut w.rng_disk);
+                    } else {
+                        w.procs[n].disk.crash();
+                    }
                 }
                 // Dropped with no borrow held: futures' destructors may use their context.
                 drop(self.exec.remove_proc(n));
@@ -555,6 +564,18 @@ where
                 let net = &mut self.world.borrow_mut().net;
                 links.iter().for_each(|&(a, b)| net.cut_counted(a, b));
             }
+            Fault::Transient { kind, links, .. } => {
+                let net = &mut self.world.borrow_mut().net;
+                links.iter().for_each(|&(a, b)| net.start_transient(a, b, kind));
+            }
+            Fault::TransientEnd { kind, links, .. } => {
+                let mut w = self.world.borrow_mut();
+                links.iter().for_each(|&(a, b)| w.net.end_transient(a, b, kind));
+                if kind == nemesis::TransientKind::Clog {
+                    w.release_held();
+                }
+            }
+            Fault::SlowDisk { node, extra_ns } => self.world.borrow_mut().procs[node].fsync_extra_ns = extra_ns,
             Fault::MendLinks { links, .. } => {
                 let net = &mut self.world.borrow_mut().net;
                 links.iter().for_each(|&(a, b)| net.mend_counted(a, b));

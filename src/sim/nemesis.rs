@@ -9,7 +9,8 @@
 
 use serde::Serialize;
 
-use crate::sim::rng::Prng;
+pub use crate::net::TransientKind;
+use crate::sim::rng::{Prng, Probability};
 use crate::sim::world::NodeId;
 use crate::sim::Nanos;
 
@@ -44,6 +45,32 @@ pub enum Fault {
         links: Vec<(NodeId, NodeId)>,
         /// What it is, e.g. `bridge n0->n2 n2->n0`.
         label: String,
+    },
+    /// A transient fault on these directed links: a clog (messages held,
+    /// then released in a burst when it ends), extra delay, or a loss burst.
+    Transient {
+        /// What it does.
+        kind: TransientKind,
+        /// The directed links (source, target).
+        links: Vec<(NodeId, NodeId)>,
+        /// What it is, e.g. `n0->n1 n0->n2`.
+        label: String,
+    },
+    /// Ends one [`Fault::Transient`] (a clog releases what it held).
+    TransientEnd {
+        /// As in the start.
+        kind: TransientKind,
+        /// As in the start.
+        links: Vec<(NodeId, NodeId)>,
+        /// As in the start.
+        label: String,
+    },
+    /// The node's fsyncs take `extra_ns` longer (0: back to normal).
+    SlowDisk {
+        /// The node.
+        node: NodeId,
+        /// Extra latency of each fsync.
+        extra_ns: Nanos,
     },
     /// Undoes one [`Fault::CutLinks`]: a link works again once no other
     /// fault still cuts it.
@@ -83,6 +110,10 @@ impl Fault {
             Fault::Cut { source, target } => format!("cut n{source} -> n{target}"),
             Fault::Heal => "heal".to_string(),
             Fault::CutLinks { kind, label, .. } => format!("{kind} {label}"),
+            Fault::Transient { kind, label, .. } => format!("{} {label}", transient_text(*kind)),
+            Fault::TransientEnd { kind, label, .. } => format!("end {} {label}", transient_text(*kind)),
+            Fault::SlowDisk { node, extra_ns: 0 } => format!("disk n{node} normal"),
+            Fault::SlowDisk { node, extra_ns } => format!("slow disk n{node} +{:.3}s", *extra_ns as f64 / 1e9),
             Fault::MendLinks { kind, label, .. } => format!("mend {kind} {label}"),
             Fault::ClockRate { node, rate_ppm } => {
                 format!("clock rate n{node} x{:.3}", *rate_ppm as f64 / 1e6)
@@ -100,6 +131,8 @@ impl Fault {
             Fault::ClockRate { node, .. } | Fault::ClockJump { node, .. } => Some(*node),
             Fault::Partition(_) | Fault::Cut { .. } | Fault::Heal => None,
             Fault::CutLinks { .. } | Fault::MendLinks { .. } => None,
+            Fault::Transient { .. } | Fault::TransientEnd { .. } => None,
+            Fault::SlowDisk { node, .. } => Some(*node),
         }
     }
 
@@ -117,6 +150,9 @@ impl Fault {
             Fault::ClockJump { .. } => 9,
             Fault::CutLinks { .. } => 10,
             Fault::MendLinks { .. } => 11,
+            Fault::Transient { .. } => 12,
+            Fault::TransientEnd { .. } => 13,
+            Fault::SlowDisk { .. } => 14,
         }
     }
 }
@@ -145,17 +181,30 @@ pub enum NemesisKind {
     Skew,
     /// A random node's clock jumps.
     Jump,
+    /// A random node's links clog: messages to and from it are held, then
+    /// released in one burst when the clog ends.
+    Clog,
+    /// A random node's links slow down by a random extra delay.
+    Delay,
+    /// A random node's links lose a random share of messages (0.3 to 1).
+    Loss,
+    /// A random node's fsyncs take a random extra time.
+    SlowDisk,
 }
 
 impl NemesisKind {
     /// Every kind with its scenario name.
-    pub const ALL: [(NemesisKind, &'static str); 6] = [
+    pub const ALL: [(NemesisKind, &'static str); 10] = [
         (NemesisKind::Partition, "partition"),
         (NemesisKind::Crash, "crash"),
         (NemesisKind::Pause, "pause"),
         (NemesisKind::Cut, "cut"),
         (NemesisKind::Skew, "skew"),
         (NemesisKind::Jump, "jump"),
+        (NemesisKind::Clog, "clog"),
+        (NemesisKind::Delay, "delay"),
+        (NemesisKind::Loss, "loss"),
+        (NemesisKind::SlowDisk, "slow-disk"),
     ];
 
     /// The kind's name in a scenario.
@@ -431,15 +480,27 @@ impl Nemesis {
                     out.push(at(end, Fault::Heal));
                 }
                 NemesisKind::Partition | NemesisKind::Cut => {}
-                _ => self.node_fault(kind, node, now, end, &mut out),
+                _ => {
+                    let all: Vec<NodeId> = (0..node_count).collect();
+                    self.node_fault(kind, node, &all, now, end, &mut out)
+                }
             }
         }
         out
     }
 
     /// A crash, pause, skew or jump of `node` from `now` to `end`.
-    fn node_fault(&mut self, kind: NemesisKind, node: NodeId, now: Nanos, end: Nanos, out: &mut Vec<ScheduledFault>) {
+    fn node_fault(
+        &mut self,
+        kind: NemesisKind,
+        node: NodeId,
+        peers: &[NodeId],
+        now: Nanos,
+        end: Nanos,
+        out: &mut Vec<ScheduledFault>,
+    ) {
         let at = |at_ns, fault| ScheduledFault { at_ns, fault };
+        let every = self.config.every_ns;
         match kind {
             NemesisKind::Crash => {
                 out.push(at(now, Fault::Crash(node)));
@@ -463,6 +524,29 @@ impl Nemesis {
                 let by = self.rng.between(1, self.config.every_ns) as i64;
                 let by_ns = if self.rng.index(2) == 0 { by } else { -by };
                 out.push(at(now, Fault::ClockJump { node, by_ns }));
+            }
+            NemesisKind::Clog | NemesisKind::Delay | NemesisKind::Loss => {
+                let kind = match kind {
+                    NemesisKind::Clog => TransientKind::Clog,
+                    NemesisKind::Delay => TransientKind::Delay(self.rng.between(1_000_000, (every / 2).max(2_000_000))),
+                    _ => TransientKind::Loss(Probability::from_f64(self.rng.between(300, 1000) as f64 / 1000.0)),
+                };
+                let mut links = Vec::new();
+                for &p in peers.iter().filter(|&&p| p != node) {
+                    links.push((node, p));
+                    links.push((p, node));
+                }
+                if links.is_empty() {
+                    return;
+                }
+                let label = format!("n{node}'s links");
+                out.push(at(now, Fault::Transient { kind, links: links.clone(), label: label.clone() }));
+                out.push(at(end, Fault::TransientEnd { kind, links, label }));
+            }
+            NemesisKind::SlowDisk => {
+                let extra_ns = self.rng.between(1_000_000, (every / 4).max(2_000_000));
+                out.push(at(now, Fault::SlowDisk { node, extra_ns }));
+                out.push(at(end, Fault::SlowDisk { node, extra_ns: 0 }));
             }
             NemesisKind::Partition | NemesisKind::Cut => unreachable!("link faults are drawn by their callers"),
         }
@@ -537,7 +621,7 @@ impl Nemesis {
                     }
                     _ => vec![pick_one(&mut self.rng)],
                 };
-                let holds = matches!(kind, NemesisKind::Crash | NemesisKind::Pause);
+                let holds = matches!(kind, NemesisKind::Crash | NemesisKind::Pause | NemesisKind::SlowDisk);
                 if holds {
                     targets.retain(|t| !self.held_until.contains_key(t));
                 }
@@ -545,7 +629,7 @@ impl Nemesis {
                     if holds {
                         self.held_until.insert(node, end);
                     }
-                    self.node_fault(kind, node, now, end, &mut out);
+                    self.node_fault(kind, node, &eligible, now, end, &mut out);
                 }
             }
         }
@@ -634,6 +718,23 @@ fn shuffle(rng: &mut Prng, order: &mut [NodeId]) {
     }
 }
 
+/// `clog`, `delay` or `loss`: the fault window's kind.
+pub fn transient_name(kind: TransientKind) -> &'static str {
+    match kind {
+        TransientKind::Clog => "clog",
+        TransientKind::Delay(_) => "delay",
+        TransientKind::Loss(_) => "loss",
+    }
+}
+
+fn transient_text(kind: TransientKind) -> String {
+    match kind {
+        TransientKind::Clog => "clog".to_string(),
+        TransientKind::Delay(ns) => format!("delay +{:.3}s", ns as f64 / 1e9),
+        TransientKind::Loss(p) => format!("loss {:.2}", p.as_f64()),
+    }
+}
+
 /// A short text for a set of cut links: the groups when it is a partition
 /// of its nodes, else the links.
 fn links_text(links: &[(NodeId, NodeId)]) -> String {
@@ -692,6 +793,15 @@ impl FaultLog {
         });
     }
 
+    /// Closes the first open window whose detail is `detail`.
+    fn close_first(&mut self, now: Nanos, detail: &str) {
+        let windows = &mut self.windows;
+        if let Some(pos) = self.open.iter().position(|&i| windows[i].detail == detail) {
+            windows[self.open[pos]].end_ns = Some(now);
+            self.open.remove(pos);
+        }
+    }
+
     /// Records that `fault` was applied at `now`.
     pub fn apply(&mut self, fault: &Fault, now: Nanos) {
         let detail = fault.describe();
@@ -709,14 +819,26 @@ impl FaultLog {
                 nodes.dedup();
                 self.open(kind, nodes, detail, now);
             }
+            Fault::Transient { kind, links, .. } => {
+                let mut nodes: Vec<NodeId> = links.iter().flat_map(|&(a, b)| [a, b]).collect();
+                nodes.sort_unstable();
+                nodes.dedup();
+                self.open(transient_name(*kind), nodes, detail, now);
+            }
+            Fault::TransientEnd { kind, links, label } => {
+                let opened = Fault::Transient { kind: *kind, links: links.clone(), label: label.clone() }.describe();
+                self.close_first(now, &opened);
+            }
+            Fault::SlowDisk { node, extra_ns } => {
+                self.close(now, |w| w.kind == "slow-disk" && w.nodes == [*node]);
+                if *extra_ns > 0 {
+                    self.open("slow-disk", vec![*node], detail, now);
+                }
+            }
             Fault::MendLinks { kind, links, label } => {
                 // The first window still open of the very cut this mends.
                 let opened = Fault::CutLinks { kind, links: links.clone(), label: label.clone() }.describe();
-                let windows = &mut self.windows;
-                if let Some(pos) = self.open.iter().position(|&i| windows[i].detail == opened) {
-                    windows[self.open[pos]].end_ns = Some(now);
-                    self.open.remove(pos);
-                }
+                self.close_first(now, &opened);
             }
             Fault::ClockRate { node, rate_ppm } => {
                 self.close(now, |w| w.kind == "skew" && w.nodes == [*node]);

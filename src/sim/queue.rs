@@ -188,7 +188,13 @@ impl EventQueue {
         match self.run.last() {
             Some(tail) if self.head < self.run.len() && time < tail.time => {
                 // Before the run's end: insert in (time, seq) order.
-                let at = self.head + self.run[self.head..].partition_point(|x| (x.time, x.seq) <= (time, seq));
+                let pending = &self.run[self.head..];
+                let at = self.head
+                    + match self.shuffle {
+                        // FIFO: `seq` is the largest yet, so time alone places it.
+                        None => pending.partition_point(|x| x.time <= time),
+                        Some(_) => pending.partition_point(|x| (x.time, x.seq) <= (time, seq)),
+                    };
                 self.run.insert(at, e);
             }
             _ => self.put(e),

@@ -38,6 +38,12 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The value at `index`; panics if the slot is empty.
+    #[inline]
+    pub fn get(&self, index: u32) -> &T {
+        self.slots[index as usize].as_ref().expect("slab slot is empty")
+    }
+
     /// Removes and returns the value at `index`; panics if the slot is empty
     /// (a kernel bug: every index is removed exactly once).
     #[inline]

@@ -133,6 +133,8 @@ pub enum EventKind {
     DropLate = 12,
     /// A task woke another task of its node (a channel, a join handle).
     LocalWake = 13,
+    /// A message arrived on a clogged link and is held until the clog ends.
+    Hold = 14,
 }
 
 impl EventKind {
@@ -152,6 +154,7 @@ impl EventKind {
             EventKind::Start => "start",
             EventKind::DropLate => "drop-late",
             EventKind::LocalWake => "local-wake",
+            EventKind::Hold => "hold",
         }
     }
 }

@@ -52,6 +52,8 @@ pub(crate) struct Proc<M> {
     pub mailbox: VecDeque<Envelope<M>>,
     pub recv_waiters: Vec<Waiter>,
     pub fsync_waiters: Vec<Waiter>,
+    /// Extra latency of each fsync while a slow-disk fault is in force.
+    pub fsync_extra_ns: Nanos,
     /// Tasks woken while paused; they run on resume.
     pub deferred: Vec<TaskKey>,
     pub clock: LocalClock,
@@ -198,6 +200,10 @@ pub(crate) struct World<M, O> {
     pub fsync_latency: Latency,
     pub trace: Trace,
     pub checkers: Vec<Box<dyn Invariant<O>>>,
+    /// Messages held on clogged links, in arrival order.
+    pub held: Vec<u32>,
+    /// Whether a crash tears unsynced writes instead of losing them all.
+    pub torn_writes: bool,
     /// Picks the observations that say their node leads (for the nemesis).
     pub leader_shown: Option<ShowsLeader<O>>,
     /// The node whose observation last said it leads.
@@ -242,6 +248,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                 mailbox: VecDeque::new(),
                 recv_waiters: Vec::new(),
                 fsync_waiters: Vec::new(),
+                fsync_extra_ns: 0,
                 deferred: Vec::new(),
                 clock: LocalClock::default(),
                 rng: Prng::stream(seed, &format!("node/{i}")),
@@ -267,6 +274,8 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             trace,
             checkers: Vec::new(),
             reporters: Vec::new(),
+            held: Vec::new(),
+            torn_writes: false,
             leader_shown: None,
             leader: None,
             violation: None,
@@ -364,6 +373,20 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         }
     }
 
+    /// A clog ended: every held message whose link is no longer clogged
+    /// arrives now, in the order it was held (the burst).
+    pub fn release_held(&mut self) {
+        let held = std::mem::take(&mut self.held);
+        for slot in held {
+            let m = self.msgs.get(slot);
+            if self.net.is_clogged(m.from as usize, m.to as usize) {
+                self.held.push(slot);
+            } else {
+                self.queue.push(self.now, Event::Deliver(slot));
+            }
+        }
+    }
+
     /// Records that bound `limit` of value `cap` was reached now (the
     /// first one wins); the driver stops the run before the next event.
     #[cold]
@@ -374,6 +397,21 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
     /// A message arrives: the cut and the target's liveness are checked now.
     /// A reply to a call goes to that call; a reply no call waits for is dropped.
     pub fn deliver(&mut self, slot: u32) {
+        if self.net.has_transient() {
+            let m = self.msgs.get(slot);
+            let (from, to, id) = (m.from as usize, m.to as usize, m.id);
+            if self.net.is_clogged(from, to) {
+                // Held on the clogged link; the clog's end delivers it again.
+                self.trace.record(EventKind::Hold, self.now, from as u64, to as u64, id);
+                if self.trace.wants_text() {
+                    let now = self.now;
+                    let msg = &self.msgs.get(slot).msg;
+                    self.trace.text(|i| msg_line(i, now, EventKind::Hold, from, to, id, msg));
+                }
+                self.held.push(slot);
+                return;
+            }
+        }
         let InFlight { from, to, id, msg } = self.msgs.remove(slot);
         let (from, to) = (from as usize, to as usize);
         let mut call = None;
@@ -436,7 +474,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
 
     /// Starts an fsync on process `p`; returns the write number to wait for.
     pub fn begin_fsync(&mut self, p: NodeId) -> u64 {
-        let latency = self.fsync_latency.sample(&mut self.rng_disk);
+        let latency = self.fsync_latency.sample(&mut self.rng_disk) + self.procs[p].fsync_extra_ns;
         let proc = &mut self.procs[p];
         let upto = proc.disk.begin_fsync();
         let done = (self.now + latency).max(proc.disk.last_fsync_done_ns);
