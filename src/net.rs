@@ -340,6 +340,24 @@ impl Network {
         }
     }
 
+    /// Restores every link between two of `nodes`, cut or transiently
+    /// faulted, whoever faulted it (the liveness phase's core heals).
+    pub fn heal_within(&mut self, nodes: &[usize]) {
+        for &a in nodes {
+            for &b in nodes {
+                if a == b {
+                    continue;
+                }
+                let s = self.slot(a, b);
+                if self.cut[s] != 0 {
+                    self.cut[s] = 0;
+                    self.cut_count -= 1;
+                }
+                self.transient.remove(&(a, b));
+            }
+        }
+    }
+
     /// Whether any link is cut.
     pub fn any_cut(&self) -> bool {
         self.cut_count != 0

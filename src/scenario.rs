@@ -15,7 +15,7 @@ use crate::nemesis::{Arrival, Eligible, Fault, NemesisConfig, NemesisKind, Sched
 use crate::net::{Latency, LinkModel};
 use crate::sim::rng::Probability;
 use crate::sim::Nanos;
-use crate::sim::SimConfig;
+use crate::sim::{Core, SimConfig};
 
 /// A bad scenario: which file, which field, what was expected.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,7 +47,7 @@ impl fmt::Display for ScenarioError {
 impl std::error::Error for ScenarioError {}
 
 /// A duration written as a string: `"150ms"`, `"2s"`, `"1.5s"`, `"500us"`, `"1m"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(into = "String")]
 pub struct Dur(pub Nanos);
 
@@ -426,8 +426,20 @@ impl Default for MixSpec {
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LivenessSpec {
-    /// After the last fault heals, progress must resume within this.
+    /// After the last fault heals, progress must resume within this (with
+    /// a liveness phase: after the phase begins; `within` sets it too).
+    #[serde(default)]
     pub within_after_heal: Dur,
+    /// The liveness phase: at `after`, faults stop, a `core` of nodes
+    /// heals and faults outside it stay for good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Dur>,
+    /// With `after`: progress must resume within this of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<Dur>,
+    /// With `after`: `majority` (default; drawn from the seed), `all`, or a list of node ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core: Option<serde_json::Value>,
 }
 
 /// The `limits` section: bounds on a run.
@@ -587,6 +599,13 @@ impl Scenario {
             path: ".".into(),
             message: format!("invalid JSON: {e}"),
         })?;
+        let mut scenario = scenario;
+        // A liveness phase's `within` is the window every liveness check reads.
+        if let Some(l) = &mut scenario.liveness {
+            if let (Some(w), 0) = (l.within, l.within_after_heal.0) {
+                l.within_after_heal = w;
+            }
+        }
         Ok(scenario)
     }
 
@@ -696,6 +715,7 @@ impl Scenario {
                 errors.push(("workload.mix".into(), "expected at least one positive weight".into()));
             }
         }
+        let converge = self.liveness.as_ref().and_then(|l| self.resolve_liveness(l, &mut errors));
         let shuffle_ties = match self.ties.as_deref() {
             None | Some("fifo") => false,
             Some("shuffle") => true,
@@ -725,7 +745,81 @@ impl Scenario {
             nemesis: nemesis.filter(|c| !c.kinds.is_empty()),
             shuffle_ties,
             torn_writes: self.storage.as_ref().is_some_and(|s| s.torn_writes),
+            converge,
         })
+    }
+
+    fn resolve_liveness(&self, l: &LivenessSpec, errors: &mut Vec<(String, String)>) -> Option<(Nanos, Core)> {
+        match (l.after, l.within) {
+            (None, None) if l.within_after_heal.0 == 0 => {
+                errors.push((
+                    "liveness".into(),
+                    "expected within_after_heal (a window after the last heal), or after and within (a liveness phase)"
+                        .into(),
+                ));
+                None
+            }
+            (None, None) => {
+                if l.core.is_some() {
+                    errors.push(("liveness.core".into(), "`core` goes with `after` (a liveness phase)".into()));
+                }
+                None
+            }
+            (Some(_), None) => {
+                errors.push((
+                    "liveness.within".into(),
+                    "missing field: expected the window after `after`, like \"5s\"".into(),
+                ));
+                None
+            }
+            (None, Some(_)) => {
+                errors.push((
+                    "liveness.after".into(),
+                    "missing field: expected when the liveness phase begins, like \"30s\"".into(),
+                ));
+                None
+            }
+            (Some(after), Some(_)) => {
+                if after.0 > self.duration.0 {
+                    errors.push((
+                        "liveness.after".into(),
+                        format!(
+                            "expected a time within the run's duration ({}), got {}",
+                            format_duration(self.duration.0),
+                            format_duration(after.0)
+                        ),
+                    ));
+                }
+                let core = match &l.core {
+                    None => Core::Majority,
+                    Some(serde_json::Value::String(c)) if c == "majority" => Core::Majority,
+                    Some(serde_json::Value::String(c)) if c == "all" => Core::All,
+                    Some(serde_json::Value::Array(ids)) if !ids.is_empty() => {
+                        let mut out = Vec::new();
+                        for (i, id) in ids.iter().enumerate() {
+                            match id.as_u64() {
+                                Some(id) if (id as usize) < self.nodes => out.push(id as usize),
+                                _ => errors.push((
+                                    format!("liveness.core[{i}]"),
+                                    format!("expected a node id in 0..{}, got {id}", self.nodes),
+                                )),
+                            }
+                        }
+                        out.sort_unstable();
+                        out.dedup();
+                        Core::Ids(out)
+                    }
+                    Some(v) => {
+                        errors.push((
+                            "liveness.core".into(),
+                            format!("expected \"majority\", \"all\" or a list of node ids, got {v}"),
+                        ));
+                        Core::Majority
+                    }
+                };
+                Some((after.0, core))
+            }
+        }
     }
 
     fn resolve_nemesis(&self, s: &NemesisSpec, procs: usize, errors: &mut Vec<(String, String)>) -> NemesisConfig {

@@ -70,8 +70,11 @@ impl<O> Invariant<O> for Liveness<O> {
     }
 
     fn on_finish(&mut self, end: &RunEnd<'_>) -> Verdict {
-        let Some(heal) = end.last_heal_ns else {
-            return Verdict::Unknown("faults never healed".to_string());
+        // With a liveness phase, the window opens when the phase begins.
+        let (heal, since) = match (end.converged_ns, end.last_heal_ns) {
+            (Some(t), _) => (t, "the liveness phase began"),
+            (None, Some(t)) => (t, "the last heal"),
+            (None, None) => return Verdict::Unknown("faults never healed".to_string()),
         };
         if self.progress.is_none() && self.client_ok.is_none() {
             return Verdict::Unknown("no clients and no declared progress: nothing to judge".to_string());
@@ -89,15 +92,23 @@ impl<O> Invariant<O> for Liveness<O> {
         };
         if end.end_ns < until {
             return Verdict::Unknown(format!(
-                "the run ended {} after the last heal, before the {} window closed",
+                "the run ended {} after {since}, before the {} window closed",
                 format_duration(end.end_ns - heal),
                 format_duration(self.within_ns)
             ));
         }
-        Verdict::Fail(format!(
-            "no progress within {} after the last heal at {} (expected: {missing})",
+        let mut why = format!(
+            "no progress within {} after {since} at {} (expected: {missing})",
             format_duration(self.within_ns),
             format_duration(heal)
-        ))
+        );
+        if end.converged_ns.is_some() {
+            let stayed: Vec<&str> = end.faults.still_open().map(|w| w.detail.as_str()).collect();
+            why.push_str(&match stayed.is_empty() {
+                true => "; no fault stayed in force".to_string(),
+                false => format!("; faults that stayed outside the core: {}", stayed.join(", ")),
+            });
+        }
+        Verdict::Fail(why)
     }
 }

@@ -52,6 +52,11 @@ impl LocalClock {
         }
     }
 
+    /// Whether the clock runs at exactly real speed.
+    pub fn is_exact(&self) -> bool {
+        self.rate_ppm == RATE_PPM_EXACT
+    }
+
     /// Sets the clock's speed from `now_ns` on.
     pub fn set_rate(&mut self, now_ns: Nanos, rate_ppm: u64) {
         assert!(rate_ppm > 0, "a clock rate must be positive");

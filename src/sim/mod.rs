@@ -67,6 +67,20 @@ pub struct SimConfig {
     pub shuffle_ties: bool,
     /// A crash loses, keeps or tears each unsynced write (else loses all).
     pub torn_writes: bool,
+    /// The liveness phase, if any: at this time faults stop, and a core
+    /// of nodes heals while faults outside it stay for good.
+    pub converge: Option<(Nanos, Core)>,
+}
+
+/// Which nodes heal in the liveness phase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Core {
+    /// A majority of the nodes, drawn from the seed.
+    Majority,
+    /// Every node: everything heals.
+    All,
+    /// These nodes.
+    Ids(Vec<NodeId>),
 }
 
 impl SimConfig {
@@ -89,6 +103,7 @@ impl SimConfig {
             nemesis: None,
             shuffle_ties: false,
             torn_writes: false,
+            converge: None,
         }
     }
 }
@@ -303,6 +318,9 @@ where
         if let Some(n) = &nemesis {
             world.queue.push(n.first_tick(), Event::Nemesis);
         }
+        if let Some((at, _)) = &config.converge {
+            world.queue.push(*at, Event::Converge);
+        }
         Sim {
             world: Rc::new(RefCell::new(world)),
             exec: Executor::default(),
@@ -421,6 +439,8 @@ where
                     w.complete_fsync(proc as usize, inc);
                     self.ready.append(&mut w.ready);
                 }
+                // In the liveness phase no fault starts or ends any more.
+                Event::Action(_) | Event::Nemesis if w.converged_ns.is_some() => {}
                 Event::Action(i) => {
                     drop(w);
                     let fault = self.faults[i as usize].clone();
@@ -429,6 +449,10 @@ where
                 Event::Nemesis => {
                     drop(w);
                     self.nemesis_tick(time);
+                }
+                Event::Converge => {
+                    drop(w);
+                    self.converge(time);
                 }
             }
         };
@@ -597,6 +621,54 @@ where
         }
     }
 
+    /// The liveness phase begins: the core's crashed nodes restart, its
+    /// paused ones resume, its clocks and disks return to normal, and the
+    /// links among its nodes heal; every other fault stays in force for the
+    /// rest of the run, and none starts or ends any more.
+    fn converge(&mut self, now: Nanos) {
+        let n = self.config.node_count;
+        let core: Vec<NodeId> = match &self.config.converge {
+            Some((_, Core::All)) | None => (0..n).collect(),
+            Some((_, Core::Ids(ids))) => ids.clone(),
+            Some((_, Core::Majority)) => {
+                let mut rng = rng::Prng::stream(self.config.seed, "converge");
+                let mut order: Vec<NodeId> = (0..n).collect();
+                for i in (1..order.len()).rev() {
+                    order.swap(i, rng.index(i + 1));
+                }
+                order.truncate(n / 2 + 1);
+                order.sort_unstable();
+                order
+            }
+        };
+        let text = format!("liveness phase: core {core:?} heals, other faults stay");
+        self.world.borrow_mut().record_fault(EventKind::Fault, 15, None, &text);
+        for &id in &core {
+            let (down, paused, skewed, slow) = {
+                let w = self.world.borrow();
+                let p = &w.procs[id];
+                (!p.up, p.paused, !p.clock.is_exact(), p.fsync_extra_ns > 0)
+            };
+            if down {
+                self.apply(Fault::Restart(id));
+            }
+            if paused {
+                self.apply(Fault::Resume(id));
+            }
+            if skewed {
+                self.apply(Fault::ClockRate { node: id, rate_ppm: clock::RATE_PPM_EXACT });
+            }
+            if slow {
+                self.apply(Fault::SlowDisk { node: id, extra_ns: 0 });
+            }
+        }
+        let mut w = self.world.borrow_mut();
+        w.net.heal_within(&core);
+        w.release_held();
+        w.faults.close_links_within(&core, now);
+        w.converged_ns = Some(now);
+    }
+
     /// Makes every live task of `node` ready: each timer re-arms on that
     /// spurious poll against the changed clock (a clock fault is rare, so a
     /// scan of the task slab is fine).
@@ -614,6 +686,7 @@ where
         let end = RunEnd {
             end_ns,
             last_heal_ns: log.last_heal(),
+            converged_ns: world.borrow().converged_ns,
             completed: matches!(stop, StopReason::Duration | StopReason::Quiescent { .. } | StopReason::Violation),
             faults: &log,
         };

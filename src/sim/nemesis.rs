@@ -793,6 +793,18 @@ impl FaultLog {
         });
     }
 
+    /// Closes the open link-fault windows (partitions, cuts, clogs, delays,
+    /// loss bursts) that only concern `nodes`: the liveness phase healed them.
+    pub fn close_links_within(&mut self, nodes: &[NodeId], now: Nanos) {
+        const LINK_KINDS: [&str; 5] = ["partition", "cut", "clog", "delay", "loss"];
+        self.close(now, |w| LINK_KINDS.contains(&w.kind) && w.nodes.iter().all(|n| nodes.contains(n)));
+    }
+
+    /// The windows still in force (not closed by the end of the run).
+    pub fn still_open(&self) -> impl Iterator<Item = &FaultWindow> {
+        self.open.iter().map(|&i| &self.windows[i])
+    }
+
     /// Closes the first open window whose detail is `detail`.
     fn close_first(&mut self, now: Nanos, detail: &str) {
         let windows = &mut self.windows;

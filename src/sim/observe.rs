@@ -61,6 +61,9 @@ pub struct RunEnd<'a> {
     pub end_ns: Nanos,
     /// When the last fault was healed, if every fault was healed by the end.
     pub last_heal_ns: Option<Nanos>,
+    /// When the liveness phase began (`liveness.after`), if the run has one:
+    /// from then on a core of nodes is healed and no fault changes.
+    pub converged_ns: Option<Nanos>,
     /// Whether the run reached its full duration (false after a step limit).
     pub completed: bool,
     /// Every fault of the run and when it was in force.

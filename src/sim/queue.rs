@@ -55,6 +55,8 @@ pub enum Event {
     },
     /// The random nemesis picks its next fault.
     Nemesis,
+    /// The liveness phase begins: faults stop, and a core heals.
+    Converge,
 }
 
 #[derive(Clone, Copy, Debug)]

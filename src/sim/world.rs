@@ -200,6 +200,8 @@ pub(crate) struct World<M, O> {
     pub fsync_latency: Latency,
     pub trace: Trace,
     pub checkers: Vec<Box<dyn Invariant<O>>>,
+    /// When the liveness phase began, if it has.
+    pub converged_ns: Option<Nanos>,
     /// Messages held on clogged links, in arrival order.
     pub held: Vec<u32>,
     /// Whether a crash tears unsynced writes instead of losing them all.
@@ -275,6 +277,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             checkers: Vec::new(),
             reporters: Vec::new(),
             held: Vec::new(),
+            converged_ns: None,
             torn_writes: false,
             leader_shown: None,
             leader: None,
