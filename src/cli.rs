@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::check::lin;
 use crate::explore::sweep::{default_sweep_dir, parse_seeds, sweep_data, sweep_rechecking, SeedResult, Tally};
 use crate::kit::AnyProtocol as Protocol;
-use crate::run_folder::{reproduce_command, run_to_folder, RunOptions};
+use crate::run_folder::{reproduce_command, run_to_folder, settings_suffix, RunOptions};
 use crate::runner::{Outcome, Overrides, Prepared};
 use crate::scenario::{format_duration, parse_duration, Scenario};
 use crate::sim::trace::hash_hex;
@@ -445,7 +445,7 @@ fn run_sweep(
     let p = prepare(path, overrides, protocols)?;
     let total = seeds.end - seeds.start;
     // Check the output folder before running: a sweep's results must not be lost.
-    let dir = out.unwrap_or_else(|| default_sweep_dir(&p.scenario.name, &seeds));
+    let dir = out.unwrap_or_else(|| default_sweep_dir(&p.scenario.name, &seeds, &settings_suffix(&p)));
     ensure_writable(&dir)
         .map_err(|e| InputError(format!("{}: cannot write the sweep report there: {e}", dir.display())))?;
     println!(

@@ -57,9 +57,69 @@ pub struct RunFolder {
     pub nondeterminism: Option<u64>,
 }
 
-/// The folder a run writes by default: `reports/<scenario>/seed-<N>`.
+/// The folder a run writes by default: `reports/<scenario>/seed-<N>`, with
+/// the run's settings when they are not the file's own (see [`settings_suffix`]).
 pub fn default_dir(scenario_name: &str, seed: u64) -> PathBuf {
     PathBuf::from("reports").join(scenario_name).join(format!("seed-{seed}"))
+}
+
+/// What tells a run's settings apart from the scenario file's own, for
+/// folder names: `""` for the file as written, else `-no-bugs`,
+/// `-bugs-a+b` (the bugs switched on, when they differ from the file's)
+/// and `-swarm`. Runs and sweeps with different settings never share a
+/// folder, so no report shows another run's files.
+pub fn settings_suffix(p: &Prepared<'_>) -> String {
+    let mut suffix = String::new();
+    if p.bugs != p.scenario.bugs {
+        if p.bugs.is_empty() {
+            suffix.push_str("-no-bugs");
+        } else {
+            suffix.push_str(&format!("-bugs-{}", p.bugs.join("+")));
+        }
+    }
+    if p.swarm {
+        suffix.push_str("-swarm");
+    }
+    suffix
+}
+
+/// The files a run folder's writer owns: a run removes them before it
+/// writes, so none is left from an earlier run into the same folder (a
+/// clean run never shows an old counterexample). Charts of the protocol
+/// (`chart-*.svg`) are removed too.
+pub const OWNED_FILES: [&str; 15] = [
+    "summary.json",
+    "history.jsonl",
+    "history-min.jsonl",
+    "lin_window.json",
+    "timeline.jsonl",
+    "trace.jsonl",
+    "observations.jsonl",
+    "charts.json",
+    "report.html",
+    "latency.svg",
+    "latency-quantiles.svg",
+    "latency-cdf.svg",
+    "rate.svg",
+    "events.svg",
+    "timeline.svg",
+];
+
+fn clear_owned(dir: &Path) -> std::io::Result<()> {
+    for name in OWNED_FILES {
+        match std::fs::remove_file(dir.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if name.starts_with("chart-") && name.ends_with(".svg") {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
 }
 
 /// The exact command that reproduces a run of `file` with `seed`.
@@ -90,12 +150,11 @@ pub fn run_to_folder(
     options: &RunOptions,
     reproduce: String,
 ) -> Result<RunFolder, String> {
-    // A swarm run is another run than the file's own: it gets its own folder.
-    let dir = options.out.clone().unwrap_or_else(|| match p.swarm {
-        true => default_dir(&p.scenario.name, seed).with_file_name(format!("swarm-seed-{seed}")),
-        false => default_dir(&p.scenario.name, seed),
+    let dir = options.out.clone().unwrap_or_else(|| {
+        default_dir(&p.scenario.name, seed).with_file_name(format!("seed-{seed}{}", settings_suffix(p)))
     });
     std::fs::create_dir_all(&dir).map_err(io(&dir, "cannot create the output folder: "))?;
+    clear_owned(&dir).map_err(io(&dir, "cannot clear the output folder: "))?;
     let sink = if options.trace {
         let path = dir.join("trace.jsonl");
         let f = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;

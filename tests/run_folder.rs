@@ -49,3 +49,40 @@ fn a_sweeps_tally_gives_its_exit_code() {
     assert!(tally.failed > 0 && tally.by_check["unique-tickets"] == tally.failed);
     assert_eq!(tally.exit_code(), 1);
 }
+
+#[test]
+fn a_run_owns_its_folder_and_settings_name_it() {
+    // Raft's stale local read fails linearizability: its folder gets a witness.
+    let file = "scenarios/raft/bug-stale-local-read.json";
+    let buggy = prepared(file, &Overrides::default());
+    let seed = (0..20)
+        .find(|&s| {
+            let run = buggy.run(s, faultline::sim::trace::TraceSink::Off, false).unwrap();
+            faultline::runner::outcome(&run.result) == Outcome::Failed
+        })
+        .expect("the planted bug fails some seed in 0..20");
+    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("run-folder-owned");
+    let options = RunOptions { out: Some(out.clone()), ..Default::default() };
+    let failed = run_to_folder(&buggy, seed, &options, "rerun".into()).unwrap();
+    assert_eq!(failed.outcome, Outcome::Failed);
+    assert!(out.join("history-min.jsonl").is_file() && out.join("lin_window.json").is_file());
+    // The same seed without the bug, into the same folder: nothing of the failure is left.
+    let no_bugs = Overrides { no_bugs: true, ..Default::default() };
+    let clean = prepared(file, &no_bugs);
+    let folder = run_to_folder(&clean, seed, &options, "rerun".into()).unwrap();
+    assert_eq!(folder.outcome, Outcome::Clean);
+    assert!(!out.join("history-min.jsonl").exists() && !out.join("lin_window.json").exists());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(!html.contains("Linearizability counterexample"), "no counterexample of another run");
+    // Default folders of different settings differ.
+    let suffixes: Vec<String> = [
+        Overrides::default(),
+        no_bugs,
+        Overrides { swarm: true, ..Default::default() },
+        Overrides { bugs: vec!["no-dedup".into()], ..Default::default() },
+    ]
+    .iter()
+    .map(|o| faultline::run_folder::settings_suffix(&prepared(file, o)))
+    .collect();
+    assert_eq!(suffixes, ["", "-no-bugs", "-swarm", "-bugs-stale-local-read+no-dedup"]);
+}

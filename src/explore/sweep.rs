@@ -90,9 +90,11 @@ impl Tally {
     }
 }
 
-/// The folder a sweep writes by default: `reports/<scenario>/sweep-A-B`.
-pub fn default_sweep_dir(scenario_name: &str, seeds: &std::ops::Range<u64>) -> std::path::PathBuf {
-    std::path::PathBuf::from("reports").join(scenario_name).join(format!("sweep-{}-{}", seeds.start, seeds.end))
+/// The folder a sweep writes by default: `reports/<scenario>/sweep-A-B`,
+/// plus the run settings' suffix (`-no-bugs`, `-swarm`, ...: see
+/// [`crate::run_folder::settings_suffix`]).
+pub fn default_sweep_dir(scenario_name: &str, seeds: &std::ops::Range<u64>, suffix: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from("reports").join(scenario_name).join(format!("sweep-{}-{}{suffix}", seeds.start, seeds.end))
 }
 
 /// What `sweep.json` and `sweep.html` show; `reproduce` gives a seed's command.
