@@ -325,7 +325,11 @@ fn run(
         println!("client operations completed: {}", folder.run.ops);
     }
     for (name, verdict) in &r.checks {
-        println!("check {name}: {}", verdict.word());
+        match verdict {
+            // Say why there is no verdict (a check the run never reached, a limit).
+            crate::check::Verdict::Unknown(why) => println!("check {name}: unknown ({why})"),
+            v => println!("check {name}: {}", v.word()),
+        }
     }
     println!("trace hash {}", hash_hex(r.trace_hash));
     for note in &folder.notes {
@@ -372,8 +376,15 @@ fn run(
                     println!("  {} from {:.3} s, {until}", f.detail, f.start_ns as f64 / 1e9);
                 }
             }
-            println!("last events before it:");
-            for line in &lines[lines.len().saturating_sub(12)..] {
+            // The last events up to and including the violating one, one short line each.
+            let briefs: Vec<String> = lines
+                .iter()
+                .filter_map(|l| crate::report::summary::event_brief(l))
+                .filter(|(i, _)| *i <= v.event_index)
+                .map(|(_, b)| b)
+                .collect();
+            println!("last events, up to the violating one (all of them: --trace, or timeline.jsonl):");
+            for line in &briefs[briefs.len().saturating_sub(12)..] {
                 println!("  {line}");
             }
         } else {

@@ -224,8 +224,9 @@ pub struct Violation {
 
 impl Violation {
     /// The longest partial linearization is shown only up to this many steps
-    /// (its end, where the failure is).
-    const STEPS_SHOWN_MAX: usize = 30;
+    /// (its end, where the failure is): enough to see the run-up, short
+    /// enough that a failing run's terminal output stays under 60 lines.
+    const STEPS_SHOWN_MAX: usize = 12;
     /// And kept up to this many: describing a million steps would cost more
     /// than the search that found them.
     pub const STEPS_KEPT_MAX: usize = 1000;

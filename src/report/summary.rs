@@ -99,6 +99,37 @@ fn fault_window(w: &crate::nemesis::FaultWindow) -> FaultWindow {
     }
 }
 
+/// Longest message or observation text in a one-line event summary.
+pub const BRIEF_CHARS_MAX: usize = 90;
+
+/// One `trace.jsonl` line as a person reads it in a terminal: its index and
+/// `9.086950 s  n1 -> n4  deliver AppendEntries { term: 158, … }`, with the
+/// message or observation text cut at [`BRIEF_CHARS_MAX`]. `None` for a line
+/// that is not a trace line, and for timers and local wakes, which say
+/// nothing a reader of a failure needs.
+pub fn event_brief(line: &str) -> Option<(u64, String)> {
+    let e: crate::sim::trace::TraceLine<'_> = serde_json::from_str(line).ok()?;
+    if e.ev == "timer" || e.ev == "local-wake" {
+        return None;
+    }
+    let cut = |s: &str| {
+        if s.chars().count() > BRIEF_CHARS_MAX {
+            s.chars().take(BRIEF_CHARS_MAX - 1).chain(std::iter::once('…')).collect()
+        } else {
+            s.to_string()
+        }
+    };
+    let node = |n: Option<Option<u64>>| n.flatten().map_or(String::new(), |n| format!("n{n}"));
+    let what = match (e.from, e.to) {
+        (Some(from), Some(to)) => format!("n{from} -> n{to}  {} {}", e.ev, cut(e.msg.as_deref().unwrap_or(""))),
+        _ => {
+            let text = e.text.as_deref().or(e.what.as_deref()).unwrap_or("");
+            format!("{}  {} {}", node(e.node), e.ev, cut(text)).trim_start().to_string()
+        }
+    };
+    Some((e.i, format!("{:.6} s  {}", e.t as f64 / 1e9, what.trim_end())))
+}
+
 /// Writes `summary.json`, `history.jsonl` if the protocol has clients, and
 /// `charts.json` if its reporters drew any (removing a stale one) into `dir`.
 pub fn write_run(dir: &Path, ctx: &SummaryContext<'_>, run: &ProtocolRun) -> std::io::Result<()> {
@@ -210,4 +241,23 @@ pub fn notable_jsonl(observations: &[crate::sim::ObservationRecord]) -> String {
             serde_json::to_string(&line).expect("an observation line serialises") + "\n"
         })
         .collect()
+}
+
+#[cfg(test)]
+mod brief_tests {
+    use super::event_brief;
+
+    #[test]
+    fn an_event_brief_is_one_short_line() {
+        let msg = format!("AppendEntries {{ entries: [{}] }}", "Entry { term: 1 }, ".repeat(50));
+        let line = format!(r#"{{"i":7,"t":9086949896,"ev":"deliver","from":1,"to":4,"msg_id":3,"msg":"{msg}"}}"#);
+        let (i, brief) = event_brief(&line).unwrap();
+        assert_eq!(i, 7);
+        assert!(brief.starts_with("9.086950 s  n1 -> n4  deliver AppendEntries { entries: [Entry"), "{brief}");
+        assert!(brief.chars().count() < 130 && brief.ends_with('…'), "{brief}");
+        let obs = r#"{"i":8,"t":1000,"ev":"observe","node":2,"obs":null,"text":"BecameLeader { term: 3 }"}"#;
+        assert_eq!(event_brief(obs).unwrap().1, "0.000001 s  n2  observe BecameLeader { term: 3 }");
+        assert_eq!(event_brief(r#"{"i":9,"t":5,"ev":"timer","task":1}"#), None);
+        assert_eq!(event_brief("not json"), None);
+    }
 }
