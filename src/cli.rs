@@ -52,7 +52,8 @@ enum Command {
         #[arg(long)]
         trace: bool,
         /// Window of simulated time saved to timeline.jsonl, e.g. "3s..5s"
-        /// (default: the 2 s before the first violation, else the first 2 s).
+        /// (default: the 2 s before the first violation, else 2 s from half a
+        /// second before the first fault, else the first 2 s).
         #[arg(long, value_name = "FROM..TO")]
         timeline: Option<String>,
         /// Switch on a planted bug (repeatable).
@@ -110,7 +111,7 @@ enum Command {
         out: Option<PathBuf>,
         /// Window of the message timeline, e.g. "3s..5s" (must lie within the
         /// saved timeline.jsonl; default: the 2 s before the first violation,
-        /// else the first 2 s).
+        /// else 2 s from half a second before the first fault, else the first 2 s).
         #[arg(long, value_name = "FROM..TO")]
         timeline: Option<String>,
     },

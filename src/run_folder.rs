@@ -188,7 +188,13 @@ pub fn run_to_folder(
     let window = options.window.unwrap_or(match (&r.violation, lin_span) {
         (Some(v), _) => (v.time_ns.saturating_sub(TIMELINE_NS), v.time_ns),
         (None, Some((start, end))) => (start.saturating_sub(TIMELINE_NS / 2), end.max(start) + TIMELINE_NS / 2),
-        (None, None) => (0, TIMELINE_NS.min(r.end_ns)),
+        // A clean run: around its first fault (a quarter before it), where something happens.
+        (None, None) => match r.faults.first() {
+            Some(f) => {
+                (f.start_ns.saturating_sub(TIMELINE_NS / 4), f.start_ns.saturating_sub(TIMELINE_NS / 4) + TIMELINE_NS)
+            }
+            None => (0, TIMELINE_NS.min(r.end_ns)),
+        },
     });
     // A window reaching past the run's end keeps nothing more: clamp it there.
     let window = (window.0.min(r.end_ns), window.1.min(r.end_ns));

@@ -53,13 +53,14 @@ fn run_writes_the_summary_and_prints_seed_first() {
     for line in trace.lines().take(100) {
         serde_json::from_str::<serde_json::Value>(line).expect("trace line is JSON");
     }
-    // The timeline is the first 2 s of a clean run.
+    // The timeline of a clean run with faults is the 2 s around its first
+    // fault (from half a second before), so it shows the fault.
+    let first_fault = summary["faults"][0]["start_ns"].as_u64().expect("chaos.json has faults");
+    let from = first_fault.saturating_sub(500_000_000);
     let timeline = std::fs::read_to_string(dir.join("timeline.jsonl")).unwrap();
-    let times: Vec<u64> = timeline
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["t"].as_u64().unwrap())
-        .collect();
-    assert!(!times.is_empty() && times.iter().all(|t| *t <= 2_000_000_000));
+    let events: Vec<serde_json::Value> = timeline.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(events.iter().all(|e| (from..=from + 2_000_000_000).contains(&e["t"].as_u64().unwrap())));
+    assert!(events.iter().any(|e| e["ev"] == "fault" && e["t"].as_u64() == Some(first_fault)), "the fault is in it");
     // Tracing does not change the run.
     let dir2 = temp_dir("run2");
     let again = check(&["run", "scenarios/tickets/chaos.json", "--seed", "3", "--out", dir2.to_str().unwrap()]);

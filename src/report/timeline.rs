@@ -34,12 +34,17 @@ const TOP_PX: f64 = 70.0;
 const BODY_PX: f64 = 1100.0;
 
 /// The default window of the timeline: the 2 s before the first violation,
-/// else the first 2 s of the run.
+/// else 2 s around the first fault (half a second before it), else the
+/// first 2 s of the run.
 pub fn default_timeline_window(data: &RunData) -> (u64, u64) {
     const WINDOW_NS: u64 = 2 * NS_PER_S;
-    match &data.summary.violation {
-        Some(violation) => (violation.time_ns.saturating_sub(WINDOW_NS), violation.time_ns.max(1)),
-        None => (0, WINDOW_NS),
+    match (&data.summary.violation, data.summary.faults.first()) {
+        (Some(violation), _) => (violation.time_ns.saturating_sub(WINDOW_NS), violation.time_ns.max(1)),
+        (None, Some(f)) => {
+            let start = f.start_ns.saturating_sub(WINDOW_NS / 4);
+            (start, start + WINDOW_NS)
+        }
+        (None, None) => (0, WINDOW_NS),
     }
 }
 
