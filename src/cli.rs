@@ -588,6 +588,21 @@ fn plot(
         return Ok(0);
     }
     for (data, dir) in runs.iter().zip(run_dirs) {
+        // A window the run did not save would draw empty axes: say so instead.
+        if let (Some((from, to)), Some([saved_from, saved_to])) = (window, data.summary.timeline_window_ns) {
+            if from < saved_from || to > saved_to {
+                return Err(InputError(format!(
+                    "{}: --timeline {}..{} is outside the saved timeline ({}..{}); rerun the seed with `run --timeline FROM..TO` to save that window",
+                    dir.display(),
+                    format_duration(from),
+                    format_duration(to),
+                    format_duration(saved_from),
+                    format_duration(saved_to)
+                )));
+            }
+        }
+        // Without --timeline, the window the run saved.
+        let window = window.or(data.summary.timeline_window_ns.map(|[from, to]| (from, to)));
         let written =
             crate::report::write_all(data, dir, window).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
         for path in written {

@@ -225,6 +225,7 @@ pub fn run_to_folder(
         reproduce: &reproduce,
         notes: &notes,
         swarm: p.swarm.then(|| crate::explore::swarm::describe(&p.scenario_for(seed))),
+        timeline_window_ns: Some([from_ns, to_ns]),
     };
     crate::report::write_run(&dir, &ctx, &run).map_err(io(&dir, ""))?;
     std::fs::write(dir.join("observations.jsonl"), crate::report::summary::notable_jsonl(&r.observations))

@@ -245,6 +245,10 @@ fn run_draws_the_report_and_plot_redraws_it_from_saved_files() {
     let out = check(&["plot", "--compare", d, d, "--out", compare_dir.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(compare_dir.join("compare.svg").is_file());
+    // A window outside the one the run saved: one line naming both, exit 2.
+    let outside = check(&["plot", d, "--timeline", "25s..26s"]);
+    assert_eq!(outside.code, 2, "{}", outside.stdout);
+    assert!(outside.stderr.contains("outside the saved timeline"), "{}", outside.stderr);
     // A missing or corrupt run folder: one line, exit 2.
     let missing = check(&["plot", "/no/such/run"]);
     assert_eq!((missing.code, missing.stderr.trim()), (2, "faultline: /no/such/run: run folder not found"));

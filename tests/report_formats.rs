@@ -212,6 +212,7 @@ fn a_summary() -> Summary {
         lin_window: None,
         protocol_stats: Default::default(),
         swarm: None,
+        timeline_window_ns: None,
     }
 }
 

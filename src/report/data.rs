@@ -228,6 +228,9 @@ pub struct Summary {
     /// participant's time in doubt.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub protocol_stats: BTreeMap<String, serde_json::Value>,
+    /// The window of simulated time `timeline.jsonl` covers, ns (`[from, to]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline_window_ns: Option<[u64; 2]>,
     /// For a `--swarm` run, the fault configuration its seed drew (the
     /// nemesis section, loss and duplication).
     #[serde(default, skip_serializing_if = "Option::is_none")]

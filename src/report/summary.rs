@@ -33,6 +33,8 @@ pub struct SummaryContext<'a> {
     pub notes: &'a [String],
     /// The seed's swarm draw, for a `--swarm` run.
     pub swarm: Option<serde_json::Value>,
+    /// The window `timeline.jsonl` covers, ns.
+    pub timeline_window_ns: Option<[u64; 2]>,
 }
 
 /// The run's summary: the [`Summary`] that `summary.json` holds.
@@ -86,6 +88,7 @@ pub fn run_summary(ctx: &SummaryContext<'_>, run: &ProtocolRun) -> Summary {
         lin_window: None,
         protocol_stats: r.extras.stats.clone(),
         swarm: ctx.swarm.clone(),
+        timeline_window_ns: ctx.timeline_window_ns,
     }
 }
 
