@@ -19,5 +19,6 @@ pub mod lin {
 }
 
 pub use crate::sim::observe::{
-    Extras, FnInvariant, Invariant, Mark, Reporter, RunEnd, Span, SpanChart, SpanLane, Verdict, Violation, FAULTS_BEFORE_NS,
+    Extras, FnInvariant, Invariant, Mark, Reporter, RunEnd, Span, SpanChart, SpanLane, Verdict, Violation,
+    FAULTS_BEFORE_NS,
 };

@@ -384,5 +384,7 @@ impl Protocol for MultiPaxos {
         s.invariant("promise-kept", promise_kept);
         s.invariant("state-machine-safety", state_machine_safety);
         s.progress("a value is chosen", |obs| matches!(obs, Obs::Chosen { .. }));
+        // The nemesis's `leader` target mode aims at the latest leader.
+        s.leader_shown(|obs| matches!(obs, Obs::Elected { .. }));
     }
 }

@@ -1,6 +1,8 @@
-//! The replicated state machine: a map of integer registers with per-client
+//! The key-value state machine: a map of integer registers with per-client
 //! deduplication. Every node applies the same committed commands in log
 //! order, so every node computes the same results; the leader sends them.
+//! It is Raft's (and Multi-Paxos's) [`StateMachine`] for the shared client
+//! workload.
 //!
 //! Deduplication is what makes a retried request (same `(client, seq)`)
 //! take effect once: the machine keeps, per client, the last applied `seq`
@@ -9,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use super::machine::{Effect, NoObs, StateMachine};
 use super::msg::Command;
 use crate::sim::NodeId;
 use crate::workload::{KvOp, Response};
@@ -55,5 +58,40 @@ impl Kv {
     /// The current value of `key` (for the `stale-local-read` bug).
     pub fn get(&self, key: u32) -> Option<i64> {
         self.data.get(&key).copied()
+    }
+}
+
+impl StateMachine for Kv {
+    type Op = KvOp;
+    type Response = Response;
+    type Config = ();
+    type Obs = NoObs;
+
+    fn new(_config: &()) -> Kv {
+        Kv::default()
+    }
+
+    #[inline]
+    fn apply<F: FnMut(Effect<Response, NoObs>)>(
+        &mut self,
+        _index: u64,
+        _now_ns: u64,
+        cmd: &Command,
+        dedup: bool,
+        effects: &mut F,
+    ) {
+        let response = Kv::apply(self, cmd, dedup);
+        effects(Effect::Reply { client: cmd.client, seq: cmd.seq, response });
+    }
+
+    fn redirect(leader: Option<NodeId>) -> Response {
+        Response::Redirect(leader)
+    }
+
+    fn read_local(&self, op: &KvOp) -> Option<Response> {
+        match *op {
+            KvOp::Read { key } => Some(Response::Ok(self.get(key))),
+            _ => None,
+        }
     }
 }

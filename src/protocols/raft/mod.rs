@@ -1,5 +1,6 @@
 //! `raft`: Raft consensus (Ongaro and Ousterhout, 2014) replicating a
-//! linearizable key-value store.
+//! linearizable key-value store, and the consensus under any other
+//! [`StateMachine`] (the coordination service of `zk-lock` is the second).
 //!
 //! # The algorithm
 //! Time is divided into *terms*, each with at most one leader. A follower
@@ -26,6 +27,17 @@
 //! applies committed entries in order to its state machine ([`kv`]); the
 //! leader answers the client.
 //!
+//! # Generic over the state machine
+//! The node code ([`node`]) knows nothing of keys and values: it is generic
+//! over a [`StateMachine`] (`apply` a committed command, answer a
+//! non-leader's redirect, and optional leader-side hooks for services with
+//! heartbeats and commands of their own), and over the simulation's
+//! message and observation types, into which Raft's [`Msg`] and
+//! [`invariants::Obs`] are wrapped ([`machine::Carries`], `From`). Each
+//! use is monomorphised: the key-value Raft below runs with the identity
+//! wrapping and no dynamic call in the hot path, and its traces are the
+//! same event for event as before the split.
+//!
 //! `current_term`, `voted_for` and the log are written to storage and synced
 //! before the message that depends on them (a vote, an acknowledgement, the
 //! leader counting its own copy). Reads go through the log like writes, so
@@ -50,6 +62,7 @@
 
 pub mod invariants;
 pub mod kv;
+pub mod machine;
 pub mod msg;
 pub mod node;
 
@@ -61,7 +74,8 @@ use crate::kit::{Invalid, Named, Needs, Protocol, Setup, LINEARIZABILITY_CHECK};
 use crate::scenario::{Dur, Scenario};
 use crate::workload::{ClientCodec, KvOp, Response};
 use invariants::Obs;
-use msg::Msg;
+pub use machine::{Carries, StateMachine};
+pub use msg::Msg;
 
 /// The protocol.
 pub struct Raft;
@@ -162,6 +176,7 @@ impl Protocol for Raft {
     fn setup(&self, s: &mut Setup<'_, Self>) {
         let o = s.options();
         let cfg = Rc::new(node::Config {
+            server_count: s.node_count(),
             election_timeout_ns: (o.election_timeout[0].0, o.election_timeout[1].0),
             heartbeat_ns: o.heartbeat.0,
             pre_vote: o.pre_vote,
@@ -174,13 +189,16 @@ impl Protocol for Raft {
                 skip_prev_log_check: s.bug("skip-prev-log-check"),
                 no_dedup: s.bug("no-dedup"),
             },
+            machine: (),
         });
-        s.nodes(move |ctx| node::run(ctx, cfg.clone()));
+        s.nodes(move |ctx| node::run::<kv::Kv, Msg, Obs>(ctx, cfg.clone()));
         s.kv_clients(Codec);
         s.invariant("election-safety", invariants::election_safety);
         s.invariant("log-matching", invariants::log_matching);
         s.invariant("leader-completeness", invariants::leader_completeness);
         s.invariant("state-machine-safety", invariants::state_machine_safety);
         s.progress("a leader commits an entry", |obs| matches!(obs, Obs::Committed { .. }));
+        // The nemesis's `leader` target mode aims at the latest leader.
+        s.leader_shown(|obs| matches!(obs, Obs::BecameLeader { .. }));
     }
 }

@@ -9,18 +9,24 @@
 //! its entry). On restart the node reloads them and starts as a follower;
 //! `commit_index` and the state machine are volatile and rebuilt from the
 //! log as the leader's commit index arrives again.
+//!
+//! The node is generic over the [`StateMachine`] it replicates and over
+//! the message and observation types of the simulation it runs in (`M`
+//! carries Raft's [`Msg`], `O` takes Raft's [`Obs`]), and monomorphised
+//! for each: the key-value Raft runs with `M = Msg`, `O = Obs`, where
+//! wrapping is the identity.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::Hash;
 use std::pin::Pin;
 use std::rc::Rc;
 
 use super::invariants::Obs;
-use super::kv::Kv;
+use super::machine::{Carries, Effect, StateMachine};
 use super::msg::{Command, Entry, Msg};
 use crate::node::{Ctx, Sleep};
 use crate::sim::trace::stable_hash;
 use crate::sim::NodeId;
-use crate::workload::{KvOp, Response};
 
 /// Planted bugs, each off in the correct protocol.
 #[derive(Clone, Copy, Debug, Default)]
@@ -37,9 +43,13 @@ pub struct Bugs {
     pub no_dedup: bool,
 }
 
-/// A node's resolved options.
+/// A node's resolved options; `C` is the state machine's own configuration.
 #[derive(Clone, Debug)]
-pub struct Config {
+pub struct Config<C = ()> {
+    /// Raft's servers are processes `0..server_count` (the scenario's
+    /// nodes for the key-value Raft; a protocol may place other roles on
+    /// the processes after them).
+    pub server_count: usize,
     /// Election timeout range on the local clock, ns (drawn uniformly).
     pub election_timeout_ns: (u64, u64),
     /// Leader heartbeat (and candidate vote re-send) period, ns.
@@ -53,6 +63,8 @@ pub struct Config {
     pub batch_entries_max: usize,
     /// Planted bugs.
     pub bugs: Bugs,
+    /// What every replica's state machine is built from.
+    pub machine: C,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,9 +75,16 @@ enum Role {
     Leader,
 }
 
-struct Node {
-    ctx: Ctx<Msg, Obs>,
-    cfg: Rc<Config>,
+/// The Raft messages of state machine `S`.
+type MsgOf<S> = Msg<<S as StateMachine>::Op, <S as StateMachine>::Response>;
+
+/// What a simulation's message and observation types must be for Raft to run in it.
+pub trait Host<S: StateMachine>: Carries<MsgOf<S>> + Clone + std::fmt::Debug + Hash + 'static {}
+impl<S: StateMachine, M: Carries<MsgOf<S>> + Clone + std::fmt::Debug + Hash + 'static> Host<S> for M {}
+
+struct Node<S: StateMachine, M, O> {
+    ctx: Ctx<M, O>,
+    cfg: Rc<Config<S::Config>>,
     id: NodeId,
     peers: Vec<NodeId>,
     majority: usize,
@@ -73,14 +92,14 @@ struct Node {
     current_term: u64,
     voted_for: Option<NodeId>,
     /// Entry `i` (1-based) is `log[i - 1]`.
-    log: Vec<Entry>,
+    log: Vec<Entry<S::Op>>,
     /// `chain[i - 1]` hashes entries `1..=i` (terms and commands): equal
     /// chains at an index mean equal prefixes, which `log-matching` checks.
     chain: Vec<u64>,
     // Volatile state.
     commit_index: u64,
     last_applied: u64,
-    kv: Kv,
+    sm: S,
     role: Role,
     leader_hint: Option<NodeId>,
     /// Local time of the last AppendEntries from a current leader.
@@ -101,12 +120,12 @@ fn log_key(index: u64) -> String {
     format!("log/{index:012}")
 }
 
-fn chain_next(prev: u64, entry: &Entry) -> u64 {
+fn chain_next<Op: std::hash::Hash>(prev: u64, entry: &Entry<Op>) -> u64 {
     stable_hash(&(prev, entry.term, stable_hash(&entry.cmd)))
 }
 
 /// The armed wake-up: its local deadline and the sleep that waits for it.
-type Timer<'a> = (u64, Pin<Box<Sleep<'a, Msg, Obs>>>);
+type Timer<'a, M, O> = (u64, Pin<Box<Sleep<'a, M, O>>>);
 
 /// The node's entry point: load durable state, then run the event loop.
 ///
@@ -115,9 +134,14 @@ type Timer<'a> = (u64, Pin<Box<Sleep<'a, Msg, Obs>>>);
 /// AppendEntries pushes the election timeout back), the firing just re-arms
 /// for the new one. So a busy node arms about one timer per timeout period,
 /// not one per message.
-pub async fn run(ctx: Ctx<Msg, Obs>, cfg: Rc<Config>) {
-    let mut node = Node::load(ctx.clone(), cfg);
-    let mut timer: Option<Timer<'_>> = None;
+pub async fn run<S, M, O>(ctx: Ctx<M, O>, cfg: Rc<Config<S::Config>>)
+where
+    S: StateMachine,
+    M: Host<S>,
+    O: From<Obs> + From<S::Obs> + std::fmt::Debug + Hash + serde::Serialize + 'static,
+{
+    let mut node = Node::<S, M, O>::load(ctx.clone(), cfg);
+    let mut timer: Option<Timer<'_, M, O>> = None;
     loop {
         let now = ctx.now_ns();
         if now >= node.tick_deadline_ns {
@@ -144,11 +168,18 @@ pub async fn run(ctx: Ctx<Msg, Obs>, cfg: Rc<Config>) {
     }
 }
 
-impl Node {
-    fn load(ctx: Ctx<Msg, Obs>, cfg: Rc<Config>) -> Node {
+impl<S, M, O> Node<S, M, O>
+where
+    S: StateMachine,
+    M: Host<S>,
+    O: From<Obs> + From<S::Obs> + std::fmt::Debug + Hash + serde::Serialize + 'static,
+{
+    fn load(ctx: Ctx<M, O>, cfg: Rc<Config<S::Config>>) -> Self {
         let id = ctx.id();
-        let peers = ctx.peers();
-        let majority = ctx.node_count() / 2 + 1;
+        let servers = cfg.server_count;
+        assert!(id < servers, "a Raft server is one of processes 0..{servers}");
+        let peers: Vec<NodeId> = (0..servers).filter(|&p| p != id).collect();
+        let majority = servers / 2 + 1;
         let disk = ctx.storage();
         let (current_term, voted_for) = if cfg.bugs.forget_vote {
             // BUG(forget-vote): term and vote live in memory only; a restart forgets them.
@@ -156,14 +187,14 @@ impl Node {
         } else {
             (disk.get_json("term").unwrap_or(0), disk.get_json("vote").unwrap_or(None))
         };
-        let mut log: Vec<Entry> = Vec::new();
+        let mut log: Vec<Entry<S::Op>> = Vec::new();
         let mut chain: Vec<u64> = Vec::new();
         for key in disk.keys_with_prefix("log/") {
             // Entries are written and deleted as a suffix, so the keys are 1, 2, ...
             if key != log_key(log.len() as u64 + 1) {
                 break;
             }
-            let Some(entry) = disk.get(&key).and_then(|b| Entry::decode(&b)) else {
+            let Some(entry) = disk.get(&key).and_then(|b| Entry::decode_op(&b)) else {
                 break;
             };
             chain.push(chain_next(chain.last().copied().unwrap_or(0), &entry));
@@ -182,7 +213,7 @@ impl Node {
             chain,
             commit_index: 0,
             last_applied: 0,
-            kv: Kv::default(),
+            sm: S::new(&cfg.machine),
             role: Role::Follower,
             leader_hint: None,
             leader_contact_ns: None,
@@ -196,6 +227,18 @@ impl Node {
         };
         node.reset_election_timer();
         node
+    }
+
+    // ----- the host's message and observation types -----
+
+    #[inline]
+    fn send(&self, to: NodeId, msg: MsgOf<S>) {
+        self.ctx.send(to, M::wrap(msg));
+    }
+
+    #[inline]
+    fn emit(&self, obs: Obs) {
+        self.ctx.emit(O::from(obs));
     }
 
     // ----- log helpers -----
@@ -217,7 +260,7 @@ impl Node {
     }
 
     /// Appends `entry` in memory and in storage (not yet synced).
-    fn append(&mut self, entry: Entry) {
+    fn append(&mut self, entry: Entry<S::Op>) {
         let index = self.last_index() + 1;
         self.ctx.storage().put(&log_key(index), entry.encode());
         self.chain.push(chain_next(self.chain.last().copied().unwrap_or(0), &entry));
@@ -241,7 +284,7 @@ impl Node {
     fn emit_appended(&self, index: u64) {
         if index > 0 {
             let i = index as usize - 1;
-            self.ctx.emit(Obs::Appended { index, term: self.log[i].term, chain: self.chain[i] });
+            self.emit(Obs::Appended { index, term: self.log[i].term, chain: self.chain[i] });
         }
     }
 
@@ -300,6 +343,21 @@ impl Node {
                     self.next_index.insert(p, self.match_index[&p] + 1);
                     self.send_append(p);
                 }
+                if S::SERVICE {
+                    // The service's own commands (a session expiry), proposed like a client's.
+                    let now = self.ctx.now_ns();
+                    let mut proposed = false;
+                    while let Some(op) = self.sm.propose(now) {
+                        self.append(Entry { term: self.current_term, cmd: Command { client: self.id, seq: 0, op } });
+                        self.emit_appended(self.last_index());
+                        proposed = true;
+                    }
+                    if proposed {
+                        // The leader counts itself only once its own copy is durable.
+                        self.flush().await;
+                        self.send_new_entries();
+                    }
+                }
             }
             Role::PreCandidate | Role::Candidate => {
                 // Re-ask peers that have not answered (messages may be lost).
@@ -321,7 +379,7 @@ impl Node {
     fn send_request_vote(&self, to: NodeId, term: u64, pre_vote: bool) {
         let msg =
             Msg::RequestVote { term, last_log_index: self.last_index(), last_log_term: self.last_term(), pre_vote };
-        self.ctx.send(to, msg);
+        self.send(to, msg);
     }
 
     async fn on_election_timeout(&mut self) {
@@ -362,7 +420,7 @@ impl Node {
 
     fn leave_leadership(&mut self) {
         if self.role == Role::Leader {
-            self.ctx.emit(Obs::SteppedDown { term: self.current_term });
+            self.emit(Obs::SteppedDown { term: self.current_term });
             self.leader_hint = None;
         }
     }
@@ -399,7 +457,10 @@ impl Node {
                 term_starts.push((i as u64 + 1, e.term));
             }
         }
-        self.ctx.emit(Obs::BecameLeader { term: self.current_term, last_index: self.last_index(), term_starts });
+        self.emit(Obs::BecameLeader { term: self.current_term, last_index: self.last_index(), term_starts });
+        if S::SERVICE {
+            self.sm.on_leader_start(now);
+        }
         for i in 0..self.peers.len() {
             let p = self.peers[i];
             self.send_append(p);
@@ -421,7 +482,7 @@ impl Node {
             // Granted only if a real election in `term` could succeed and no leader is known to be alive.
             let granted = term > self.current_term && up_to_date && !self.leader_recent();
             let reply_term = if granted { term } else { self.current_term };
-            self.ctx.send(from, Msg::RequestVoteReply { term: reply_term, granted, pre_vote: true });
+            self.send(from, Msg::RequestVoteReply { term: reply_term, granted, pre_vote: true });
             return;
         }
         if term > self.current_term && self.cfg.check_quorum && self.leader_recent() {
@@ -439,7 +500,7 @@ impl Node {
             self.reset_election_timer();
         }
         self.flush().await;
-        self.ctx.send(from, Msg::RequestVoteReply { term: self.current_term, granted, pre_vote: false });
+        self.send(from, Msg::RequestVoteReply { term: self.current_term, granted, pre_vote: false });
     }
 
     async fn on_request_vote_reply(&mut self, from: NodeId, term: u64, granted: bool, pre_vote: bool) {
@@ -488,7 +549,7 @@ impl Node {
             leader_commit: self.commit_index,
         };
         self.next_index.insert(to, until as u64 + 1);
-        self.ctx.send(to, msg);
+        self.send(to, msg);
     }
 
     async fn on_append_entries(
@@ -497,11 +558,11 @@ impl Node {
         term: u64,
         prev_log_index: u64,
         prev_log_term: u64,
-        entries: Vec<Entry>,
+        entries: Vec<Entry<S::Op>>,
         leader_commit: u64,
     ) {
         if term < self.current_term {
-            self.ctx.send(from, Msg::AppendEntriesReply { term: self.current_term, success: false, index: 0 });
+            self.send(from, Msg::AppendEntriesReply { term: self.current_term, success: false, index: 0 });
             return;
         }
         self.become_follower(term);
@@ -511,7 +572,7 @@ impl Node {
         if prev_log_index > self.last_index() {
             self.flush().await;
             let index = self.last_index() + 1;
-            self.ctx.send(from, Msg::AppendEntriesReply { term: self.current_term, success: false, index });
+            self.send(from, Msg::AppendEntriesReply { term: self.current_term, success: false, index });
             return;
         }
         if self.term_at(prev_log_index) != prev_log_term {
@@ -526,7 +587,7 @@ impl Node {
                     index -= 1;
                 }
                 self.flush().await;
-                self.ctx.send(from, Msg::AppendEntriesReply { term: self.current_term, success: false, index });
+                self.send(from, Msg::AppendEntriesReply { term: self.current_term, success: false, index });
                 return;
             }
         }
@@ -552,7 +613,7 @@ impl Node {
             self.commit_index = self.commit_index.max(leader_commit.min(new_last));
         }
         self.flush().await;
-        self.ctx.send(from, Msg::AppendEntriesReply { term: self.current_term, success: true, index: new_last });
+        self.send(from, Msg::AppendEntriesReply { term: self.current_term, success: true, index: new_last });
         self.apply_committed();
     }
 
@@ -598,7 +659,7 @@ impl Node {
             // BUG(commit-previous-term): with the bug on, the check above is skipped and an
             // earlier term's entry counts as committed once a majority stores it.
             self.commit_index = n;
-            self.ctx.emit(Obs::Committed { index: n, entry_term, leader_term: self.current_term });
+            self.emit(Obs::Committed { index: n, entry_term, leader_term: self.current_term });
             break;
         }
         self.apply_committed();
@@ -610,34 +671,54 @@ impl Node {
         while self.last_applied < self.commit_index.min(self.last_index()) {
             self.last_applied += 1;
             let index = self.last_applied;
-            let entry = &self.log[index as usize - 1];
-            let response = self.kv.apply(&entry.cmd, !self.cfg.bugs.no_dedup);
+            let Node { ctx, log, sm, role, cfg, .. } = self;
+            let entry = &log[index as usize - 1];
+            ctx.emit(O::from(Obs::Applied { index, term: entry.term, cmd_hash: stable_hash(&entry.cmd) }));
+            let leader = *role == Role::Leader;
+            let now = if S::SERVICE { ctx.now_ns() } else { 0 };
             // BUG(no-dedup) lives in `Kv::apply`: with dedup off, a retried request applies twice.
-            self.ctx.emit(Obs::Applied { index, term: entry.term, cmd_hash: stable_hash(&entry.cmd) });
-            if self.role == Role::Leader {
-                let (client, seq) = (entry.cmd.client, entry.cmd.seq);
-                self.ctx.send(client, Msg::ClientReply { seq, response });
-            }
+            sm.apply(index, now, &entry.cmd, !cfg.bugs.no_dedup, &mut |effect| match effect {
+                Effect::Reply { client, seq, response } => {
+                    if leader {
+                        ctx.send(client, M::wrap(Msg::ClientReply { seq, response }));
+                    }
+                }
+                Effect::Observe(obs) => ctx.emit(O::from(obs)),
+            });
         }
     }
 
     // ----- clients -----
 
-    async fn on_client_request(&mut self, client: NodeId, seq: u64, op: KvOp) {
+    async fn on_client_request(&mut self, client: NodeId, seq: u64, op: S::Op) {
         if self.role != Role::Leader {
-            self.ctx.send(client, Msg::ClientReply { seq, response: Response::Redirect(self.leader_hint) });
+            self.send(client, Msg::ClientReply { seq, response: S::redirect(self.leader_hint) });
             return;
         }
-        if let (KvOp::Read { key }, true) = (&op, self.cfg.bugs.stale_local_read) {
-            // BUG(stale-local-read): answer from local state without confirming leadership.
-            let response = Response::Ok(self.kv.get(*key));
-            self.ctx.send(client, Msg::ClientReply { seq, response });
-            return;
+        if S::SERVICE {
+            if let Some(response) = self.sm.serve(client, &op, self.ctx.now_ns()) {
+                self.send(client, Msg::ClientReply { seq, response });
+                return;
+            }
+        }
+        if self.cfg.bugs.stale_local_read {
+            if let Some(response) = self.sm.read_local(&op) {
+                // BUG(stale-local-read): answer from local state without confirming leadership.
+                self.send(client, Msg::ClientReply { seq, response });
+                return;
+            }
         }
         self.append(Entry { term: self.current_term, cmd: Command { client, seq, op } });
         self.emit_appended(self.last_index());
         // The leader counts itself only once its own copy is durable.
         self.flush().await;
+        self.send_new_entries();
+    }
+
+    /// After the leader appended entries and made them durable: sends them
+    /// and counts its own copy.
+    #[inline]
+    fn send_new_entries(&mut self) {
         for i in 0..self.peers.len() {
             let p = self.peers[i];
             if self.next_index[&p] <= self.last_index() {
@@ -647,7 +728,10 @@ impl Node {
         self.advance_commit();
     }
 
-    async fn on_message(&mut self, from: NodeId, msg: Msg) {
+    async fn on_message(&mut self, from: NodeId, msg: M) {
+        let Ok(msg) = msg.unwrap() else {
+            return; // not Raft's: another role's message
+        };
         match msg {
             Msg::RequestVote { term, last_log_index, last_log_term, pre_vote } => {
                 self.on_request_vote(from, term, last_log_index, last_log_term, pre_vote).await
