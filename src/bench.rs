@@ -51,7 +51,8 @@ impl BenchResult {
 }
 
 /// Names of the benchmark workloads.
-pub const WORKLOADS: [&str; 6] = ["pingpong", "broadcast", "channels", "timers", "raft", "multipaxos"];
+pub const WORKLOADS: [&str; 8] =
+    ["pingpong", "broadcast", "channels", "timers", "raft", "multipaxos", "twopc", "zk-lock"];
 
 const MS: u64 = 1_000_000;
 const FOREVER_NS: u64 = 1_000_000 * 1_000_000_000;
@@ -271,6 +272,8 @@ pub fn run_workload(name: &str) -> Option<BenchResult> {
         "timers" => Some(timers()),
         "raft" => Some(raft()),
         "multipaxos" => Some(multipaxos()),
+        "twopc" => Some(crate::protocols::twopc::bench()),
+        "zk-lock" => Some(crate::protocols::lock::zk::bench()),
         _ => None,
     }
 }

@@ -137,7 +137,7 @@ enum Command {
         #[arg(long)]
         witness: Option<PathBuf>,
     },
-    /// Run a fixed benchmark workload: pingpong, broadcast, channels, timers, raft, multipaxos.
+    /// Run a fixed benchmark workload: pingpong, broadcast, channels, timers, raft, multipaxos, twopc, zk-lock.
     Bench {
         /// The workload.
         workload: String,
