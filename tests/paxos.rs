@@ -5,80 +5,20 @@
 //! Seed ranges are small (each contains a known failing seed) so the file
 //! stays fast; `scripts/sweep-paxos-bugs.sh` runs the wide sweeps.
 
-use std::ops::Range;
 use std::path::Path;
 
 use faultline::check::Invariant;
 use faultline::nemesis::FaultLog;
 use faultline::protocols::paxos::{multi, single, Ballot};
 use faultline::protocols::raft::msg::Command;
-use faultline::runner::{outcome, Outcome, Overrides, Prepared, ProtocolRun};
+use faultline::runner::{Overrides, Prepared, ProtocolRun};
 use faultline::scenario::Scenario;
 use faultline::sim::trace::TraceSink;
 use faultline::workload::KvOp;
 use faultline::Verdict;
 
-/// What a seed range must show.
-enum Expect {
-    /// Every seed passes every check.
-    Clean,
-    /// Some seed fails, and the failing check is this one.
-    Caught(&'static str),
-}
-
-fn load(file: &str) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-    Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn prepare_scenario(scenario: Scenario, file: &str, no_bugs: bool) -> Prepared<'static> {
-    let protocols: &'static [&'static dyn faultline::kit::AnyProtocol] =
-        Box::leak(faultline::protocols::builtin().into_boxed_slice());
-    Prepared::new(scenario, file, protocols, &Overrides { no_bugs, ..Default::default() })
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn failing_check(run: &ProtocolRun) -> Option<&str> {
-    run.result.checks.iter().find(|(_, v)| matches!(v, Verdict::Fail(_))).map(|(n, _)| n.as_str())
-}
-
-/// Runs `file` (with `checks`, if given, in place of the file's) for
-/// `seeds`, bugs cleared with `no_bugs`, and asserts `expect`. Returns the
-/// seed that proved it (the failing one, or the last clean one).
-fn check_with(file: &str, checks: Option<&[&str]>, seeds: Range<u64>, no_bugs: bool, expect: Expect) -> u64 {
-    let mut scenario = load(file);
-    if let Some(checks) = checks {
-        scenario.checks = Some(checks.iter().map(|c| c.to_string()).collect());
-    }
-    let prepared = prepare_scenario(scenario, file, no_bugs);
-    let mut last = seeds.start;
-    for seed in seeds.clone() {
-        let run = prepared.run(seed, TraceSink::Off, false).expect("scenario runs");
-        last = seed;
-        match expect {
-            Expect::Clean => assert_eq!(
-                outcome(&run.result),
-                Outcome::Clean,
-                "{file} seed {seed} (no_bugs={no_bugs}) should be clean: {:?}",
-                run.result.checks
-            ),
-            Expect::Caught(name) => {
-                if let Some(failed) = failing_check(&run) {
-                    assert_eq!(failed, name, "{file} seed {seed}: the wrong check failed: {:?}", run.result.checks);
-                    return seed;
-                }
-            }
-        }
-    }
-    if let Expect::Caught(name) = expect {
-        panic!("{file}: no seed in {seeds:?} failed {name}");
-    }
-    last
-}
-
-fn check(file: &str, seeds: Range<u64>, no_bugs: bool, expect: Expect) -> u64 {
-    check_with(file, None, seeds, no_bugs, expect)
-}
+mod common;
+use common::seeds::{check, check_with, load, prepare, Expect};
 
 fn names(run: &ProtocolRun) -> Vec<&str> {
     run.result.checks.iter().map(|(n, _)| n.as_str()).collect()
@@ -88,7 +28,7 @@ fn names(run: &ProtocolRun) -> Vec<&str> {
 fn dueling_proposers_decide_and_pass_every_check() {
     let file = "scenarios/paxos/dueling.json";
     check(file, 0..3, false, Expect::Clean);
-    let run = prepare_scenario(load(file), file, false).run(0, TraceSink::Off, true).unwrap();
+    let run = prepare(load(file), file, false).run(0, TraceSink::Off, true).unwrap();
     assert_eq!(names(&run), ["agreement", "validity", "promise-kept", "liveness"]);
     assert!(run.result.checks.iter().all(|(_, v)| *v == Verdict::Pass), "{:?}", run.result.checks);
     assert!(run.history.is_none(), "single-decree Paxos has no clients");
@@ -103,7 +43,7 @@ fn dueling_proposers_decide_and_pass_every_check() {
 fn multipaxos_calm_passes_every_check() {
     let file = "scenarios/paxos/multi-calm.json";
     check(file, 0..2, false, Expect::Clean);
-    let run = prepare_scenario(load(file), file, false).run(0, TraceSink::Off, false).unwrap();
+    let run = prepare(load(file), file, false).run(0, TraceSink::Off, false).unwrap();
     assert_eq!(
         names(&run),
         ["agreement", "validity", "promise-kept", "state-machine-safety", "linearizability", "liveness"]
@@ -303,7 +243,7 @@ fn liveness_verdict(liveness: &str, faults: &str) -> Verdict {
     );
     assert_ne!(text, base);
     let scenario = Scenario::parse(&text, file).unwrap();
-    let run = prepare_scenario(scenario, file, false).run(1, TraceSink::Off, false).unwrap();
+    let run = prepare(scenario, file, false).run(1, TraceSink::Off, false).unwrap();
     run.result.checks.into_iter().find(|(n, _)| n == "liveness").expect("liveness runs").1
 }
 

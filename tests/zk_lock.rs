@@ -6,7 +6,6 @@
 //! so the file stays fast; `scripts/sweep-zk-lock-bugs.sh` runs the wide
 //! sweeps.
 
-use std::ops::Range;
 use std::path::Path;
 
 use faultline::check::{Invariant, RunEnd, Verdict};
@@ -15,71 +14,12 @@ use faultline::protocols::lock::zk::invariants::{lock_view, NoHerd, NoOrphans};
 use faultline::protocols::lock::zk::tree::{Event, Report};
 use faultline::protocols::lock::zk::{ClientEvent, Obs};
 use faultline::protocols::lock::LockObs;
-use faultline::runner::{outcome, Outcome, Overrides, Prepared, ProtocolRun};
+use faultline::runner::{Overrides, Prepared, ProtocolRun};
 use faultline::scenario::Scenario;
 use faultline::sim::trace::TraceSink;
 
-/// What a seed range must show.
-enum Expect {
-    /// Every seed passes every check.
-    Clean,
-    /// Some seed fails, and the failing check is this one.
-    Caught(&'static str),
-}
-
-fn load(file: &str) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-    Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn prepare(scenario: Scenario, file: &str, no_bugs: bool) -> Prepared<'static> {
-    let protocols: &'static [&'static dyn faultline::kit::AnyProtocol] =
-        Box::leak(faultline::protocols::builtin().into_boxed_slice());
-    Prepared::new(scenario, file, protocols, &Overrides { no_bugs, ..Default::default() })
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn failing_check(run: &ProtocolRun) -> Option<&str> {
-    run.result.checks.iter().find(|(_, v)| matches!(v, Verdict::Fail(_))).map(|(n, _)| n.as_str())
-}
-
-/// Runs `file` (with `checks` in place of the file's, if given) for
-/// `seeds`, bugs cleared with `no_bugs`, and asserts `expect`. Returns the
-/// seed that proved it (the failing one, or the last clean one).
-fn check_with(file: &str, checks: Option<&[&str]>, seeds: Range<u64>, no_bugs: bool, expect: Expect) -> u64 {
-    let mut scenario = load(file);
-    if let Some(checks) = checks {
-        scenario.checks = Some(checks.iter().map(|c| c.to_string()).collect());
-    }
-    let prepared = prepare(scenario, file, no_bugs);
-    let mut last = seeds.start;
-    for seed in seeds.clone() {
-        let run = prepared.run(seed, TraceSink::Off, false).expect("scenario runs");
-        last = seed;
-        match expect {
-            Expect::Clean => assert_eq!(
-                outcome(&run.result),
-                Outcome::Clean,
-                "{file} seed {seed} (no_bugs={no_bugs}) should be clean: {:?}",
-                run.result.checks
-            ),
-            Expect::Caught(name) => {
-                if let Some(failed) = failing_check(&run) {
-                    assert_eq!(failed, name, "{file} seed {seed}: the wrong check failed: {:?}", run.result.checks);
-                    return seed;
-                }
-            }
-        }
-    }
-    if let Expect::Caught(name) = expect {
-        panic!("{file}: no seed in {seeds:?} failed {name}");
-    }
-    last
-}
-
-fn check(file: &str, seeds: Range<u64>, no_bugs: bool, expect: Expect) -> u64 {
-    check_with(file, None, seeds, no_bugs, expect)
-}
+mod common;
+use common::seeds::{check, check_with, load, prepare, Expect};
 
 fn stat(run: &ProtocolRun, key: &str) -> serde_json::Value {
     run.result.extras.stats.get(key).cloned().unwrap_or_else(|| panic!("no stat {key}: {:?}", run.result.extras))

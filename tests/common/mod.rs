@@ -3,6 +3,8 @@
 //! so tests never share state and need no temp-dir crate.
 #![allow(dead_code)]
 
+pub mod seeds;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
