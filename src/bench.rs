@@ -204,15 +204,8 @@ pub fn raft() -> BenchResult {
         "workload": { "clients": 3, "rate": 100, "keys": 10, "mix": { "read": 0.1, "write": 0.8, "cas": 0.1 } },
         "checks": ["election-safety", "log-matching", "leader-completeness", "state-machine-safety"]
     }"#;
-    let scenario = crate::scenario::Scenario::parse(text, "<bench raft>").expect("the bench scenario parses");
-    let protocols: [&dyn crate::kit::AnyProtocol; 1] = [&crate::protocols::raft::Raft];
-    let prepared = crate::runner::Prepared::new(scenario, "<bench raft>", &protocols, &Default::default())
-        .expect("the bench scenario is valid");
-    let start = Instant::now();
-    let run = prepared.run(1, crate::sim::trace::TraceSink::Off, false).expect("the bench scenario runs");
-    let wall = start.elapsed().as_secs_f64();
+    let (run, wall) = crate::bench::run_clean("raft", text, &crate::protocols::raft::Raft);
     let sim_seconds = run.result.end_ns as f64 / 1e9;
-    assert_eq!(crate::runner::outcome(&run.result), crate::runner::Outcome::Clean, "bench raft must run clean");
     BenchResult {
         workload: "raft",
         unit: "deliveries",
@@ -228,6 +221,26 @@ pub fn raft() -> BenchResult {
     }
 }
 
+/// Runs seed 1 of a bench scenario of `protocol` (the `<bench NAME>`
+/// scenario `text`) and returns the run and its wall seconds; a bench
+/// scenario must run clean, so a protocol regression cannot pass as speed.
+pub(crate) fn run_clean(
+    name: &str,
+    text: &str,
+    protocol: &dyn crate::kit::AnyProtocol,
+) -> (crate::kit::ProtocolRun, f64) {
+    let file = format!("<bench {name}>");
+    let scenario = crate::scenario::Scenario::parse(text, &file).expect("the bench scenario parses");
+    let protocols = [protocol];
+    let prepared = crate::runner::Prepared::new(scenario, &file, &protocols, &Default::default())
+        .expect("the bench scenario is valid");
+    let start = Instant::now();
+    let run = prepared.run(1, crate::sim::trace::TraceSink::Off, false).expect("the bench scenario runs");
+    let wall = start.elapsed().as_secs_f64();
+    assert_eq!(crate::runner::outcome(&run.result), crate::runner::Outcome::Clean, "bench {name} must run clean");
+    (run, wall)
+}
+
 /// The `multipaxos` benchmark, `raft`'s workload on Multi-Paxos: 5 nodes,
 /// 3 clients offering 100 ops/s (80% writes, 10% cas, 10% reads over 10
 /// keys), 600 simulated seconds, seed 1, latency uniform [1 ms, 5 ms], the
@@ -239,15 +252,8 @@ pub fn multipaxos() -> BenchResult {
         "workload": { "clients": 3, "rate": 100, "keys": 10, "mix": { "read": 0.1, "write": 0.8, "cas": 0.1 } },
         "checks": ["agreement", "validity", "promise-kept", "state-machine-safety"]
     }"#;
-    let scenario = crate::scenario::Scenario::parse(text, "<bench multipaxos>").expect("the bench scenario parses");
-    let protocols: [&dyn crate::kit::AnyProtocol; 1] = [&crate::protocols::paxos::MultiPaxos];
-    let prepared = crate::runner::Prepared::new(scenario, "<bench multipaxos>", &protocols, &Default::default())
-        .expect("the bench scenario is valid");
-    let start = Instant::now();
-    let run = prepared.run(1, crate::sim::trace::TraceSink::Off, false).expect("the bench scenario runs");
-    let wall = start.elapsed().as_secs_f64();
+    let (run, wall) = crate::bench::run_clean("multipaxos", text, &crate::protocols::paxos::MultiPaxos);
     let sim_seconds = run.result.end_ns as f64 / 1e9;
-    assert_eq!(crate::runner::outcome(&run.result), crate::runner::Outcome::Clean, "bench multipaxos must run clean");
     BenchResult {
         workload: "multipaxos",
         unit: "deliveries",

@@ -885,15 +885,8 @@ pub(crate) fn bench() -> crate::bench::BenchResult {
         "options": { "accounts_per_participant": 8 },
         "checks": ["atomicity", "agreement-with-client", "isolation", "conservation"]
     }"#;
-    let scenario = Scenario::parse(text, "<bench twopc>").expect("the bench scenario parses");
-    let protocols: [&dyn crate::kit::AnyProtocol; 1] = [&TwoPc];
-    let prepared = crate::runner::Prepared::new(scenario, "<bench twopc>", &protocols, &Default::default())
-        .expect("the bench scenario is valid");
-    let start = std::time::Instant::now();
-    let run = prepared.run(1, crate::sim::trace::TraceSink::Off, false).expect("the bench scenario runs");
-    let wall = start.elapsed().as_secs_f64();
+    let (run, wall) = crate::bench::run_clean("twopc", text, &TwoPc);
     let sim_seconds = run.result.end_ns as f64 / 1e9;
-    assert_eq!(crate::runner::outcome(&run.result), crate::runner::Outcome::Clean, "bench twopc must run clean");
     let stat = |name: &str| run.result.extras.stats.get(name).map_or_else(|| "?".to_string(), |v| v.to_string());
     crate::bench::BenchResult {
         workload: "twopc",

@@ -436,15 +436,8 @@ pub fn bench() -> crate::bench::BenchResult {
         "network": { "latency": { "dist": "uniform", "min": "1ms", "max": "5ms" } },
         "checks": ["mutual-exclusion", "fenced-writes", "no-herd"]
     }"#;
-    let scenario = crate::scenario::Scenario::parse(text, "<bench zk-lock>").expect("the bench scenario parses");
-    let protocols: [&dyn crate::kit::AnyProtocol; 1] = [&ZkLock];
-    let prepared = crate::runner::Prepared::new(scenario, "<bench zk-lock>", &protocols, &Default::default())
-        .expect("the bench scenario is valid");
-    let start = std::time::Instant::now();
-    let run = prepared.run(1, crate::sim::trace::TraceSink::Off, false).expect("the bench scenario runs");
-    let wall = start.elapsed().as_secs_f64();
+    let (run, wall) = crate::bench::run_clean("zk-lock", text, &ZkLock);
     let sim_seconds = run.result.end_ns as f64 / 1e9;
-    assert_eq!(crate::runner::outcome(&run.result), crate::runner::Outcome::Clean, "bench zk-lock must run clean");
     let acquisitions = run.result.extras.stats.get("acquisitions").and_then(|v| v.as_u64()).unwrap_or(0);
     crate::bench::BenchResult {
         workload: "zk-lock",
