@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seeds="${1:-0..200}"
 jobs="${2:-2}"
 cargo build --release --quiet
-for bug in commit-previous-term forget-vote stale-local-read skip-prev-log-check no-dedup; do
+for bug in commit-previous-term forget-vote stale-local-read skip-prev-log-check no-dedup no-log-checksum; do
     scenario="scenarios/raft/bug-$bug.json"
     echo "== $bug: with the bug"
     cargo run --release --quiet -- sweep "$scenario" --seeds "$seeds" --jobs "$jobs" || true

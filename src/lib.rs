@@ -9,6 +9,7 @@
 
 pub(crate) mod bench;
 pub mod check;
+pub mod checksum;
 pub mod cli;
 pub mod coro;
 pub mod explore;

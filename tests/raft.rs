@@ -92,7 +92,7 @@ fn calm_passes_every_check() {
 
 #[test]
 fn fault_scenarios_pass() {
-    for s in ["lossy", "leader-isolation", "partitions", "one-way", "crash-restart", "pause-leader", "clock-skew"] {
+    for s in ["lossy", "leader-isolation", "partitions", "one-way", "crash-restart", "pause-leader", "clock-skew", "torn-writes"] {
         check(&format!("scenarios/raft/{s}.json"), 0..3, false, Expect::Clean);
     }
 }
@@ -105,6 +105,7 @@ fn planted_bugs_are_caught_and_the_correct_raft_is_clean() {
         ("stale-local-read", "linearizability"),
         ("skip-prev-log-check", "log-matching"),
         ("no-dedup", "linearizability"),
+        ("no-log-checksum", "leader-completeness"),
     ];
     for (bug, check_name) in bugs {
         let file = format!("scenarios/raft/bug-{bug}.json");

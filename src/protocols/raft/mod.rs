@@ -43,7 +43,11 @@
 //! leader counting its own copy). Reads go through the log like writes, so
 //! they are linearizable without leases. The state machine deduplicates
 //! requests per client, so a retried request (same `(client, seq)`) takes
-//! effect once.
+//! effect once. What a node reads back from storage is checked: log records
+//! carry a checksum and the chain hash of the log before them, and the term
+//! and vote alternate between two checksummed slots, so a crash that tears
+//! unsynced writes (`storage.torn_writes`) costs at most the unsynced tail,
+//! never a record that was synced (see [`node`]).
 //!
 //! # Invariants promised
 //! `election-safety`, `log-matching`, `leader-completeness`,
@@ -54,7 +58,7 @@
 //! # Planted bugs
 //! Each is a small deviation marked `// BUG(name):` in the code:
 //! `commit-previous-term`, `forget-vote`, `stale-local-read`,
-//! `skip-prev-log-check`, `no-dedup` (see [`BUGS`]).
+//! `skip-prev-log-check`, `no-dedup`, `no-log-checksum` (see [`BUGS`]).
 //!
 //! # Options (`options` in the scenario)
 //! `election_timeout` (`["150ms", "300ms"]`), `heartbeat` (`"50ms"`),
@@ -98,6 +102,10 @@ pub const BUGS: &[Named] = &[
     Named::new("stale-local-read", "the leader serves reads locally; a deposed leader returns stale values"),
     Named::new("skip-prev-log-check", "followers append without checking the previous entry's term"),
     Named::new("no-dedup", "the state machine applies a retried request again"),
+    Named::new(
+        "no-log-checksum",
+        "log records are read back without checking their checksum, so a torn write is trusted",
+    ),
 ];
 
 /// The `options` object.
@@ -188,6 +196,7 @@ impl Protocol for Raft {
                 stale_local_read: s.bug("stale-local-read"),
                 skip_prev_log_check: s.bug("skip-prev-log-check"),
                 no_dedup: s.bug("no-dedup"),
+                no_log_checksum: s.bug("no-log-checksum"),
             },
             machine: (),
         });

@@ -10,6 +10,17 @@
 //! `commit_index` and the state machine are volatile and rebuilt from the
 //! log as the leader's commit index arrives again.
 //!
+//! What is read back is checked, because a crash may tear any unsynced
+//! write (`storage.torn_writes`). Each log record carries a checksum
+//! ([`crate::checksum`]) and the chain hash of the entries before it, so a
+//! reload keeps exactly the longest prefix that was written whole and in
+//! order, and deletes (and syncs away) whatever lies after the first bad
+//! record. The term and vote go to two slots in turn, each record with a
+//! sequence number and a checksum; a write goes to the slot that does not
+//! hold the last synced record, so tearing it can never destroy that one.
+//! The reloaded term is at least the last entry's term: the term write and
+//! a later entry are separate records, and a crash may keep the second only.
+//!
 //! The node is generic over the [`StateMachine`] it replicates and over
 //! the message and observation types of the simulation it runs in (`M`
 //! carries Raft's [`Msg`], `O` takes Raft's [`Obs`]), and monomorphised
@@ -23,7 +34,7 @@ use std::rc::Rc;
 
 use super::invariants::Obs;
 use super::machine::{Carries, Effect, StateMachine};
-use super::msg::{Command, Entry, Msg};
+use super::msg::{Command, Entry, LogOp, Msg};
 use crate::node::{Ctx, Sleep};
 use crate::sim::trace::stable_hash;
 use crate::sim::NodeId;
@@ -41,6 +52,8 @@ pub struct Bugs {
     pub skip_prev_log_check: bool,
     /// The state machine does not deduplicate retried requests.
     pub no_dedup: bool,
+    /// Log records are read back without checking their checksum.
+    pub no_log_checksum: bool,
 }
 
 /// A node's resolved options; `C` is the state machine's own configuration.
@@ -109,6 +122,13 @@ struct Node<S: StateMachine, M, O> {
     votes: BTreeSet<NodeId>,
     /// Term, vote or log changed since the last sync.
     dirty: bool,
+    /// Sequence number of the latest term-and-vote record written.
+    hard_seq: u64,
+    /// The slot (0 or 1) holding the latest synced term-and-vote record;
+    /// new records go to the other one.
+    hard_slot: usize,
+    /// A term-and-vote record was written since the last sync.
+    hard_unsynced: bool,
     // Leader state.
     next_index: BTreeMap<NodeId, u64>,
     match_index: BTreeMap<NodeId, u64>,
@@ -118,6 +138,55 @@ struct Node<S: StateMachine, M, O> {
 
 fn log_key(index: u64) -> String {
     format!("log/{index:012}")
+}
+
+/// Storage keys of the two term-and-vote slots.
+const HARD_KEYS: [&str; 2] = ["hard/0", "hard/1"];
+
+/// A term-and-vote record: sequence number, term, vote (`u64::MAX` for
+/// none), sealed with a checksum.
+fn encode_hard(seq: u64, term: u64, vote: Option<NodeId>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(24 + crate::checksum::SEAL_LEN);
+    out.extend_from_slice(&seq.to_le_bytes());
+    out.extend_from_slice(&term.to_le_bytes());
+    out.extend_from_slice(&vote.map_or(u64::MAX, |v| v as u64).to_le_bytes());
+    crate::checksum::seal(out)
+}
+
+/// Reads [`encode_hard`]'s form: `(seq, term, vote)`, or `None` if torn.
+fn decode_hard(record: &[u8]) -> Option<(u64, u64, Option<NodeId>)> {
+    let value = crate::checksum::unseal(record)?;
+    let u64_at = |i: usize| value.get(i..i + 8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    if value.len() != 24 {
+        return None;
+    }
+    let vote = match u64_at(16)? {
+        u64::MAX => None,
+        v => Some(NodeId::try_from(v).ok()?),
+    };
+    Some((u64_at(0)?, u64_at(8)?, vote))
+}
+
+/// A log record: the chain hash of the entries before it, then the entry,
+/// sealed with a checksum.
+fn encode_record<Op: LogOp>(prev_chain: u64, entry: &Entry<Op>) -> Vec<u8> {
+    let mut out = prev_chain.to_le_bytes().to_vec();
+    out.extend_from_slice(&entry.encode());
+    crate::checksum::seal(out)
+}
+
+/// Reads [`encode_record`]'s form if it is whole and follows `prev_chain`.
+fn decode_record<Op: LogOp>(record: &[u8], prev_chain: u64, check_sum: bool) -> Option<Entry<Op>> {
+    let value = if check_sum {
+        crate::checksum::unseal(record)?
+    } else {
+        // BUG(no-log-checksum): trust the record as read back; a torn
+        // write with a flipped bit decodes as an entry nobody wrote.
+        crate::checksum::unseal_unchecked(record)?
+    };
+    let (prev, entry) = value.split_at_checked(8)?;
+    (u64::from_le_bytes(prev.try_into().expect("8 bytes")) == prev_chain).then_some(())?;
+    Entry::decode_op(entry)
 }
 
 fn chain_next<Op: std::hash::Hash>(prev: u64, entry: &Entry<Op>) -> u64 {
@@ -141,6 +210,7 @@ where
     O: From<Obs> + From<S::Obs> + std::fmt::Debug + Hash + serde::Serialize + 'static,
 {
     let mut node = Node::<S, M, O>::load(ctx.clone(), cfg);
+    node.flush().await; // the deletes of a torn tail, if any, before any new write
     let mut timer: Option<Timer<'_, M, O>> = None;
     loop {
         let now = ctx.now_ns();
@@ -181,24 +251,49 @@ where
         let peers: Vec<NodeId> = (0..servers).filter(|&p| p != id).collect();
         let majority = servers / 2 + 1;
         let disk = ctx.storage();
-        let (current_term, voted_for) = if cfg.bugs.forget_vote {
+        // The newest whole term-and-vote record of the two slots.
+        let (mut hard_seq, mut hard_slot, mut current_term, mut voted_for) = (0, 0, 0, None);
+        if cfg.bugs.forget_vote {
             // BUG(forget-vote): term and vote live in memory only; a restart forgets them.
-            (0, None)
         } else {
-            (disk.get_json("term").unwrap_or(0), disk.get_json("vote").unwrap_or(None))
-        };
+            for (slot, key) in HARD_KEYS.iter().enumerate() {
+                if let Some((seq, term, vote)) = disk.get(key).and_then(|b| decode_hard(&b)) {
+                    if seq > hard_seq {
+                        (hard_seq, hard_slot, current_term, voted_for) = (seq, slot, term, vote);
+                    }
+                }
+            }
+        }
         let mut log: Vec<Entry<S::Op>> = Vec::new();
         let mut chain: Vec<u64> = Vec::new();
-        for key in disk.keys_with_prefix("log/") {
+        let keys = disk.keys_with_prefix("log/");
+        let mut whole = 0;
+        for key in &keys {
             // Entries are written and deleted as a suffix, so the keys are 1, 2, ...
-            if key != log_key(log.len() as u64 + 1) {
-                break;
-            }
-            let Some(entry) = disk.get(&key).and_then(|b| Entry::decode_op(&b)) else {
+            let prev = chain.last().copied().unwrap_or(0);
+            let entry = (*key == log_key(log.len() as u64 + 1))
+                .then(|| disk.get(key))
+                .flatten()
+                .and_then(|b| decode_record::<S::Op>(&b, prev, !cfg.bugs.no_log_checksum));
+            let Some(entry) = entry else {
                 break;
             };
-            chain.push(chain_next(chain.last().copied().unwrap_or(0), &entry));
+            chain.push(chain_next(prev, &entry));
             log.push(entry);
+            whole += 1;
+        }
+        // Records after the first torn or out-of-chain one are stale: delete
+        // them (the caller syncs before anything else is written), or a later
+        // append at the hole would make them look like the log's tail.
+        for key in &keys[whole..] {
+            disk.delete(key);
+        }
+        let dirty = whole < keys.len();
+        // A crash may keep an entry of term T but lose the term write before it.
+        if let Some(last) = log.last().filter(|_| !cfg.bugs.forget_vote) {
+            if last.term > current_term {
+                (current_term, voted_for) = (last.term, None);
+            }
         }
         let now = ctx.now_ns();
         let mut node = Node {
@@ -220,7 +315,10 @@ where
             election_deadline_ns: 0,
             tick_deadline_ns: now + cfg.heartbeat_ns,
             votes: BTreeSet::new(),
-            dirty: false,
+            dirty,
+            hard_seq,
+            hard_slot,
+            hard_unsynced: false,
             next_index: BTreeMap::new(),
             match_index: BTreeMap::new(),
             last_ack_ns: BTreeMap::new(),
@@ -262,7 +360,8 @@ where
     /// Appends `entry` in memory and in storage (not yet synced).
     fn append(&mut self, entry: Entry<S::Op>) {
         let index = self.last_index() + 1;
-        self.ctx.storage().put(&log_key(index), entry.encode());
+        let prev = self.chain.last().copied().unwrap_or(0);
+        self.ctx.storage().put(&log_key(index), encode_record(prev, &entry));
         self.chain.push(chain_next(self.chain.last().copied().unwrap_or(0), &entry));
         self.log.push(entry);
         assert_eq!(self.chain.len(), self.log.len(), "one chain hash per entry");
@@ -295,9 +394,10 @@ where
         self.current_term = term;
         self.voted_for = voted_for;
         if !self.cfg.bugs.forget_vote {
-            let disk = self.ctx.storage();
-            disk.put_json("term", &term);
-            disk.put_json("vote", &voted_for);
+            self.hard_seq += 1;
+            let record = encode_hard(self.hard_seq, term, voted_for);
+            self.ctx.storage().put(HARD_KEYS[1 - self.hard_slot], record);
+            self.hard_unsynced = true;
         }
         self.dirty = true;
     }
@@ -307,6 +407,11 @@ where
         if self.dirty {
             self.ctx.storage().sync().await;
             self.dirty = false;
+            if self.hard_unsynced {
+                // The slot just synced now holds the latest record.
+                self.hard_slot = 1 - self.hard_slot;
+                self.hard_unsynced = false;
+            }
         }
     }
 
