@@ -6,21 +6,36 @@
 //! leave any unsynced write cut short or with a bit flipped (see
 //! `src/storage.rs`), as a real page cache can. A protocol that decodes what
 //! it reads back without a checksum can take a corrupt record for a good
-//! one. The checksum is 64-bit FNV-1a: a few lines, no dependency, and every
-//! single-bit flip changes it (each step of FNV-1a is a bijection of the
-//! state for a fixed input byte, so one changed byte can never be undone by
-//! the bytes after it). It is not a defence against an adversary, only
-//! against the disk faults the simulator injects.
+//! one. The checksum is FNV-1a's multiply-xor step taken over 64-bit
+//! words instead of bytes (eight times fewer steps: Raft seals every log
+//! record, so this is on the hot path), seeded with the length. Every
+//! single-bit flip changes it: each step is a bijection of the state for a
+//! fixed input word, so one changed word can never be undone by the words
+//! after it. It is not a defence against an adversary, only against the
+//! disk faults the simulator injects.
 
 /// Bytes [`seal`] adds after the value.
 pub const SEAL_LEN: usize = 8;
 
-/// 64-bit FNV-1a of `bytes`.
+/// FNV-1a's 64-bit prime and offset basis.
+const PRIME: u64 = 0x0000_0100_0000_01b3;
+const BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// The checksum of `bytes`: FNV-1a steps over little-endian 64-bit words
+/// (the last one zero-padded), starting from the basis mixed with the length.
+#[inline]
 pub fn checksum(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    let step = |h: u64, word: u64| (h ^ word).wrapping_mul(PRIME);
+    let mut h = step(BASIS, bytes.len() as u64);
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        h = step(h, u64::from_le_bytes(word.try_into().expect("8 bytes")));
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        h = step(h, u64::from_le_bytes(last));
     }
     h
 }
@@ -68,10 +83,10 @@ mod tests {
     }
 
     #[test]
-    fn the_checksum_is_fnv1a() {
-        // Published FNV-1a 64 test vectors.
-        assert_eq!(checksum(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(checksum(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(checksum(b"foobar"), 0x8594_4171_f739_67e8);
+    fn zero_padding_and_length_do_not_collide() {
+        // The padded last word of "ab" equals that of "ab\0": the length tells them apart.
+        assert_ne!(checksum(b"ab"), checksum(b"ab\0"));
+        assert_ne!(checksum(b""), checksum(&[0; 8]));
+        assert_eq!(checksum(b"same bytes"), checksum(b"same bytes"));
     }
 }

@@ -114,11 +114,17 @@ impl<Op: LogOp> Entry<Op> {
     #[inline]
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(50);
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends [`Entry::encode`]'s form to `out`.
+    #[inline]
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.term.to_le_bytes());
         out.extend_from_slice(&(self.cmd.client as u64).to_le_bytes());
         out.extend_from_slice(&self.cmd.seq.to_le_bytes());
-        self.cmd.op.encode(&mut out);
-        out
+        self.cmd.op.encode(out);
     }
 
     /// Reads [`Entry::encode`]'s form for any operation type; `None` if

@@ -170,8 +170,9 @@ fn decode_hard(record: &[u8]) -> Option<(u64, u64, Option<NodeId>)> {
 /// A log record: the chain hash of the entries before it, then the entry,
 /// sealed with a checksum.
 fn encode_record<Op: LogOp>(prev_chain: u64, entry: &Entry<Op>) -> Vec<u8> {
-    let mut out = prev_chain.to_le_bytes().to_vec();
-    out.extend_from_slice(&entry.encode());
+    let mut out = Vec::with_capacity(8 + 50 + crate::checksum::SEAL_LEN);
+    out.extend_from_slice(&prev_chain.to_le_bytes());
+    entry.encode_into(&mut out);
     crate::checksum::seal(out)
 }
 
