@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 
 use crate::check::lin;
-use crate::explore::sweep::{default_sweep_dir, parse_seeds, sweep_data, sweep_rechecking, SeedResult, Tally};
+use crate::explore::shard::{Shard, ShardHeader, ShardLine, ShardWriter};
+use crate::explore::sweep::{counts_text, default_sweep_dir, parse_seeds, sweep_data, sweep_plan, tally_lines};
+use crate::explore::sweep::{Plan, SeedResult, Tally};
 use crate::kit::AnyProtocol as Protocol;
 use crate::run_folder::{reproduce_command, run_to_folder, settings_suffix, RunOptions};
 use crate::runner::{Outcome, Overrides, Prepared};
@@ -97,6 +99,24 @@ enum Command {
         /// repeats; 1 reruns every seed.
         #[arg(long, value_name = "SHARE", default_value_t = crate::explore::sweep::RECHECK_FRACTION)]
         check_determinism: f64,
+        /// Run only the seeds with seed % N == I, one JSON line per seed to
+        /// OUT/shard-I-of-N.jsonl as each finishes (join shards: `merge`).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// With --shard: keep the seeds already in the shard's file, run the rest.
+        #[arg(long, requires = "shard")]
+        resume: bool,
+    },
+    /// Join `sweep --shard` outputs into one sweep.json and sweep.html.
+    Merge {
+        /// Shard outputs: folders given to `sweep --shard --out` (their
+        /// shard-*.jsonl files), or the files.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Folder for sweep.json and sweep.html (default: the first input
+        /// folder, or the first file's folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// (Re)draw the plots and report.html of a run folder from its saved files.
     Plot {
@@ -208,7 +228,19 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Resu
             let window = timeline.map(|t| parse_window(&t)).transpose()?;
             run(&scenario, &overrides, out, trace, window, protocols, prefix)
         }
-        Command::Sweep { scenario, seeds, jobs, stop_on_failure, out, bugs, no_bugs, swarm, check_determinism } => {
+        Command::Sweep {
+            scenario,
+            seeds,
+            jobs,
+            stop_on_failure,
+            out,
+            bugs,
+            no_bugs,
+            swarm,
+            check_determinism,
+            shard,
+            resume,
+        } => {
             if !(0.0..=1.0).contains(&check_determinism) {
                 return Err(InputError(format!(
                     "--check-determinism: expected a share between 0 and 1, got {check_determinism}"
@@ -216,6 +248,7 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Resu
             }
             let overrides = Overrides { seed: None, bugs, no_bugs, swarm };
             let seeds = parse_seeds(&seeds).map_err(|e| InputError(format!("--seeds: {e}")))?;
+            let shard = shard.map(|s| Shard::parse(&s)).transpose().map_err(|e| InputError(format!("--shard: {e}")))?;
             let jobs = match jobs {
                 Some(j) if !(1..=JOBS_MAX).contains(&j) => {
                     return Err(InputError(format!("--jobs: expected a thread count in 1..={JOBS_MAX}, got {j}")))
@@ -226,11 +259,12 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Resu
             run_sweep(
                 &scenario,
                 &overrides,
-                SweepOptions { seeds, jobs, stop_on_failure, out, recheck: check_determinism },
+                SweepOptions { seeds, jobs, stop_on_failure, out, recheck: check_determinism, shard, resume },
                 protocols,
                 prefix,
             )
         }
+        Command::Merge { inputs, out } => merge(&inputs, out),
         Command::Validate { scenario } => {
             let prepared = prepare(&scenario, &Overrides::default(), protocols)?;
             println!(
@@ -444,6 +478,9 @@ struct SweepOptions {
     stop_on_failure: bool,
     out: Option<PathBuf>,
     recheck: f64,
+    /// `--shard I/N`: run that shard, writing JSON Lines instead of the report.
+    shard: Option<Shard>,
+    resume: bool,
 }
 
 fn run_sweep(
@@ -453,21 +490,54 @@ fn run_sweep(
     protocols: &[&dyn Protocol],
     prefix: &str,
 ) -> Result<i32, InputError> {
-    let SweepOptions { seeds, jobs, stop_on_failure, out, recheck } = options;
+    let SweepOptions { seeds, jobs, stop_on_failure, out, recheck, shard, resume } = options;
     let p = prepare(path, overrides, protocols)?;
-    let total = seeds.end - seeds.start;
+    let reproduce = |seed: u64| reproduce_command(prefix, &p.file, seed, overrides);
     // Check the output folder before running: a sweep's results must not be lost.
     let dir = out.unwrap_or_else(|| default_sweep_dir(&p.scenario.name, &seeds, &settings_suffix(&p)));
     ensure_writable(&dir)
         .map_err(|e| InputError(format!("{}: cannot write the sweep report there: {e}", dir.display())))?;
+    // A shard streams its seeds to its JSON Lines file; `--resume` keeps those already there.
+    let opened = match shard {
+        Some(s) => {
+            Some(ShardWriter::open(&dir.join(s.file_name()), &ShardHeader::new(&p, &seeds, s, recheck)?, resume)?)
+        }
+        None => None,
+    };
+    let earlier: Vec<SeedResult> = match &opened {
+        Some(o) => o.earlier.iter().map(ShardLine::result).collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    let skip = earlier.iter().map(|r| r.seed).collect();
+    let shard_of = shard.unwrap_or(Shard::WHOLE);
+    let total = shard_of.len(&seeds) - earlier.len() as u64;
     println!(
-        "faultline sweep: scenario {} ({}) seeds {}..{} on {jobs} threads; bugs: {}",
+        "faultline sweep: scenario {} ({}) seeds {}..{}{} on {jobs} threads; bugs: {}",
         p.scenario.name,
         p.file,
         seeds.start,
         seeds.end,
+        match (shard, &opened) {
+            (Some(s), Some(o)) => format!(
+                ", shard {s} ({} seeds{}{})",
+                shard_of.len(&seeds),
+                match o.earlier.len() {
+                    0 => String::new(),
+                    n => format!(", {n} done before and kept, {total} to run"),
+                },
+                if o.cut_torn_tail { "; a torn last line was cut off" } else { "" }
+            ),
+            _ => String::new(),
+        },
         if p.bugs.is_empty() { "none".into() } else { p.bugs.join(", ") }
     );
+    if let Some(o) = opened.as_ref().filter(|o| o.overwritten > 0) {
+        println!(
+            "  (started {} anew: {} seeds of an earlier run dropped; --resume keeps them)",
+            o.writer.path().display(),
+            o.overwritten
+        );
+    }
     let start = Instant::now();
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total);
@@ -487,26 +557,7 @@ fn run_sweep(
         let n = done.fetch_add(1, Relaxed) + 1;
         if r.outcome == Outcome::Failed {
             failed.fetch_add(1, Relaxed);
-            let line = match &r.simulator_bug {
-                None if r.nondeterminism.is_some() => format!(
-                    "{}\n  reproduce: {}",
-                    crate::explore::sweep::nondeterminism_message(r.seed, r.trace_hash, r.nondeterminism.unwrap_or(0)),
-                    reproduce_command(prefix, &p.file, r.seed, overrides)
-                ),
-                Some(message) => format!(
-                    "simulator bug at seed {}: {message}\n  reproduce: {}",
-                    r.seed,
-                    reproduce_command(prefix, &p.file, r.seed, overrides)
-                ),
-                None => format!(
-                    "seed {}: FAIL {}",
-                    r.seed,
-                    r.failure.as_ref().map_or("(a check failed)".to_string(), |(c, d)| format!(
-                        "{c}: {}",
-                        d.lines().next().unwrap_or("")
-                    ))
-                ),
-            };
+            let line = crate::explore::sweep::failure_line(r, reproduce(r.seed));
             match &bar {
                 Some(b) => b.println(line),
                 None => println!("{line}"),
@@ -522,47 +573,69 @@ fn run_sweep(
             }
             None => {}
         }
+        opened.as_ref().is_none_or(|o| o.writer.write(&ShardLine::of(r, reproduce(r.seed))))
     };
-    let results = sweep_rechecking(&p, seeds, jobs, stop_on_failure, recheck, &on_done)?;
+    let plan = Plan { seeds, shard: shard_of, skip: &skip, jobs, stop_on_failure, recheck };
+    let mut results = sweep_plan(&p, &plan, &on_done)?;
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     let wall = start.elapsed().as_secs_f64();
+    if let Some(e) = opened.as_ref().and_then(|o| o.writer.error()) {
+        return Err(InputError(format!("{e} (the sweep stopped there; rerun with --resume)")));
+    }
+    let ran = results.len();
+    results.extend(earlier);
+    results.sort_by_key(|r| r.seed);
     let tally = Tally::of(&results);
     println!();
-    println!(
-        "{} seeds run in {wall:.2} s: {} clean, {} failed, {} inconclusive{}",
-        results.len(),
-        tally.clean,
-        tally.failed,
-        tally.inconclusive,
-        match tally.simulator_bugs {
-            0 => String::new(),
-            n => format!(", {n} simulator bugs (the simulation panicked; see above)"),
-        }
-    );
-    match tally.nondeterministic {
-        0 => println!("determinism: {} seeds rerun, every trace hash repeated", tally.rechecked),
-        n => println!(
-            "NONDETERMINISM: {n} of {} seeds rerun gave another trace hash (see above); the protocol or a check reads state outside the simulation",
-            tally.rechecked
-        ),
+    match results.len() - ran {
+        0 => println!("{ran} seeds run in {wall:.2} s: {}", counts_text(&tally)),
+        kept => println!("{ran} seeds run in {wall:.2} s, {kept} kept from before: {}", counts_text(&tally)),
     }
-    for (check, n) in &tally.by_check {
-        println!("  {check}: {n} failing seeds");
+    for line in tally_lines(&results, &tally, reproduce) {
+        println!("{line}");
     }
-    let reproduce = |seed: u64| reproduce_command(prefix, &p.file, seed, overrides);
-    let failures: Vec<_> = results.iter().filter(|r| r.outcome == Outcome::Failed).collect();
-    if !failures.is_empty() {
-        println!("reproduce:");
-        for r in failures {
-            println!("  {}", reproduce(r.seed));
-        }
+    if let Some(o) = &opened {
+        println!("shard results: {} (join the shards: faultline merge {})", o.writer.path().display(), dir.display());
+        return Ok(tally.exit_code());
     }
     let data = sweep_data(&p.scenario.name, &results, reproduce);
     crate::report::write_sweep(&dir, &data).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
     println!("sweep report: {}", dir.join("sweep.html").display());
     Ok(tally.exit_code())
+}
+
+/// `merge`: joins shard outputs and writes their sweep.json and sweep.html.
+fn merge(inputs: &[PathBuf], out: Option<PathBuf>) -> Result<i32, InputError> {
+    let merged = crate::explore::merge::merge(inputs)?;
+    let dir = out.unwrap_or_else(|| match inputs[0].is_dir() {
+        true => inputs[0].clone(),
+        false => inputs[0].parent().filter(|d| !d.as_os_str().is_empty()).map_or(PathBuf::from("."), Path::to_path_buf),
+    });
+    println!("faultline merge: {}", merged.describe());
+    for line in merged.problem_lines() {
+        println!("{line}");
+    }
+    let tally = merged.tally();
+    println!();
+    println!(
+        "{} seeds merged ({:.1} core-seconds{}): {}",
+        merged.results.len(),
+        merged.core_seconds,
+        merged.seeds_per_core_hour().map_or(String::new(), |r| format!(", {r:.0} seeds per core-hour")),
+        counts_text(&tally)
+    );
+    // The lines a sweep prints as its seeds fail, for the seeds a merge alone cannot show elsewhere.
+    for r in merged.results.iter().filter(|r| r.simulator_bug.is_some() || r.nondeterminism.is_some()) {
+        println!("{}", crate::explore::sweep::failure_line(r, merged.reproduce[&r.seed].clone()));
+    }
+    for line in tally_lines(&merged.results, &tally, |seed| merged.reproduce[&seed].clone()) {
+        println!("{line}");
+    }
+    crate::report::write_sweep(&dir, &merged.data()).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
+    println!("sweep report: {}", dir.join("sweep.html").display());
+    Ok(merged.exit_code())
 }
 
 /// Creates `dir` if needed and checks a file can be written in it.

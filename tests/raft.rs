@@ -92,7 +92,16 @@ fn calm_passes_every_check() {
 
 #[test]
 fn fault_scenarios_pass() {
-    for s in ["lossy", "leader-isolation", "partitions", "one-way", "crash-restart", "pause-leader", "clock-skew", "torn-writes"] {
+    for s in [
+        "lossy",
+        "leader-isolation",
+        "partitions",
+        "one-way",
+        "crash-restart",
+        "pause-leader",
+        "clock-skew",
+        "torn-writes",
+    ] {
         check(&format!("scenarios/raft/{s}.json"), 0..3, false, Expect::Clean);
     }
 }

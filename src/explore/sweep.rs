@@ -2,10 +2,15 @@
 //!
 //! Seeds are independent runs, so threads share nothing but a counter of the
 //! next seed and the result list; each simulation stays on one thread. The
-//! report is sorted by seed, so it does not depend on thread timing.
+//! report is sorted by seed, so it does not depend on thread timing. A
+//! [`Plan`] may name one shard of the range (`--shard I/N`, see
+//! `shard.rs`) and seeds to skip (`--resume`); a whole sweep is shard 0/1.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
+
+pub use super::shard::Shard;
 
 use crate::check::Verdict;
 use crate::report::{SeedRow, SweepData};
@@ -36,6 +41,14 @@ pub struct SeedResult {
     pub nondeterminism: Option<u64>,
     /// Whether this seed was rerun to check determinism.
     pub rechecked: bool,
+    /// Every check's verdict word (`pass`, `fail`, `unknown`), in the
+    /// order the run registered them; empty for a simulator bug.
+    pub checks: Vec<(String, String)>,
+    /// Completed client operations.
+    pub ops: u64,
+    /// Wall-clock seconds this seed took, its recheck included. Timing only:
+    /// never part of `sweep.json`, so a merged sweep equals a local one.
+    pub wall_seconds: f64,
 }
 
 /// How a sweep's seeds ended.
@@ -90,11 +103,80 @@ impl Tally {
     }
 }
 
+/// `N clean, N failed, N inconclusive` (and simulator bugs, if any): the
+/// counts `sweep` and `merge` print after their seed count.
+pub fn counts_text(tally: &Tally) -> String {
+    format!(
+        "{} clean, {} failed, {} inconclusive{}",
+        tally.clean,
+        tally.failed,
+        tally.inconclusive,
+        match tally.simulator_bugs {
+            0 => String::new(),
+            n => format!(", {n} simulator bugs (the simulation panicked; see above)"),
+        }
+    )
+}
+
+/// The line `sweep` prints when a seed fails (a failed check's first line;
+/// a simulator bug or nondeterminism with its reproduce command).
+pub fn failure_line(r: &SeedResult, reproduce: String) -> String {
+    match &r.simulator_bug {
+        None if r.nondeterminism.is_some() => format!(
+            "{}\n  reproduce: {reproduce}",
+            nondeterminism_message(r.seed, r.trace_hash, r.nondeterminism.unwrap_or(0))
+        ),
+        Some(message) => format!("simulator bug at seed {}: {message}\n  reproduce: {reproduce}", r.seed),
+        None => format!(
+            "seed {}: FAIL {}",
+            r.seed,
+            r.failure
+                .as_ref()
+                .map_or("(a check failed)".to_string(), |(c, d)| format!("{c}: {}", d.lines().next().unwrap_or("")))
+        ),
+    }
+}
+
+/// The lines `sweep` and `merge` print under their counts: the determinism
+/// recheck, failing seeds per check, and every failing seed's command.
+pub fn tally_lines(results: &[SeedResult], tally: &Tally, reproduce: impl Fn(u64) -> String) -> Vec<String> {
+    let mut lines = vec![match tally.nondeterministic {
+        0 => format!("determinism: {} seeds rerun, every trace hash repeated", tally.rechecked),
+        n => format!(
+            "NONDETERMINISM: {n} of {} seeds rerun gave another trace hash (see above); the protocol or a check reads state outside the simulation",
+            tally.rechecked
+        ),
+    }];
+    for (check, n) in &tally.by_check {
+        lines.push(format!("  {check}: {n} failing seeds"));
+    }
+    let failures: Vec<_> = results.iter().filter(|r| r.outcome == Outcome::Failed).collect();
+    if !failures.is_empty() {
+        lines.push("reproduce:".to_string());
+        for r in failures {
+            lines.push(format!("  {}", reproduce(r.seed)));
+        }
+    }
+    lines
+}
+
 /// The folder a sweep writes by default: `reports/<scenario>/sweep-A-B`,
 /// plus the run settings' suffix (`-no-bugs`, `-swarm`, ...: see
 /// [`crate::run_folder::settings_suffix`]).
 pub fn default_sweep_dir(scenario_name: &str, seeds: &std::ops::Range<u64>, suffix: &str) -> std::path::PathBuf {
     std::path::PathBuf::from("reports").join(scenario_name).join(format!("sweep-{}-{}{suffix}", seeds.start, seeds.end))
+}
+
+/// The word `sweep.json` gives a seed's outcome: `clean`, `failed`,
+/// `inconclusive`, `simulator bug` or `nondeterministic`.
+pub fn outcome_word(r: &SeedResult) -> &'static str {
+    match r.outcome {
+        _ if r.simulator_bug.is_some() => "simulator bug",
+        _ if r.nondeterminism.is_some() => "nondeterministic",
+        Outcome::Clean => "clean",
+        Outcome::Failed => "failed",
+        Outcome::Inconclusive => "inconclusive",
+    }
 }
 
 /// What `sweep.json` and `sweep.html` show; `reproduce` gives a seed's command.
@@ -105,14 +187,7 @@ pub fn sweep_data(scenario_name: &str, results: &[SeedResult], reproduce: impl F
             .iter()
             .map(|r| SeedRow {
                 seed: r.seed,
-                outcome: match r.outcome {
-                    _ if r.simulator_bug.is_some() => "simulator bug",
-                    _ if r.nondeterminism.is_some() => "nondeterministic",
-                    Outcome::Clean => "clean",
-                    Outcome::Failed => "failed",
-                    Outcome::Inconclusive => "inconclusive",
-                }
-                .to_string(),
+                outcome: outcome_word(r).to_string(),
                 failed_check: r.failure.as_ref().map(|(c, _)| c.clone()),
                 detail: r
                     .failure
@@ -173,15 +248,51 @@ pub fn sweep_rechecking(
     recheck: f64,
     on_done: &(dyn Fn(&SeedResult) + Sync),
 ) -> Result<Vec<SeedResult>, ScenarioError> {
+    let skip = BTreeSet::new();
+    let plan = Plan { seeds, shard: Shard::WHOLE, skip: &skip, jobs, stop_on_failure, recheck };
+    sweep_plan(prepared, &plan, &|r| {
+        on_done(r);
+        true
+    })
+}
+
+/// Which seeds a sweep runs and how.
+#[derive(Clone, Debug)]
+pub struct Plan<'a> {
+    /// The sweep's whole range (end exclusive).
+    pub seeds: std::ops::Range<u64>,
+    /// The part of the range this process runs ([`Shard::WHOLE`] for all).
+    pub shard: Shard,
+    /// Seeds of the shard not to run (already done: `--resume`).
+    pub skip: &'a BTreeSet<u64>,
+    /// Threads.
+    pub jobs: usize,
+    /// Stop taking seeds after the first failure.
+    pub stop_on_failure: bool,
+    /// The share of seeds rerun to check determinism (see [`rechecks`]).
+    pub recheck: f64,
+}
+
+/// Runs the seeds of `plan`'s shard of its range, less `plan.skip`. Which
+/// seeds are rechecked depends on the seed alone, so a shard reruns exactly
+/// the seeds a whole sweep would. `on_done` is called (from worker threads,
+/// serialised) after each seed; when it returns false, workers stop taking
+/// seeds (a shard whose output file cannot be written stops).
+pub fn sweep_plan(
+    prepared: &Prepared<'_>,
+    plan: &Plan<'_>,
+    on_done: &(dyn Fn(&SeedResult) -> bool + Sync),
+) -> Result<Vec<SeedResult>, ScenarioError> {
     // Count seeds taken, not seeds: a range ending near u64::MAX cannot wrap.
     let taken = AtomicU64::new(0);
-    let count = seeds.end - seeds.start;
+    let count = plan.shard.len(&plan.seeds);
     let stop = AtomicBool::new(false);
     let results = Mutex::new(Vec::new());
     let error = Mutex::new(None);
     install_panic_hook();
+    let threads = (plan.jobs as u64).clamp(1, count.saturating_sub(plan.skip.len() as u64).max(1));
     std::thread::scope(|scope| {
-        for _ in 0..(jobs as u64).clamp(1, count.max(1)) {
+        for _ in 0..threads {
             scope.spawn(|| loop {
                 SWEEP_WORKER.with(|w| w.set(true));
                 if stop.load(Ordering::Relaxed) {
@@ -191,8 +302,11 @@ pub fn sweep_rechecking(
                 if index >= count {
                     return;
                 }
-                let seed = seeds.start + index;
-                let result = match run_seed(prepared, seed, rechecks(seed, recheck)) {
+                let seed = plan.shard.nth(&plan.seeds, index);
+                if plan.skip.contains(&seed) {
+                    continue;
+                }
+                let result = match run_seed(prepared, seed, rechecks(seed, plan.recheck)) {
                     Ok(result) => result,
                     Err(e) => {
                         *error.lock().expect("poisoned") = Some(e);
@@ -200,11 +314,13 @@ pub fn sweep_rechecking(
                         return;
                     }
                 };
-                if stop_on_failure && result.outcome == Outcome::Failed {
+                if plan.stop_on_failure && result.outcome == Outcome::Failed {
                     stop.store(true, Ordering::Relaxed);
                 }
                 let mut all = results.lock().expect("poisoned");
-                on_done(&result);
+                if !on_done(&result) {
+                    stop.store(true, Ordering::Relaxed);
+                }
                 all.push(result);
             });
         }
@@ -220,6 +336,8 @@ pub fn sweep_rechecking(
 /// Runs one seed. A panic inside the simulation is caught and becomes the
 /// seed's result (`simulator_bug`), so the sweep goes on to the next seed.
 fn run_seed(prepared: &Prepared<'_>, seed: u64, recheck: bool) -> Result<SeedResult, ScenarioError> {
+    // Wall time is measured around the simulation, never inside it.
+    let started = std::time::Instant::now();
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         PANIC_WHERE.with(|w| w.borrow_mut().take());
         let run = prepared.run(seed, TraceSink::Off, false)?;
@@ -251,6 +369,9 @@ fn run_seed(prepared: &Prepared<'_>, seed: u64, recheck: bool) -> Result<SeedRes
                 simulator_bug: Some(message),
                 nondeterminism: None,
                 rechecked: false,
+                checks: Vec::new(),
+                ops: 0,
+                wall_seconds: started.elapsed().as_secs_f64(),
             });
         }
     };
@@ -269,6 +390,9 @@ fn run_seed(prepared: &Prepared<'_>, seed: u64, recheck: bool) -> Result<SeedRes
         simulator_bug: None,
         nondeterminism,
         rechecked: recheck,
+        checks: r.checks.iter().map(|(name, v)| (name.clone(), v.word().to_string())).collect(),
+        ops: run.ops,
+        wall_seconds: started.elapsed().as_secs_f64(),
     })
 }
 
