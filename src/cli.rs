@@ -135,6 +135,29 @@ enum Command {
         #[arg(long, value_name = "FROM..TO")]
         timeline: Option<String>,
     },
+    /// Shrink a failing seed into a small scenario file that fails the same check on its own.
+    Shrink {
+        /// The scenario file.
+        scenario: PathBuf,
+        /// The failing seed.
+        #[arg(long)]
+        seed: u64,
+        /// Switch on a planted bug (repeatable).
+        #[arg(long = "bug", value_name = "NAME")]
+        bugs: Vec<String>,
+        /// Clear the scenario's `bugs` list.
+        #[arg(long)]
+        no_bugs: bool,
+        /// Shrink the seed's swarm draw (as `run --swarm` runs it).
+        #[arg(long)]
+        swarm: bool,
+        /// Where the shrunk scenario goes (default: reports/<scenario>/shrunk-seed-N.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Stop minimising after this long and keep the best so far, e.g. "5m".
+        #[arg(long, default_value = "5m")]
+        time_limit: String,
+    },
     /// Check a scenario file without running it.
     Validate {
         /// The scenario file.
@@ -265,6 +288,10 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Resu
             )
         }
         Command::Merge { inputs, out } => merge(&inputs, out),
+        Command::Shrink { scenario, seed, bugs, no_bugs, swarm, out, time_limit } => {
+            let overrides = Overrides { seed: Some(seed), bugs, no_bugs, swarm };
+            shrink(&scenario, &overrides, out, &time_limit, protocols, prefix)
+        }
         Command::Validate { scenario } => {
             let prepared = prepare(&scenario, &Overrides::default(), protocols)?;
             println!(
@@ -799,4 +826,73 @@ fn bench(workload: &str, repeat: usize) -> Result<i32, InputError> {
     results.sort_by(|a, b| a.per_sec().total_cmp(&b.per_sec()));
     println!("{}", results[results.len() / 2].line());
     Ok(0)
+}
+
+/// `faultline shrink`: minimise a failing seed, print each step, write the scenario.
+fn shrink(
+    path: &Path,
+    overrides: &Overrides,
+    out: Option<PathBuf>,
+    time_limit: &str,
+    protocols: &[&dyn Protocol],
+    prefix: &str,
+) -> Result<i32, InputError> {
+    use crate::explore::shrink::{self, ShrinkError};
+    let limit = parse_duration(time_limit).map_err(|e| InputError(format!("--time-limit: {e}")))?;
+    let limit = Duration::from_nanos(limit.max(0) as u64);
+    let file = path.display().to_string();
+    let scenario = Scenario::load(path)?;
+    let seed = overrides.seed.unwrap_or(scenario.seed);
+    let out =
+        out.unwrap_or_else(|| PathBuf::from("reports").join(&scenario.name).join(format!("shrunk-seed-{seed}.json")));
+    println!("faultline shrink: scenario {} ({file}) seed {seed}", scenario.name);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(Duration::from_millis(100));
+        bar
+    });
+    let mut progress = |s: &Scenario, runs: u64| {
+        if let Some(b) = &bar {
+            b.set_message(format!(
+                "{runs} runs: {} faults, {} s, {} clients, {} nodes",
+                s.faults.len(),
+                s.duration.0 as f64 / 1e9,
+                s.workload.as_ref().map_or(0, |w| w.clients),
+                s.nodes
+            ));
+        }
+    };
+    let started = Instant::now();
+    let result = shrink::shrink(scenario, &file, protocols, overrides, seed, Some(started + limit), &mut progress);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let shrunk = match result {
+        Ok(s) => s,
+        Err(ShrinkError::Input(e)) => return Err(e.into()),
+        Err(ShrinkError::NoFailure(m) | ShrinkError::NotReproduced(m)) => return Err(InputError(m)),
+    };
+    let steps: Vec<String> =
+        shrunk.steps.iter().map(|(what, values)| format!("{what} {}", values.join(" -> "))).collect();
+    println!("fails {}: {}", shrunk.check, shrunk.detail);
+    println!(
+        "{} ({} runs in {:.1} s)",
+        if steps.is_empty() { "nothing to remove".to_string() } else { steps.join("; ") },
+        shrunk.runs,
+        started.elapsed().as_secs_f64()
+    );
+    if shrunk.stopped_early {
+        println!("the time limit ({time_limit}) stopped the shrink: the scenario still fails, but may not be minimal");
+    }
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| InputError(format!("{}: cannot create: {e}", dir.display())))?;
+    }
+    std::fs::write(&out, shrink::to_json(&shrunk.scenario))
+        .map_err(|e| InputError(format!("{}: cannot write: {e}", out.display())))?;
+    println!("shrunk scenario: {}", out.display());
+    println!("reproduce: {prefix} run {}", out.display());
+    Ok(if shrunk.stopped_early { 3 } else { 0 })
 }

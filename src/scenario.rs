@@ -15,6 +15,7 @@ use crate::nemesis::{Arrival, Eligible, Fault, NemesisConfig, NemesisKind, Sched
 use crate::net::{Latency, LinkModel};
 use crate::sim::rng::Probability;
 use crate::sim::Nanos;
+use crate::sim::NodeId;
 use crate::sim::{Core, SimConfig};
 
 /// A bad scenario: which file, which field, what was expected.
@@ -116,7 +117,17 @@ impl<'de> Deserialize<'de> for Dur {
 
 /// A signed duration (clock jumps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
 pub struct SignedDur(pub i64);
+
+impl From<SignedDur> for String {
+    fn from(d: SignedDur) -> String {
+        match d.0 {
+            ns if ns < 0 => format!("-{}", format_duration(ns.unsigned_abs())),
+            ns => format_duration(ns as u64),
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for SignedDur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<SignedDur, D::Error> {
@@ -269,15 +280,24 @@ pub struct StorageSpec {
     pub torn_writes: bool,
 }
 
-/// The links of a transient link fault: every link from a process in
-/// `from` to one in `to` (a process's link to itself is never faulted).
+/// The directed links of a link fault: every link from a process in
+/// `from` to one in `to` (and back, with `both_ways`), or exactly the
+/// `pairs` listed. A process's link to itself is never faulted.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct LinksSpec {
     /// Sending processes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub from: Vec<usize>,
     /// Receiving processes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub to: Vec<usize>,
+    /// With `from` and `to`: the links from `to` to `from` too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub both_ways: bool,
+    /// Instead of `from` and `to`: these `[source, target]` links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairs: Option<Vec<[usize; 2]>>,
     /// With `loss`: the probability that a message is lost.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub p: Option<f64>,
@@ -335,6 +355,10 @@ pub struct FaultSpec {
     /// Lose messages on these links with probability `p` for `for`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loss: Option<LinksSpec>,
+    /// Cut these links for `for`; when it ends it mends only its own cuts
+    /// (a link another fault still cuts stays cut), as the nemesis does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut_links: Option<LinksSpec>,
     /// Add `by` to every fsync of this node for `for`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slow_disk: Option<usize>,
@@ -988,12 +1012,13 @@ impl Scenario {
             f.delay.is_some(),
             f.loss.is_some(),
             f.slow_disk.is_some(),
+            f.cut_links.is_some(),
         ];
         if actions.iter().filter(|a| **a).count() != 1 {
             errors.push((
                 p,
                 "expected exactly one of partition, cut, heal, crash, restart, pause, resume, skew, clock_jump, \
-                 clog, delay, loss, slow_disk"
+                 clog, delay, loss, slow_disk, cut_links"
                     .into(),
             ));
             return;
@@ -1104,6 +1129,26 @@ impl Scenario {
             if check_node("clock_jump", id) {
                 push(at, Fault::ClockJump { node: id, by_ns: by.0 });
             }
+        } else if let Some(spec) = &f.cut_links {
+            let Some(end) = undo_at else {
+                errors.push((
+                    format!("{p}.for"),
+                    "missing field: expected how long the links stay cut, like \"2s\"".into(),
+                ));
+                return;
+            };
+            let Some(links) = resolve_links(&format!("{p}.cut_links"), spec, procs, errors) else {
+                return;
+            };
+            if spec.p.is_some() {
+                errors.push((format!("{p}.cut_links.p"), "`p` goes with `loss` only".into()));
+                return;
+            }
+            let symmetric = links.iter().all(|&(a, b)| links.binary_search(&(b, a)).is_ok());
+            let kind = if symmetric { "partition" } else { "cut" };
+            let label = crate::sim::nemesis::links_text(&links);
+            push(at, Fault::CutLinks { kind, links: links.clone(), label: label.clone() });
+            push(end, Fault::MendLinks { kind, links, label });
         } else if let Some((field, links)) = [("clog", &f.clog), ("delay", &f.delay), ("loss", &f.loss)]
             .into_iter()
             .find_map(|(field, l)| l.as_ref().map(|l| (field, l)))
@@ -1115,19 +1160,9 @@ impl Scenario {
                 ));
                 return;
             };
-            for (side, ids) in [("from", &links.from), ("to", &links.to)] {
-                if ids.is_empty() {
-                    errors.push((format!("{p}.{field}.{side}"), "expected at least one process id".into()));
-                    return;
-                }
-                if let Some((j, id)) = ids.iter().enumerate().find(|(_, &id)| id >= procs) {
-                    errors.push((
-                        format!("{p}.{field}.{side}[{j}]"),
-                        format!("expected a process id in 0..{procs}, got {id}"),
-                    ));
-                    return;
-                }
-            }
+            let Some(pairs) = resolve_links(&format!("{p}.{field}"), links, procs, errors) else {
+                return;
+            };
             let kind = match field {
                 "clog" => TransientKind::Clog,
                 "delay" => match f.by {
@@ -1160,15 +1195,11 @@ impl Scenario {
                 errors.push((format!("{p}.{field}.p"), "`p` goes with `loss` only".into()));
                 return;
             }
-            let mut pairs = Vec::new();
-            for &a in &links.from {
-                for &b in links.to.iter().filter(|&&b| b != a) {
-                    pairs.push((a, b));
-                }
-            }
-            pairs.sort_unstable();
-            pairs.dedup();
-            let label = format!("{:?} -> {:?}", links.from, links.to);
+            let label = match &links.pairs {
+                Some(_) => crate::sim::nemesis::links_text(&pairs),
+                None if links.both_ways => format!("{:?} <-> {:?}", links.from, links.to),
+                None => format!("{:?} -> {:?}", links.from, links.to),
+            };
             push(at, Fault::Transient { kind, links: pairs.clone(), label: label.clone() });
             push(end, Fault::TransientEnd { kind, links: pairs, label });
         } else if let Some(id) = f.slow_disk {
@@ -1208,7 +1239,8 @@ impl Scenario {
                     && f.clog.is_none()
                     && f.delay.is_none()
                     && f.loss.is_none()
-                    && f.slow_disk.is_none(),
+                    && f.slow_disk.is_none()
+                    && f.cut_links.is_none(),
             ),
         ];
         if let Some((field, _)) = misplaced.iter().find(|(_, bad)| *bad) {
@@ -1217,9 +1249,127 @@ impl Scenario {
     }
 }
 
+/// The directed links `spec` names, sorted, or `None` after pushing an
+/// error at `path` (an id out of range, an empty side, both forms at once).
+fn resolve_links(
+    path: &str,
+    spec: &LinksSpec,
+    procs: usize,
+    errors: &mut Vec<(String, String)>,
+) -> Option<Vec<(NodeId, NodeId)>> {
+    let mut links = Vec::new();
+    let check = |field: String, id: usize, errors: &mut Vec<(String, String)>| {
+        if id >= procs {
+            errors.push((field, format!("expected a process id in 0..{procs}, got {id}")));
+            false
+        } else {
+            true
+        }
+    };
+    match &spec.pairs {
+        Some(pairs) => {
+            if !spec.from.is_empty() || !spec.to.is_empty() || spec.both_ways {
+                errors.push((format!("{path}.pairs"), "expected either `pairs` or `from` and `to`, not both".into()));
+                return None;
+            }
+            if pairs.is_empty() {
+                errors.push((format!("{path}.pairs"), "expected at least one [source, target] pair".into()));
+                return None;
+            }
+            for (j, &[a, b]) in pairs.iter().enumerate() {
+                if !check(format!("{path}.pairs[{j}][0]"), a, errors)
+                    || !check(format!("{path}.pairs[{j}][1]"), b, errors)
+                {
+                    return None;
+                }
+                if a != b {
+                    links.push((a, b));
+                }
+            }
+        }
+        None => {
+            for (side, ids) in [("from", &spec.from), ("to", &spec.to)] {
+                if ids.is_empty() {
+                    errors.push((format!("{path}.{side}"), "expected at least one process id".into()));
+                    return None;
+                }
+                for (j, &id) in ids.iter().enumerate() {
+                    if !check(format!("{path}.{side}[{j}]"), id, errors) {
+                        return None;
+                    }
+                }
+            }
+            for &a in &spec.from {
+                for &b in spec.to.iter().filter(|&&b| b != a) {
+                    links.push((a, b));
+                    if spec.both_ways {
+                        links.push((b, a));
+                    }
+                }
+            }
+        }
+    }
+    links.sort_unstable();
+    links.dedup();
+    Some(links)
+}
+
+/// The shortest [`LinksSpec`] naming exactly `links` (sorted, no self
+/// links): `from`/`to` when they are a product, one way or both, else `pairs`.
+pub fn links_spec(links: &[(NodeId, NodeId)]) -> LinksSpec {
+    let from: Vec<usize> = links.iter().map(|l| l.0).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let to: Vec<usize> = links.iter().map(|l| l.1).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let product = |a: &[usize], b: &[usize], both: bool| {
+        let mut all = Vec::new();
+        for &x in a {
+            for &y in b.iter().filter(|&&y| y != x) {
+                all.push((x, y));
+                if both {
+                    all.push((y, x));
+                }
+            }
+        }
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    if product(&from, &to, false) == links {
+        return LinksSpec { from, to, ..Default::default() };
+    }
+    // Both ways between two disjoint groups: split the processes by whether
+    // the smallest one reaches them.
+    if let Some(&(first, _)) = links.first() {
+        let b: Vec<usize> = links.iter().filter(|l| l.0 == first).map(|l| l.1).collect();
+        let a: Vec<usize> = from.iter().copied().filter(|x| !b.contains(x)).collect();
+        if !a.is_empty() && product(&a, &b, true) == links {
+            return LinksSpec { from: a, to: b, both_ways: true, ..Default::default() };
+        }
+    }
+    LinksSpec { pairs: Some(links.iter().map(|&(a, b)| [a, b]).collect()), ..Default::default() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_specs_name_exactly_their_links() {
+        let cases: Vec<Vec<(NodeId, NodeId)>> = vec![
+            vec![(0, 1)],
+            vec![(1, 0), (2, 0), (3, 0)],
+            vec![(0, 1), (0, 2), (1, 0), (2, 0)],
+            vec![(0, 2), (0, 3), (1, 2), (1, 3), (2, 0), (2, 1), (3, 0), (3, 1)],
+            vec![(0, 2), (1, 3), (2, 0), (3, 1)],
+        ];
+        for links in cases {
+            let spec = links_spec(&links);
+            let mut errors = Vec::new();
+            assert_eq!(resolve_links("l", &spec, 5, &mut errors), Some(links.clone()), "{spec:?}");
+            assert!(errors.is_empty());
+        }
+        assert!(links_spec(&[(0, 2), (1, 3), (2, 0), (3, 1)]).pairs.is_some(), "a ring is not a product");
+        assert!(links_spec(&[(0, 1), (0, 2), (1, 0), (2, 0)]).both_ways);
+    }
 
     #[test]
     fn durations_parse_exactly() {

@@ -114,7 +114,7 @@ fn planted_bugs_are_caught_and_the_correct_raft_is_clean() {
         ("stale-local-read", "linearizability"),
         ("skip-prev-log-check", "log-matching"),
         ("no-dedup", "linearizability"),
-        ("no-log-checksum", "leader-completeness"),
+        ("no-log-checksum", "log-matching"),
     ];
     for (bug, check_name) in bugs {
         let file = format!("scenarios/raft/bug-{bug}.json");

@@ -258,6 +258,9 @@ pub struct RunResult {
     pub trace_error: Option<String>,
     /// What the reporters added: `summary.json` stats and report charts.
     pub extras: Extras,
+    /// Every fault the random nemesis drew, in draw order, each with the
+    /// time it applies (its undoing follows it as a fault of its own).
+    pub nemesis_faults: Vec<ScheduledFault>,
 }
 
 /// A process's entry point as the kernel keeps it: given the world and the
@@ -271,6 +274,8 @@ pub struct Sim<M, O> {
     entries: Vec<Option<Entry<M, O>>>,
     faults: Vec<Fault>,
     nemesis: Option<Nemesis>,
+    /// Every fault the nemesis drew, in draw order (what `shrink` scripts).
+    drawn: Vec<ScheduledFault>,
     config: SimConfig,
     ready: Vec<TaskKey>,
     steps: u64,
@@ -327,6 +332,7 @@ where
             entries: vec![None; procs],
             faults,
             nemesis,
+            drawn: Vec::new(),
             config,
             ready: Vec::new(),
             steps: 0,
@@ -525,6 +531,7 @@ where
         let (faults, next) = n.tick(now, view);
         for f in faults {
             w.queue.push(f.at_ns, Event::Action(self.faults.len() as u32));
+            self.drawn.push(f.clone());
             self.faults.push(f.fault);
         }
         if let Some(t) = next {
@@ -560,8 +567,12 @@ where
                     p.fsync_waiters.clear();
                     p.deferred.clear();
                     if w.torn_writes {
-                        let w = &mut *w;
-                        w.procs[n].disk.crash_torn(&mut w.rng_disk);
+                        // Each crash tears from a stream of its own (node and
+                        // time), not the shared disk stream: removing one crash
+                        // from a scenario leaves what every other crash tears
+                        // as it was, which is what lets `shrink` drop crashes.
+                        let key = trace::stable_hash(&(self.config.seed, n as u64, now));
+                        w.procs[n].disk.crash_torn(&mut rng::Prng::stream(key, "torn"));
                     } else {
                         w.procs[n].disk.crash();
                     }
@@ -678,7 +689,7 @@ where
     }
 
     fn finish(self, stop: StopReason) -> RunResult {
-        let Sim { world, steps, exec, .. } = self;
+        let Sim { world, steps, exec, drawn, .. } = self;
         // Drop every task before the world: their contexts hold it.
         drop(exec);
         let end_ns = world.borrow().now;
@@ -735,6 +746,7 @@ where
             trace_lines,
             trace_error,
             extras,
+            nemesis_faults: drawn,
         }
     }
 }

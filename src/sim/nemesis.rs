@@ -737,7 +737,9 @@ fn transient_text(kind: TransientKind) -> String {
 
 /// A short text for a set of cut links: the groups when it is a partition
 /// of its nodes, else the links.
-fn links_text(links: &[(NodeId, NodeId)]) -> String {
+/// A short text for a set of directed links (`n0->n1 n1->n0`, or a count
+/// and the nodes when there are many).
+pub fn links_text(links: &[(NodeId, NodeId)]) -> String {
     if links.len() <= 6 {
         let parts: Vec<String> = links.iter().map(|(a, b)| format!("n{a}->n{b}")).collect();
         return parts.join(" ");
