@@ -100,8 +100,9 @@
 //! # Shrinking
 //! [`shrink`] is delta debugging over whole ops (halves, quarters, ... then
 //! single ops), each candidate closed first: ops whose needed value no
-//! longer has a writer go too, so the witness explains itself (a lone read
-//! of a value from nowhere would be true and useless).
+//! longer has a writer that may precede them (invoked before they
+//! completed) go too, so the witness explains itself (a lone read of a
+//! value from nowhere, or from a later write, would be true and useless).
 //!
 //! # Model states
 //! Values are interned per key to `u32` ids (0 = absent) before searching, so
@@ -439,18 +440,32 @@ pub fn shrink(history: &History, model: Model, violation: &Violation, budget: im
     if meter.expired() {
         return given_up(&meter);
     }
-    // A witness stays closed: every value an ok read returns, or an ok cas
-    // expects, is still written by some op in it. Otherwise the cheapest
-    // "witness" is a lone read (or cas) of a value from nowhere, which is true
-    // but explains nothing. Each candidate is closed by dropping the ops it
-    // orphans, so a cut does not fail to apply merely because a read beside
-    // it lost its write. Histories with appends, or not closed to start with,
-    // are shrunk without this rule.
-    let keep_closed = closed(history) && !history.ops().iter().any(|op| matches!(op.call, Call::Append(_)));
+    // A witness stays faithful: every value an ok read returns, or an ok cas
+    // expects, is still written by an op that may precede it in real time
+    // (invoked before the read completed). Otherwise the cheapest "witness"
+    // is a lone read (or cas) of a value from nowhere, or of a value written
+    // only later, which is true but explains nothing. Each candidate is closed
+    // by dropping the ops it orphans, so a cut does not fail to apply merely
+    // because a read beside it lost its write. An op whose value nothing in
+    // the original explains is the anomaly itself and exempt; histories with
+    // appends (whose reads are concatenations) are shrunk without the rule.
+    let rule: Option<BTreeSet<usize>> =
+        (!history.ops().iter().any(|op| matches!(op.call, Call::Append(_)))).then(|| {
+            let w = writers(history);
+            history
+                .ops()
+                .iter()
+                .filter(|op| needed(op).is_some() && explained(op, &w))
+                .map(|op| op.invoke_index)
+                .collect()
+        });
     if meter.expired() {
         return given_up(&meter);
     }
-    let closing = |h: History| if keep_closed { close(&h) } else { h };
+    let closing = |h: History| match &rule {
+        Some(must) => close(&h, must),
+        None => h,
+    };
     let fails = |h: &History, meter: &mut Meter| matches!(check_with(h, model, meter), Verdict::NotLinearizable(_));
     // Ops the search ignores (failed ops, open reads), and for kv the other
     // keys, cannot matter; dropping them first is safe and cheap.
@@ -532,47 +547,51 @@ fn writes(op: &Op) -> Option<KeyValue<'_>> {
     }
 }
 
-/// How many ops of `history` write each (key, value).
-fn writer_counts(history: &History) -> HashMap<KeyValue<'_>, usize, BuildHasherDefault<IdHasher>> {
-    let mut counts = HashMap::default();
-    for kv in history.ops().iter().filter_map(writes) {
-        *counts.entry(kv).or_insert(0) += 1;
+/// The ops of `history` that write each (key, value), by the real-time
+/// position of their invoke (unique per op, and the same in every
+/// sub-history, so it names the op across shrink candidates).
+fn writers(history: &History) -> HashMap<KeyValue<'_>, BTreeSet<usize>, BuildHasherDefault<IdHasher>> {
+    let mut all: HashMap<KeyValue<'_>, BTreeSet<usize>, BuildHasherDefault<IdHasher>> = HashMap::default();
+    for op in history.ops() {
+        if let Some(kv) = writes(op) {
+            all.entry(kv).or_default().insert(op.invoke_index);
+        }
     }
-    counts
+    all
 }
 
-/// Whether every value an ok op needs (see [`needed`]) is written by some op
-/// of the history.
-fn closed(history: &History) -> bool {
-    let counts = writer_counts(history);
-    history.ops().iter().filter_map(needed).all(|kv| counts.contains_key(&kv))
+/// Whether the value `op` needs (see [`needed`]) is written by another op
+/// that may precede it: one invoked before `op` completed.
+fn explained(op: &Op, writers: &HashMap<KeyValue<'_>, BTreeSet<usize>, BuildHasherDefault<IdHasher>>) -> bool {
+    let (Some(kv), Some(done)) = (needed(op), op.complete_index) else { return true };
+    writers.get(&kv).is_some_and(|w| w.range(..done).any(|&i| i != op.invoke_index))
 }
 
-/// The largest closed sub-history: drops each ok op that needs a value
-/// nothing left writes, and so on (a dropped cas writes nothing any more).
-fn close(history: &History) -> History {
+/// The largest sub-history in which every op of `must` (by invoke
+/// position) is still [`explained`]: drops each that is not, and so on (a
+/// dropped cas writes nothing any more).
+pub(crate) fn close(history: &History, must: &BTreeSet<usize>) -> History {
     let ops = history.ops();
-    let mut counts = writer_counts(history);
+    let mut w = writers(history);
     let mut needers: HashMap<KeyValue<'_>, Vec<usize>, BuildHasherDefault<IdHasher>> = HashMap::default();
-    let mut orphans = Vec::new();
-    for (i, kv) in ops.iter().enumerate().filter_map(|(i, op)| Some((i, needed(op)?))) {
-        needers.entry(kv).or_default().push(i);
-        if !counts.contains_key(&kv) {
-            orphans.push(i);
+    let mut work = Vec::new();
+    for (i, op) in ops.iter().enumerate().filter(|(_, op)| must.contains(&op.invoke_index)) {
+        if let Some(kv) = needed(op) {
+            needers.entry(kv).or_default().push(i);
+            work.push(i);
         }
     }
     let mut keep = vec![true; ops.len()];
-    while let Some(i) = orphans.pop() {
-        if !std::mem::replace(&mut keep[i], false) {
+    while let Some(i) = work.pop() {
+        if !keep[i] || explained(&ops[i], &w) {
             continue;
         }
+        keep[i] = false;
         let Some(kv) = writes(&ops[i]) else { continue };
-        let count = counts.get_mut(&kv).expect("a writer is counted");
-        *count -= 1;
-        if *count == 0 {
-            counts.remove(&kv);
-            orphans.extend(needers.get(&kv).into_iter().flatten());
+        if let Some(set) = w.get_mut(&kv) {
+            set.remove(&ops[i].invoke_index);
         }
+        work.extend(needers.get(&kv).into_iter().flatten().copied().filter(|&j| keep[j]));
     }
     history.filter(|i, _| keep[i])
 }
