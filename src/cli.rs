@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::check::lin;
 use crate::explore::shard::{Shard, ShardHeader, ShardLine, ShardWriter};
 use crate::explore::sweep::{counts_text, default_sweep_dir, parse_seeds, sweep_data, sweep_plan, tally_lines};
+use crate::explore::sweep::{link_reports, report_seeds, reports_line, write_seed_reports, FAILURES_SHOWN};
 use crate::explore::sweep::{Plan, SeedResult, Tally};
 use crate::kit::AnyProtocol as Protocol;
 use crate::run_folder::{reproduce_command, run_to_folder, settings_suffix, RunOptions};
@@ -106,6 +107,11 @@ enum Command {
         /// With --shard: keep the seeds already in the shard's file, run the rest.
         #[arg(long, requires = "shard")]
         resume: bool,
+        /// Write the full report (report.html, history, timeline) of the first
+        /// N failing seeds into OUT/seed-S/ and link it from sweep.html (with
+        /// --shard: of the shard's own first N; 0: none).
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        reports: usize,
     },
     /// Join `sweep --shard` outputs into one sweep.json and sweep.html.
     Merge {
@@ -263,6 +269,7 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Resu
             check_determinism,
             shard,
             resume,
+            reports,
         } => {
             if !(0.0..=1.0).contains(&check_determinism) {
                 return Err(InputError(format!(
@@ -282,7 +289,7 @@ fn dispatch(command: Command, protocols: &[&dyn Protocol], prefix: &str) -> Resu
             run_sweep(
                 &scenario,
                 &overrides,
-                SweepOptions { seeds, jobs, stop_on_failure, out, recheck: check_determinism, shard, resume },
+                SweepOptions { seeds, jobs, stop_on_failure, out, recheck: check_determinism, shard, resume, reports },
                 protocols,
                 prefix,
             )
@@ -508,6 +515,8 @@ struct SweepOptions {
     /// `--shard I/N`: run that shard, writing JSON Lines instead of the report.
     shard: Option<Shard>,
     resume: bool,
+    /// `--reports N`: full run folders for the first N failing seeds.
+    reports: usize,
 }
 
 fn run_sweep(
@@ -517,7 +526,7 @@ fn run_sweep(
     protocols: &[&dyn Protocol],
     prefix: &str,
 ) -> Result<i32, InputError> {
-    let SweepOptions { seeds, jobs, stop_on_failure, out, recheck, shard, resume } = options;
+    let SweepOptions { seeds, jobs, stop_on_failure, out, recheck, shard, resume, reports } = options;
     let p = prepare(path, overrides, protocols)?;
     let reproduce = |seed: u64| reproduce_command(prefix, &p.file, seed, overrides);
     // Check the output folder before running: a sweep's results must not be lost.
@@ -526,9 +535,11 @@ fn run_sweep(
         .map_err(|e| InputError(format!("{}: cannot write the sweep report there: {e}", dir.display())))?;
     // A shard streams its seeds to its JSON Lines file; `--resume` keeps those already there.
     let opened = match shard {
-        Some(s) => {
-            Some(ShardWriter::open(&dir.join(s.file_name()), &ShardHeader::new(&p, &seeds, s, recheck)?, resume)?)
-        }
+        Some(s) => Some(ShardWriter::open(
+            &dir.join(s.file_name()),
+            &ShardHeader::new(&p, &seeds, s, recheck, reports as u64)?,
+            resume,
+        )?),
         None => None,
     };
     let earlier: Vec<SeedResult> = match &opened {
@@ -583,11 +594,18 @@ fn run_sweep(
         use std::sync::atomic::Ordering::Relaxed;
         let n = done.fetch_add(1, Relaxed) + 1;
         if r.outcome == Outcome::Failed {
-            failed.fetch_add(1, Relaxed);
-            let line = crate::explore::sweep::failure_line(r, reproduce(r.seed));
-            match &bar {
-                Some(b) => b.println(line),
-                None => println!("{line}"),
+            // The first failing seeds one by one (simulator bugs and nondeterminism always), then a count.
+            let k = failed.fetch_add(1, Relaxed) as usize + 1;
+            let line = match k <= FAILURES_SHOWN || r.simulator_bug.is_some() || r.nondeterminism.is_some() {
+                true => Some(crate::explore::sweep::failure_line(r, reproduce(r.seed))),
+                false => (k == FAILURES_SHOWN + 1).then(|| {
+                    "(more failing seeds are not printed one by one: the summary below groups them by check, sweep.html lists them all)".to_string()
+                }),
+            };
+            match (&bar, line) {
+                (Some(b), Some(line)) => b.println(line),
+                (None, Some(line)) => println!("{line}"),
+                _ => {}
             }
         }
         match &bar {
@@ -623,11 +641,16 @@ fn run_sweep(
     for line in tally_lines(&results, &tally, reproduce) {
         println!("{line}");
     }
+    let (written, report_lines) = write_seed_reports(&p, &report_seeds(&results, reports), &dir, reproduce);
+    for line in report_lines {
+        println!("{line}");
+    }
     if let Some(o) = &opened {
         println!("shard results: {} (join the shards: faultline merge {})", o.writer.path().display(), dir.display());
         return Ok(tally.exit_code());
     }
-    let data = sweep_data(&p.scenario.name, &results, reproduce);
+    let mut data = sweep_data(&p.scenario.name, &results, reports as u64, reproduce);
+    link_reports(&mut data, &written);
     crate::report::write_sweep(&dir, &data).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
     println!("sweep report: {}", dir.join("sweep.html").display());
     Ok(tally.exit_code())
@@ -660,7 +683,14 @@ fn merge(inputs: &[PathBuf], out: Option<PathBuf>) -> Result<i32, InputError> {
     for line in tally_lines(&merged.results, &tally, |seed| merged.reproduce[&seed].clone()) {
         println!("{line}");
     }
-    crate::report::write_sweep(&dir, &merged.data()).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
+    let mut data = merged.data();
+    std::fs::create_dir_all(&dir).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
+    let (found, notes) = merged.collect_reports(&dir);
+    link_reports(&mut data, &found);
+    for line in notes.into_iter().chain(reports_line(&dir, &found)) {
+        println!("{line}");
+    }
+    crate::report::write_sweep(&dir, &data).map_err(|e| InputError(format!("{}: {e}", dir.display())))?;
     println!("sweep report: {}", dir.join("sweep.html").display());
     Ok(merged.exit_code())
 }

@@ -11,12 +11,19 @@
 //! shard), seeds written twice (a rerun shard: kept once), and seeds whose
 //! two lines disagree, which is nondeterminism across machines and fails
 //! the merge like a failing seed.
+//!
+//! Full reports: each shard writes `seed-N/` folders for its own first
+//! failing seeds (`--reports N`, in the shard's header). The sweep's first
+//! N failing seeds are each among their own shard's first N, so a merge
+//! finds every report a one-machine sweep would write; it copies those not
+//! already in its output folder there, so the links of `sweep.html` are the
+//! same and the folder stands alone.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::shard::{read_shard_file, ShardHeader, ShardLine};
-use super::sweep::{sweep_data, SeedResult, Tally};
+use super::sweep::{report_folder, report_seeds, sweep_data, SeedResult, Tally};
 use crate::report::SweepData;
 use crate::runner::Outcome;
 
@@ -186,9 +193,44 @@ pub fn merge(inputs: &[PathBuf]) -> Result<Merged, String> {
 }
 
 impl Merged {
-    /// What `sweep.json` and `sweep.html` show.
+    /// What `sweep.json` and `sweep.html` show (without report links: see
+    /// [`Merged::collect_reports`]).
     pub fn data(&self) -> SweepData {
-        sweep_data(&self.header.scenario, &self.results, |seed| self.reproduce[&seed].clone())
+        sweep_data(&self.header.scenario, &self.results, self.header.reports, |seed| self.reproduce[&seed].clone())
+    }
+
+    /// Finds the full report of each of the sweep's first `reports` failing
+    /// seeds next to the shard files (`seed-N/report.html`) and copies the
+    /// folders not already in `out` there. Returns the seeds whose report
+    /// is in `out`, and one line per seed whose report was not found or
+    /// could not be copied.
+    pub fn collect_reports(&self, out: &Path) -> (Vec<u64>, Vec<String>) {
+        let (mut found, mut notes) = (Vec::new(), Vec::new());
+        let wanted = report_seeds(&self.results, self.header.reports as usize);
+        let out_key = std::fs::canonicalize(out).ok();
+        for seed in wanted {
+            let name = report_folder(seed);
+            let source = self
+                .files
+                .iter()
+                .map(|f| f.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).join(&name))
+                .find(|d| d.join("report.html").is_file());
+            let Some(source) = source else {
+                notes.push(format!(
+                    "seed {seed}: no full report next to the shard files ({name}/report.html); `faultline run` with its command writes one"
+                ));
+                continue;
+            };
+            if std::fs::canonicalize(source.parent().unwrap_or(Path::new("."))).ok() == out_key {
+                found.push(seed);
+                continue;
+            }
+            match copy_folder(&source, &out.join(&name)) {
+                Ok(()) => found.push(seed),
+                Err(e) => notes.push(format!("seed {seed}: cannot copy its report into {}: {e}", out.display())),
+            }
+        }
+        (found, notes)
     }
 
     /// The tally of the seeds present.
@@ -267,4 +309,25 @@ impl Merged {
             h.check_determinism,
         )
     }
+}
+
+/// Copies the files of folder `from` (a run folder: files only) into `to`.
+/// Files an earlier run left in `to` are removed first, as `run` does.
+fn copy_folder(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for name in crate::run_folder::OWNED_FILES {
+        match std::fs::remove_file(to.join(name)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    for entry in std::fs::read_dir(from)? {
+        let path = entry?.path();
+        if path.is_file() {
+            if let Some(name) = path.file_name() {
+                std::fs::copy(&path, to.join(name))?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -17,7 +17,8 @@
 //!   writes the same bytes as a local sweep) plus what it does not: the
 //!   verdict of every check, ops, and wall seconds. Wall time is the one
 //!   field that differs between two runs of a seed; it stays out of
-//!   `sweep.json`.
+//!   `sweep.json`. Fields added later (`failed_ops`, the header's
+//!   `reports`) default when absent, so older files still read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, Write};
@@ -123,6 +124,11 @@ pub struct ShardHeader {
     pub swarm: bool,
     /// The share of seeds rerun to check determinism.
     pub check_determinism: f64,
+    /// How many of the shard's first failing seeds got a full report
+    /// (`--reports N`, in `seed-N/` next to this file); a merge links that
+    /// many of the sweep's first failing seeds. Absent (0) in older files.
+    #[serde(default)]
+    pub reports: u64,
 }
 
 impl ShardHeader {
@@ -132,6 +138,7 @@ impl ShardHeader {
         seeds: &std::ops::Range<u64>,
         shard: Shard,
         recheck: f64,
+        reports: u64,
     ) -> Result<ShardHeader, String> {
         let bytes = std::fs::read(&prepared.file).map_err(|e| format!("{}: {e}", prepared.file))?;
         Ok(ShardHeader {
@@ -147,6 +154,7 @@ impl ShardHeader {
             bugs: prepared.bugs.clone(),
             swarm: prepared.swarm,
             check_determinism: recheck,
+            reports,
         })
     }
 
@@ -216,6 +224,10 @@ pub struct ShardLine {
     pub trace_hash: String,
     /// Completed client operations.
     pub ops: u64,
+    /// Client operations that did not complete `ok` (absent, so 0, in
+    /// lines of older versions).
+    #[serde(default)]
+    pub failed_ops: u64,
     /// p99 latency over all ops, ms, if the seed had any.
     pub latency_ms_p99: Option<f64>,
     /// Wall-clock seconds the seed took (with its recheck).
@@ -238,6 +250,7 @@ impl ShardLine {
             rechecked: r.rechecked,
             trace_hash: hash_hex(r.trace_hash),
             ops: r.ops,
+            failed_ops: r.failed_ops,
             latency_ms_p99: r.latency_ms_p99,
             wall_seconds: r.wall_seconds,
             reproduce,
@@ -273,6 +286,7 @@ impl ShardLine {
             rechecked: self.rechecked,
             checks: self.checks.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             ops: self.ops,
+            failed_ops: self.failed_ops,
             wall_seconds: self.wall_seconds,
         };
         if outcome_word(&r) != self.outcome {
@@ -509,6 +523,7 @@ mod tests {
             rechecked: true,
             checks: vec![("a".into(), "pass".into()), ("linearizability".into(), "fail".into())],
             ops: 99,
+            failed_ops: 3,
             wall_seconds: 0.123_456_789_012_345_67,
         };
         let line = ShardLine::of(&r, "faultline run x.json --seed 17".into());

@@ -5,6 +5,10 @@
 //! report is sorted by seed, so it does not depend on thread timing. A
 //! [`Plan`] may name one shard of the range (`--shard I/N`, see
 //! `shard.rs`) and seeds to skip (`--resume`); a whole sweep is shard 0/1.
+//! What a sweep prints stays bounded ([`FAILURES_SHOWN`] failing seeds one
+//! by one, each with its command, then counts by check and the outlier
+//! seeds); the full reports of its first failing seeds are ordinary run
+//! folders ([`write_seed_reports`]), written after the seeds, in seed order.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -46,6 +50,9 @@ pub struct SeedResult {
     pub checks: Vec<(String, String)>,
     /// Completed client operations.
     pub ops: u64,
+    /// Client operations that did not complete `ok`: failed, timed out, or
+    /// still open when the run ended (`fail` and `info` in the history).
+    pub failed_ops: u64,
     /// Wall-clock seconds this seed took, its recheck included. Timing only:
     /// never part of `sweep.json`, so a merged sweep equals a local one.
     pub wall_seconds: f64,
@@ -118,15 +125,21 @@ pub fn counts_text(tally: &Tally) -> String {
     )
 }
 
-/// The line `sweep` prints when a seed fails (a failed check's first line;
-/// a simulator bug or nondeterminism with its reproduce command).
+/// How many failing seeds a sweep prints one by one as they fail, and how
+/// many reproduce commands its summary lists: a sweep with hundreds of
+/// failing seeds prints a screenful, not hundreds of blocks (every seed and
+/// its command are in `sweep.html` and `sweep.json`).
+pub const FAILURES_SHOWN: usize = 20;
+
+/// The lines `sweep` prints when a seed fails: what failed (a failed
+/// check's first line, a simulator bug, nondeterminism) and the command
+/// that reproduces it.
 pub fn failure_line(r: &SeedResult, reproduce: String) -> String {
-    match &r.simulator_bug {
-        None if r.nondeterminism.is_some() => format!(
-            "{}\n  reproduce: {reproduce}",
+    let what = match &r.simulator_bug {
+        None if r.nondeterminism.is_some() => {
             nondeterminism_message(r.seed, r.trace_hash, r.nondeterminism.unwrap_or(0))
-        ),
-        Some(message) => format!("simulator bug at seed {}: {message}\n  reproduce: {reproduce}", r.seed),
+        }
+        Some(message) => format!("simulator bug at seed {}: {message}", r.seed),
         None => format!(
             "seed {}: FAIL {}",
             r.seed,
@@ -134,11 +147,26 @@ pub fn failure_line(r: &SeedResult, reproduce: String) -> String {
                 .as_ref()
                 .map_or("(a check failed)".to_string(), |(c, d)| format!("{c}: {}", d.lines().next().unwrap_or("")))
         ),
+    };
+    format!("{what}\n  reproduce: {reproduce}")
+}
+
+/// What a failing seed is counted under: its failed check, or `simulator
+/// bug` / `nondeterminism` (the same words as `sweep.html`'s groups).
+pub fn failure_kind(r: &SeedResult) -> String {
+    match (&r.failure, &r.simulator_bug, r.nondeterminism) {
+        (_, Some(_), _) => "simulator bug".to_string(),
+        (_, _, Some(_)) => "nondeterminism".to_string(),
+        (Some((check, _)), _, _) => check.clone(),
+        (None, None, None) => "(a check failed)".to_string(),
     }
 }
 
 /// The lines `sweep` and `merge` print under their counts: the determinism
-/// recheck, failing seeds per check, and every failing seed's command.
+/// recheck; failing seeds grouped by what failed, with the first seeds of
+/// each; the reproduce commands of the first [`FAILURES_SHOWN`] failing
+/// seeds; and the outlier seeds (highest p99, most failed operations) with
+/// their commands, which matter most when no seed failed.
 pub fn tally_lines(results: &[SeedResult], tally: &Tally, reproduce: impl Fn(u64) -> String) -> Vec<String> {
     let mut lines = vec![match tally.nondeterministic {
         0 => format!("determinism: {} seeds rerun, every trace hash repeated", tally.rechecked),
@@ -147,17 +175,103 @@ pub fn tally_lines(results: &[SeedResult], tally: &Tally, reproduce: impl Fn(u64
             tally.rechecked
         ),
     }];
-    for (check, n) in &tally.by_check {
-        lines.push(format!("  {check}: {n} failing seeds"));
-    }
     let failures: Vec<_> = results.iter().filter(|r| r.outcome == Outcome::Failed).collect();
+    let mut groups: std::collections::BTreeMap<String, Vec<u64>> = std::collections::BTreeMap::new();
+    for r in &failures {
+        groups.entry(failure_kind(r)).or_default().push(r.seed);
+    }
+    for (kind, seeds) in &groups {
+        let first: Vec<String> = seeds.iter().take(8).map(u64::to_string).collect();
+        let more = if seeds.len() > first.len() { ", ..." } else { "" };
+        lines.push(format!(
+            "  {kind}: {} failing seeds of {} (seeds {}{more})",
+            seeds.len(),
+            results.len(),
+            first.join(", ")
+        ));
+    }
     if !failures.is_empty() {
-        lines.push("reproduce:".to_string());
-        for r in failures {
+        lines.push(match failures.len() {
+            n if n > FAILURES_SHOWN => {
+                format!("reproduce (the first {FAILURES_SHOWN} of {n} failing seeds; all are in sweep.html):")
+            }
+            _ => "reproduce:".to_string(),
+        });
+        for r in failures.iter().take(FAILURES_SHOWN) {
             lines.push(format!("  {}", reproduce(r.seed)));
         }
     }
+    let outliers = crate::report::sweep::outliers(results.iter().map(|r| (r.seed, r.latency_ms_p99, r.failed_ops)), 1);
+    if !outliers.p99.is_empty() || !outliers.failed_ops.is_empty() {
+        lines.push("outliers:".to_string());
+    }
+    for (seed, p99) in &outliers.p99 {
+        lines.push(format!("  highest p99 latency: seed {seed} ({p99:.1} ms): {}", reproduce(*seed)));
+    }
+    for (seed, n) in &outliers.failed_ops {
+        lines.push(format!("  most failed operations: seed {seed} ({n}): {}", reproduce(*seed)));
+    }
     lines
+}
+
+/// The seeds a sweep writes full run reports for: the first `n` failing
+/// seeds in seed order, leaving out simulator bugs (their run panics).
+pub fn report_seeds(results: &[SeedResult], n: usize) -> Vec<u64> {
+    results
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failed && r.simulator_bug.is_none())
+        .take(n)
+        .map(|r| r.seed)
+        .collect()
+}
+
+/// The folder of a seed's full report inside a sweep folder, and the
+/// link `sweep.html` gives it.
+pub fn report_folder(seed: u64) -> String {
+    format!("seed-{seed}")
+}
+
+/// Writes the full run folder (`report.html` and the rest, as `faultline
+/// run` writes it) of each of `seeds` under `dir/seed-N/`. Returns the
+/// seeds written, and the lines to print: where the reports are, and one
+/// line per seed whose folder could not be written.
+pub fn write_seed_reports(
+    prepared: &Prepared<'_>,
+    seeds: &[u64],
+    dir: &std::path::Path,
+    reproduce: impl Fn(u64) -> String,
+) -> (Vec<u64>, Vec<String>) {
+    let (mut written, mut lines) = (Vec::new(), Vec::new());
+    for &seed in seeds {
+        let options = crate::run_folder::RunOptions { out: Some(dir.join(report_folder(seed))), ..Default::default() };
+        match crate::run_folder::run_to_folder(prepared, seed, &options, reproduce(seed)) {
+            Ok(_) => written.push(seed),
+            Err(e) => lines.push(format!("seed {seed}: no full report: {e}")),
+        }
+    }
+    lines.extend(reports_line(dir, &written));
+    (written, lines)
+}
+
+/// `full reports: DIR/seed-N/report.html, ...`, if any was written.
+pub fn reports_line(dir: &std::path::Path, seeds: &[u64]) -> Option<String> {
+    let paths: Vec<String> =
+        seeds.iter().map(|s| dir.join(report_folder(*s)).join("report.html").display().to_string()).collect();
+    (!paths.is_empty()).then(|| format!("full reports of the first failing seeds: {}", paths.join(", ")))
+}
+
+/// Links each seed whose report folder is written to its `report.html`
+/// (relative to the sweep folder).
+pub fn link_reports(data: &mut SweepData, written: &[u64]) {
+    for row in data.seeds.iter_mut().filter(|row| written.contains(&row.seed)) {
+        row.report = Some(format!("{}/report.html", report_folder(row.seed)));
+    }
+}
+
+/// How many client operations of a history (JSON Lines) did not complete
+/// `ok`: its `fail` and `info` completions.
+fn failed_ops(history: &str) -> u64 {
+    (history.matches("\"type\":\"fail\"").count() + history.matches("\"type\":\"info\"").count()) as u64
 }
 
 /// The folder a sweep writes by default: `reports/<scenario>/sweep-A-B`,
@@ -180,9 +294,17 @@ pub fn outcome_word(r: &SeedResult) -> &'static str {
 }
 
 /// What `sweep.json` and `sweep.html` show; `reproduce` gives a seed's command.
-pub fn sweep_data(scenario_name: &str, results: &[SeedResult], reproduce: impl Fn(u64) -> String) -> SweepData {
+/// `reports` is how many failing seeds get a full report (`--reports N`);
+/// [`link_reports`] links those written.
+pub fn sweep_data(
+    scenario_name: &str,
+    results: &[SeedResult],
+    reports: u64,
+    reproduce: impl Fn(u64) -> String,
+) -> SweepData {
     SweepData {
         scenario: scenario_name.to_string(),
+        reports,
         seeds: results
             .iter()
             .map(|r| SeedRow {
@@ -198,6 +320,9 @@ pub fn sweep_data(scenario_name: &str, results: &[SeedResult], reproduce: impl F
                 reproduce: reproduce(r.seed),
                 latency_ms_p99: r.latency_ms_p99,
                 trace_hash: hash_hex(r.trace_hash),
+                ops: r.ops,
+                failed_ops: r.failed_ops,
+                report: None,
             })
             .collect(),
     }
@@ -371,6 +496,7 @@ fn run_seed(prepared: &Prepared<'_>, seed: u64, recheck: bool) -> Result<SeedRes
                 rechecked: false,
                 checks: Vec::new(),
                 ops: 0,
+                failed_ops: 0,
                 wall_seconds: started.elapsed().as_secs_f64(),
             });
         }
@@ -392,6 +518,7 @@ fn run_seed(prepared: &Prepared<'_>, seed: u64, recheck: bool) -> Result<SeedRes
         rechecked: recheck,
         checks: r.checks.iter().map(|(name, v)| (name.clone(), v.word().to_string())).collect(),
         ops: run.ops,
+        failed_ops: run.history_jsonl().map_or(0, |h| failed_ops(&h)),
         wall_seconds: started.elapsed().as_secs_f64(),
     })
 }
