@@ -370,11 +370,17 @@ where
 {
     /// The value of `key`, including unsynced writes.
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
-        self.ctx.world.borrow().procs[self.ctx.id].disk.get(key).map(|v| v.to_vec())
+        self.ctx.world.borrow().procs[self.ctx.id].disk.get(key).map(std::borrow::Cow::into_owned)
     }
     /// Writes `key` (buffered until the next completed sync).
     pub fn put(&self, key: &str, value: Vec<u8>) {
         self.ctx.world.borrow_mut().procs[self.ctx.id].disk.put(key, value);
+    }
+    /// Writes `key`'s current value (empty if absent) with `bytes` added at
+    /// its end: a write of the whole value, as [`Storage::put`] of it would
+    /// be (a torn crash tears the whole), that copies only `bytes`.
+    pub fn append(&self, key: &str, bytes: &[u8]) {
+        self.ctx.world.borrow_mut().procs[self.ctx.id].disk.append(key, bytes);
     }
     /// Deletes `key` (buffered until the next completed sync).
     pub fn delete(&self, key: &str) {

@@ -8,20 +8,105 @@
 //! have written any of them, or half of one; fsync takes time (the
 //! scenario's `storage.fsync` latency, plus any slow-disk fault), and
 //! fsyncs complete in issue order, like one disk queue.
-//! Keys iterate in order (BTreeMap), so nothing here depends on hash order.
+//!
+//! A write is a put, a delete, or an append. An append is a put of the
+//! key's value as the process sees it now with the bytes added at its end:
+//! the same write in every respect (a crash loses, keeps or tears the whole
+//! value it writes), stored as its new bytes only, so a store that grows a
+//! value record by record (a log segment) copies each record once instead
+//! of the whole value on every write.
+//!
+//! Keys are interned: each gets an id on its first write, and writes and
+//! the durable values are kept by id, so buffering a write or making it
+//! durable neither copies nor compares a key (one hash per write, to find
+//! its id, under a fixed hasher). Nothing iterates the id table in hash
+//! order: the one listing, [`Disk::keys_with_prefix`], sorts what it finds.
+//! An append's bytes wait in one buffer shared by the pending writes.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+
+/// FxHash's word-at-a-time step, then splitmix64's finaliser: fixed (no
+/// random seed), a few instructions per eight bytes of key. The finaliser
+/// matters: keys such as `log/000000001234` differ only in their last
+/// bytes, which a multiply carries only upwards, so without it the low
+/// bits (the hash table's bucket) of many keys would collide.
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut tail = [0u8; 8];
+            tail[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(tail));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        let z = self.0;
+        let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+impl KeyHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// What a buffered write does to its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Write {
+    /// Sets the value.
+    Put(Vec<u8>),
+    /// Sets the value to the one before it with these bytes of
+    /// [`Disk::appended`] added.
+    Append(Range<usize>),
+    /// Removes the key.
+    Delete,
+}
+
+/// A buffered write: its number, its key's id, and what it does.
+#[derive(Debug, Clone)]
+struct Pending {
+    n: u64,
+    key: u32,
+    write: Write,
+}
+
+/// Once this many bytes of [`Disk::appended`] are durable while later
+/// appends are still pending, the durable ones are dropped from its front.
+const APPENDED_COMPACT_BYTES: usize = 64 * 1024;
 
 /// One process's disk.
 #[derive(Debug, Default, Clone)]
 pub struct Disk {
-    /// What survives a crash.
-    durable: BTreeMap<String, Vec<u8>>,
-    /// Writes not yet durable, oldest first: (write number, key, value or
-    /// delete). Reads look here first, so no second full map is kept: a
-    /// write costs one map insert (when it becomes durable) and a crash
-    /// just forgets this list.
-    pending: Vec<(u64, String, Option<Vec<u8>>)>,
+    /// Every key ever written, by id: a write names its key by id, so
+    /// neither buffering it nor making it durable copies or hashes the key.
+    names: Vec<Box<str>>,
+    /// The id of each key in `names`.
+    ids: HashMap<Box<str>, u32, BuildHasherDefault<KeyHasher>>,
+    /// What survives a crash, by key id.
+    durable: Vec<Option<Vec<u8>>>,
+    /// Writes not yet durable, oldest first. Reads look here first, so no
+    /// second full map is kept: a write costs one update (when it becomes
+    /// durable) and a crash just forgets this list.
+    pending: Vec<Pending>,
+    /// The bytes of the pending appends, one range each.
+    appended: Vec<u8>,
     /// Number of writes issued so far.
     written: u64,
     /// Write numbers covered by fsyncs in flight, oldest first.
@@ -34,40 +119,93 @@ pub struct Disk {
 
 impl Disk {
     /// Reads a key as the process sees it now (unsynced writes included).
-    pub fn get(&self, key: &str) -> Option<&[u8]> {
-        match self.pending.iter().rev().find(|(_, k, _)| k == key) {
-            Some((_, _, value)) => value.as_deref(),
-            None => self.durable.get(key).map(|v| v.as_slice()),
+    /// Borrowed unless unsynced appends must be joined to what they extend.
+    pub fn get(&self, key: &str) -> Option<Cow<'_, [u8]>> {
+        let &id = self.ids.get(key)?;
+        // The newest put or delete of `key` among the unsynced writes, and
+        // whether any append follows it.
+        let mut base = None;
+        let mut appended = false;
+        for (i, p) in self.pending.iter().enumerate().rev() {
+            if p.key == id {
+                match p.write {
+                    Write::Append(_) => appended = true,
+                    Write::Put(_) | Write::Delete => {
+                        base = Some(i);
+                        break;
+                    }
+                }
+            }
         }
+        let (value, after) = match base {
+            Some(i) => match &self.pending[i].write {
+                Write::Put(v) => (Some(v.as_slice()), i + 1),
+                _ => (None, i + 1),
+            },
+            None => (self.durable[id as usize].as_deref(), 0),
+        };
+        if !appended {
+            return value.map(Cow::Borrowed);
+        }
+        let mut joined = value.unwrap_or_default().to_vec();
+        for p in &self.pending[after..] {
+            if let (true, Write::Append(r)) = (p.key == id, &p.write) {
+                joined.extend_from_slice(&self.appended[r.clone()]);
+            }
+        }
+        Some(Cow::Owned(joined))
     }
 
     /// Buffers a write.
     pub fn put(&mut self, key: &str, value: Vec<u8>) {
-        self.written += 1;
-        self.pending.push((self.written, key.to_string(), Some(value)));
+        self.push(key, Write::Put(value));
+    }
+
+    /// Buffers a write of `key`'s current value (empty if absent) with
+    /// `bytes` added at its end.
+    pub fn append(&mut self, key: &str, bytes: &[u8]) {
+        let start = self.appended.len();
+        self.appended.extend_from_slice(bytes);
+        self.push(key, Write::Append(start..self.appended.len()));
     }
 
     /// Buffers a delete.
     pub fn delete(&mut self, key: &str) {
+        self.push(key, Write::Delete);
+    }
+
+    fn push(&mut self, key: &str, write: Write) {
         self.written += 1;
-        self.pending.push((self.written, key.to_string(), None));
+        let key = self.id(key);
+        self.pending.push(Pending { n: self.written, key, write });
+    }
+
+    /// `key`'s id, given it on first use.
+    fn id(&mut self, key: &str) -> u32 {
+        if let Some(&id) = self.ids.get(key) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).expect("under 2^32 keys");
+        self.names.push(key.into());
+        self.ids.insert(key.into(), id);
+        self.durable.push(None);
+        id
     }
 
     /// Keys (in order) starting with `prefix`, as the process sees them now.
     pub fn keys_with_prefix(&self, prefix: &str) -> Vec<String> {
-        let mut keys: std::collections::BTreeSet<&str> = self
-            .durable
-            .range(prefix.to_string()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, _)| k.as_str())
+        let mut keys: BTreeSet<u32> = (0..self.names.len() as u32)
+            .filter(|&id| self.durable[id as usize].is_some() && self.names[id as usize].starts_with(prefix))
             .collect();
-        for (_, key, value) in self.pending.iter().filter(|(_, k, _)| k.starts_with(prefix)) {
-            match value {
-                Some(_) => keys.insert(key),
-                None => keys.remove(key.as_str()),
+        for p in self.pending.iter().filter(|p| self.names[p.key as usize].starts_with(prefix)) {
+            match p.write {
+                Write::Put(_) | Write::Append(_) => keys.insert(p.key),
+                Write::Delete => keys.remove(&p.key),
             };
         }
-        keys.into_iter().map(str::to_string).collect()
+        let mut names: Vec<String> = keys.into_iter().map(|id| self.names[id as usize].to_string()).collect();
+        names.sort_unstable();
+        names
     }
 
     /// Starts an fsync covering every write issued so far; returns the write
@@ -80,14 +218,40 @@ impl Disk {
     /// Completes the oldest fsync in flight.
     pub(crate) fn complete_fsync(&mut self) {
         let upto = self.inflight.pop_front().expect("fsync completion without fsync");
-        let done = self.pending.partition_point(|(n, _, _)| *n <= upto);
-        for (_, key, value) in self.pending.drain(..done) {
-            match value {
-                Some(v) => self.durable.insert(key, v),
-                None => self.durable.remove(&key),
-            };
+        let done = self.pending.partition_point(|p| p.n <= upto);
+        let Disk { durable, pending, appended, .. } = self;
+        for p in pending.drain(..done) {
+            let value = &mut durable[p.key as usize];
+            match (p.write, value) {
+                (Write::Put(v), value) => *value = Some(v),
+                (Write::Append(r), Some(v)) => v.extend_from_slice(&appended[r]),
+                (Write::Append(r), value) => *value = Some(appended[r].to_vec()),
+                (Write::Delete, value) => *value = None,
+            }
         }
+        self.compact_appended();
         self.durable_upto = self.durable_upto.max(upto);
+    }
+
+    /// Drops the bytes of appends no longer pending.
+    fn compact_appended(&mut self) {
+        if self.pending.is_empty() {
+            self.appended.clear();
+            return;
+        }
+        let first = self.pending.iter().find_map(|p| match &p.write {
+            Write::Append(r) => Some(r.start),
+            _ => None,
+        });
+        let first = first.unwrap_or(self.appended.len());
+        if first >= APPENDED_COMPACT_BYTES {
+            self.appended.drain(..first);
+            for p in &mut self.pending {
+                if let Write::Append(r) = &mut p.write {
+                    *r = r.start - first..r.end - first;
+                }
+            }
+        }
     }
 
     /// Whether every write up to number `upto` is durable.
@@ -98,6 +262,7 @@ impl Disk {
     /// A crash: unsynced writes and fsyncs in flight are lost.
     pub(crate) fn crash(&mut self) {
         self.pending.clear();
+        self.appended.clear();
         self.inflight.clear();
         self.written = self.durable_upto;
         self.last_fsync_done_ns = 0;
@@ -106,19 +271,21 @@ impl Disk {
     /// A crash that tears: each unsynced write, oldest first, is lost,
     /// kept, or torn (its value cut short, or one byte of it flipped), a
     /// third of the time each; a delete is lost or kept. What is kept or
-    /// torn becomes durable. Returns (lost, kept, torn).
+    /// torn becomes durable. An append is judged as the whole value it
+    /// writes. Returns (lost, kept, torn).
     pub(crate) fn crash_torn(&mut self, rng: &mut crate::sim::rng::Prng) -> (usize, usize, usize) {
         let (mut lost, mut kept, mut torn) = (0, 0, 0);
-        for (_, key, value) in std::mem::take(&mut self.pending) {
+        for (key, value) in self.unsynced_values() {
+            let durable = &mut self.durable[key as usize];
             match (rng.index(3), value) {
                 (0, _) => lost += 1,
                 (_, None) => {
                     kept += 1;
-                    self.durable.remove(&key);
+                    *durable = None;
                 }
                 (1, Some(v)) => {
                     kept += 1;
-                    self.durable.insert(key, v);
+                    *durable = Some(v);
                 }
                 (_, Some(mut v)) => {
                     torn += 1;
@@ -128,12 +295,43 @@ impl Disk {
                     } else {
                         v.truncate(rng.index(v.len().max(1)));
                     }
-                    self.durable.insert(key, v);
+                    *durable = Some(v);
                 }
             }
         }
         self.crash();
         (lost, kept, torn)
+    }
+
+    /// Takes the unsynced writes, oldest first, each as its key's id and
+    /// the whole value it writes (`None`: a delete): an append becomes the
+    /// value the process saw then, with its bytes added.
+    fn unsynced_values(&mut self) -> Vec<(u32, Option<Vec<u8>>)> {
+        let pending = std::mem::take(&mut self.pending);
+        // The process's view of each key written so far among them.
+        let mut view: BTreeMap<u32, Option<Vec<u8>>> = BTreeMap::new();
+        let any_append = pending.iter().any(|p| matches!(p.write, Write::Append(_)));
+        let mut out = Vec::with_capacity(pending.len());
+        for p in pending {
+            let value = match p.write {
+                Write::Put(v) => Some(v),
+                Write::Delete => None,
+                Write::Append(r) => {
+                    let seen = match view.get(&p.key) {
+                        Some(seen) => seen.as_deref(),
+                        None => self.durable[p.key as usize].as_deref(),
+                    };
+                    let mut v = seen.unwrap_or_default().to_vec();
+                    v.extend_from_slice(&self.appended[r]);
+                    Some(v)
+                }
+            };
+            if any_append {
+                view.insert(p.key, value.clone());
+            }
+            out.push((p.key, value));
+        }
+        out
     }
 
     /// Number of writes that a crash now would lose.
@@ -161,10 +359,10 @@ mod tests {
             }
             let (l, k, t) = d.crash_torn(&mut rng);
             assert_eq!(l + k + t, 4);
-            assert_eq!(d.get("synced"), Some(&b"safe"[..]), "synced writes are never torn");
+            assert_eq!(d.get("synced").as_deref(), Some(&b"safe"[..]), "synced writes are never torn");
             for i in 0..4 {
                 let want = format!("value-{round}-{i}").into_bytes();
-                match d.get(&format!("k{i}")) {
+                match d.get(&format!("k{i}")).as_deref() {
                     None => lost += 1,
                     Some(v) if v == want.as_slice() => kept += 1,
                     Some(v) => {
@@ -187,11 +385,11 @@ mod tests {
         d.complete_fsync();
         assert!(d.is_durable(upto));
         d.delete("a");
-        assert_eq!(d.get("a"), None);
-        assert_eq!(d.get("b"), Some(&b"2"[..]));
+        assert_eq!(d.get("a").as_deref(), None);
+        assert_eq!(d.get("b").as_deref(), Some(&b"2"[..]));
         d.crash();
-        assert_eq!(d.get("a"), Some(&b"1"[..]));
-        assert_eq!(d.get("b"), None);
+        assert_eq!(d.get("a").as_deref(), Some(&b"1"[..]));
+        assert_eq!(d.get("b").as_deref(), None);
         assert_eq!(d.unsynced_writes(), 0);
     }
 
@@ -205,12 +403,12 @@ mod tests {
         d.delete("log/1");
         d.put("log/2", b"c".to_vec());
         d.put("log/3", b"d".to_vec());
-        assert_eq!(d.get("log/1"), None);
-        assert_eq!(d.get("log/2"), Some(&b"c"[..]));
+        assert_eq!(d.get("log/1").as_deref(), None);
+        assert_eq!(d.get("log/2").as_deref(), Some(&b"c"[..]));
         assert_eq!(d.keys_with_prefix("log/"), vec!["log/2", "log/3"]);
         d.crash();
-        assert_eq!(d.get("log/1"), Some(&b"a"[..]));
-        assert_eq!(d.get("log/2"), Some(&b"b"[..]));
+        assert_eq!(d.get("log/1").as_deref(), Some(&b"a"[..]));
+        assert_eq!(d.get("log/2").as_deref(), Some(&b"b"[..]));
         assert_eq!(d.keys_with_prefix("log/"), vec!["log/1", "log/2"]);
     }
 
@@ -221,5 +419,85 @@ mod tests {
             d.put(k, vec![]);
         }
         assert_eq!(d.keys_with_prefix("log/"), vec!["log/1", "log/10", "log/2"]);
+    }
+
+    #[test]
+    fn an_append_is_a_put_of_the_joined_value_even_when_torn() {
+        // Two disks see the same writes, one as appends and one as puts of
+        // the values those appends make; they must agree on every read and
+        // after every torn crash, draw for draw.
+        let mut ops = crate::sim::rng::Prng::stream(7, "ops");
+        for round in 0..200 {
+            let (mut by_append, mut by_put) = (Disk::default(), Disk::default());
+            for step in 0..12 {
+                let key = ["s/0", "s/1", "meta"][ops.index(3)];
+                let bytes = format!("r{round}.{step};").into_bytes();
+                match ops.index(6) {
+                    0 => {
+                        by_append.delete(key);
+                        by_put.delete(key);
+                    }
+                    1 => {
+                        by_append.put(key, bytes.clone());
+                        by_put.put(key, bytes);
+                    }
+                    2 => {
+                        by_append.begin_fsync();
+                        by_put.begin_fsync();
+                    }
+                    3 if !by_append.inflight.is_empty() => {
+                        by_append.complete_fsync();
+                        by_put.complete_fsync();
+                    }
+                    _ => {
+                        let mut joined = by_put.get(key).map(Cow::into_owned).unwrap_or_default();
+                        joined.extend_from_slice(&bytes);
+                        by_append.append(key, &bytes);
+                        by_put.put(key, joined);
+                    }
+                }
+                for k in ["s/0", "s/1", "meta"] {
+                    assert_eq!(by_append.get(k), by_put.get(k), "round {round} step {step} key {k}");
+                }
+                assert_eq!(by_append.keys_with_prefix("s/"), by_put.keys_with_prefix("s/"));
+            }
+            let (mut a, mut b) =
+                (crate::sim::rng::Prng::stream(round, "disk"), crate::sim::rng::Prng::stream(round, "disk"));
+            assert_eq!(by_append.crash_torn(&mut a), by_put.crash_torn(&mut b), "round {round}");
+            for k in ["s/0", "s/1", "meta"] {
+                assert_eq!(by_append.get(k), by_put.get(k), "round {round} after the crash, key {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn appends_become_durable_in_order_and_a_crash_loses_the_unsynced_ones() {
+        let mut d = Disk::default();
+        d.append("seg", b"ab");
+        d.append("seg", b"cd");
+        assert_eq!(d.get("seg").as_deref(), Some(&b"abcd"[..]));
+        d.begin_fsync();
+        d.append("seg", b"ef");
+        d.complete_fsync();
+        assert_eq!(d.get("seg").as_deref(), Some(&b"abcdef"[..]));
+        d.crash();
+        assert_eq!(d.get("seg").as_deref(), Some(&b"abcd"[..]));
+        d.delete("seg");
+        d.append("seg", b"gh");
+        assert_eq!(d.get("seg").as_deref(), Some(&b"gh"[..]), "an append after a delete starts afresh");
+        assert_eq!(d.keys_with_prefix("se"), vec!["seg"]);
+    }
+
+    #[test]
+    fn keys_that_differ_in_their_last_bytes_spread_over_the_buckets() {
+        // The low bits pick a hash table's bucket: thousands of log keys
+        // must not crowd into a few of them.
+        let mut low: BTreeSet<u64> = BTreeSet::new();
+        for i in 0..4096u64 {
+            let mut h = KeyHasher::default();
+            std::hash::Hash::hash(format!("log/{i:012}").as_str(), &mut h);
+            low.insert(h.finish() & 4095);
+        }
+        assert!(low.len() > 2400, "{} of 4096 buckets used", low.len());
     }
 }

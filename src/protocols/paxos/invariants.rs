@@ -14,15 +14,21 @@
 //! - [`PromiseKept`]: no acceptor accepts below a ballot it promised, in the
 //!   scope the promise covers (one instance, or the whole log).
 //!
+//! `agreement` and `validity` count the same quorums. When both run they
+//! share one count ([`SharedQuorums`]): each report is counted once, by
+//! whichever check sees it first, and the other is handed the same answer.
+//!
 //! The tables are vectors indexed by key (keys are dense, numbered from 0
 //! or 1), so a report costs an index and a scan of the few ballots seen at
 //! that key. Votes are counted by the value's stable hash, so a long run
 //! keeps a few words per key; only the first chosen value is kept whole,
 //! for the message that reports a second one.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::rc::Rc;
 
 use super::{Ballot, NodeSet};
 use crate::sim::trace::stable_hash;
@@ -117,19 +123,79 @@ impl Quorums {
     }
 }
 
+/// A [`Quorums`] count shared by the checks that judge the same
+/// `accepted` reports. Each check numbers the reports it sees; every check
+/// sees every report, in one order, so the first to see report `n` counts
+/// it and the others are handed its answer.
+#[derive(Clone, Debug)]
+pub struct SharedQuorums<V> {
+    quorums: Quorums,
+    /// Reports counted so far.
+    counted: u64,
+    /// The answer for report number `counted`.
+    last: Option<Chosen<V>>,
+}
+
+impl<V: Clone + Hash> SharedQuorums<V> {
+    /// A count with quorums of `quorum` acceptors, to hand to several checks.
+    pub fn new(quorum: usize) -> Rc<RefCell<Self>> {
+        Rc::new(RefCell::new(SharedQuorums { quorums: Quorums::new(quorum), counted: 0, last: None }))
+    }
+
+    /// Report number `n` (from 1): counted if it is new, else the answer
+    /// it got.
+    fn record(&mut self, n: u64, key: u64, acceptor: NodeId, ballot: Ballot, value: &V) -> Option<Chosen<V>> {
+        if n == self.counted + 1 {
+            self.counted = n;
+            self.last = self.quorums.record(key, acceptor, ballot, value);
+        } else {
+            assert_eq!(n, self.counted, "checks sharing a quorum count see the same reports, in order");
+        }
+        self.last.clone()
+    }
+}
+
+/// Where a check counts quorums: alone, or in a count shared with others.
+#[derive(Clone, Debug)]
+enum Counter<V> {
+    Own(Quorums),
+    Shared {
+        count: Rc<RefCell<SharedQuorums<V>>>,
+        /// Reports this check has seen.
+        seen: u64,
+    },
+}
+
+impl<V: Clone + Hash> Counter<V> {
+    fn record(&mut self, key: u64, acceptor: NodeId, ballot: Ballot, value: &V) -> Option<Chosen<V>> {
+        match self {
+            Counter::Own(q) => q.record(key, acceptor, ballot, value),
+            Counter::Shared { count, seen } => {
+                *seen += 1;
+                count.borrow_mut().record(*seen, key, acceptor, ballot, value)
+            }
+        }
+    }
+}
+
 /// `agreement`: at most one value is chosen per key.
 #[derive(Clone, Debug)]
 pub struct Agreement<V> {
     /// "instance" or "slot", for messages.
     key_name: &'static str,
-    quorums: Quorums,
+    quorums: Counter<V>,
     first: Vec<Option<Chosen<V>>>,
 }
 
 impl<V: Clone + PartialEq + Hash + Debug> Agreement<V> {
     /// The check for quorums of `quorum` acceptors; `key_name` names a key in messages.
     pub fn new(quorum: usize, key_name: &'static str) -> Self {
-        Agreement { key_name, quorums: Quorums::new(quorum), first: Vec::new() }
+        Agreement { key_name, quorums: Counter::Own(Quorums::new(quorum)), first: Vec::new() }
+    }
+
+    /// The check, counting quorums in `count` (shared with other checks).
+    pub fn sharing(count: Rc<RefCell<SharedQuorums<V>>>, key_name: &'static str) -> Self {
+        Agreement { key_name, quorums: Counter::Shared { count, seen: 0 }, first: Vec::new() }
     }
 
     /// An acceptor's `accepted` report. Errs when it makes a second value chosen at `key`.
@@ -162,7 +228,7 @@ impl<V: Clone + PartialEq + Hash + Debug> Agreement<V> {
 #[derive(Clone, Debug)]
 pub struct Validity<V> {
     key_name: &'static str,
-    quorums: Quorums,
+    quorums: Counter<V>,
     /// Per key: hashes of the values proposed there (the first inline, as in [`KeyVotes`]).
     proposed: Vec<(Option<u64>, Vec<u64>)>,
     value: std::marker::PhantomData<V>,
@@ -171,7 +237,22 @@ pub struct Validity<V> {
 impl<V: Clone + PartialEq + Hash + Debug> Validity<V> {
     /// The check for quorums of `quorum` acceptors; `key_name` names a key in messages.
     pub fn new(quorum: usize, key_name: &'static str) -> Self {
-        Validity { key_name, quorums: Quorums::new(quorum), proposed: Vec::new(), value: std::marker::PhantomData }
+        Validity {
+            key_name,
+            quorums: Counter::Own(Quorums::new(quorum)),
+            proposed: Vec::new(),
+            value: std::marker::PhantomData,
+        }
+    }
+
+    /// The check, counting quorums in `count` (shared with other checks).
+    pub fn sharing(count: Rc<RefCell<SharedQuorums<V>>>, key_name: &'static str) -> Self {
+        Validity {
+            key_name,
+            quorums: Counter::Shared { count, seen: 0 },
+            proposed: Vec::new(),
+            value: std::marker::PhantomData,
+        }
     }
 
     /// A proposer put `value` forward as new (its own, not adopted) at `key`.
@@ -210,26 +291,28 @@ impl<V: Clone + PartialEq + Hash + Debug> Validity<V> {
 #[derive(Clone, Debug, Default)]
 pub struct PromiseKept {
     key_name: &'static str,
-    /// Per (acceptor, scope): the highest ballot promised. The scope is the
-    /// instance for single-decree Paxos, and 0 (the whole log) for Multi-Paxos.
-    promised: BTreeMap<(NodeId, u64), Ballot>,
+    /// Per acceptor, then per scope: the highest ballot promised. The scope
+    /// is the instance for single-decree Paxos, and 0 (the whole log) for
+    /// Multi-Paxos. Acceptor ids are small and dense, so the outer table is
+    /// a vector.
+    promised: Vec<BTreeMap<u64, Ballot>>,
 }
 
 impl PromiseKept {
     /// The check; `key_name` names a scope in messages ("instance", or "" for a whole log).
     pub fn new(key_name: &'static str) -> Self {
-        PromiseKept { key_name, promised: BTreeMap::new() }
+        PromiseKept { key_name, promised: Vec::new() }
     }
 
     /// `acceptor` promised `ballot` for `scope` (in answer to a prepare).
     pub fn on_promised(&mut self, acceptor: NodeId, scope: u64, ballot: Ballot) {
-        let p = self.promised.entry((acceptor, scope)).or_insert(Ballot::ZERO);
+        let p = at(&mut self.promised, acceptor as u64).entry(scope).or_insert(Ballot::ZERO);
         *p = (*p).max(ballot);
     }
 
     /// `acceptor` accepted a proposal of `ballot` in `scope`. Errs if it promised higher there.
     pub fn on_accepted(&mut self, acceptor: NodeId, scope: u64, ballot: Ballot) -> Result<(), String> {
-        match self.promised.get(&(acceptor, scope)) {
+        match self.promised.get(acceptor).and_then(|scopes| scopes.get(&scope)) {
             Some(&p) if p > ballot => {
                 let place =
                     if self.key_name.is_empty() { String::new() } else { format!(" at {} {scope}", self.key_name) };
@@ -237,5 +320,36 @@ impl PromiseKept {
             }
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_sharing_a_count_each_get_every_answer() {
+        let votes = SharedQuorums::new(2);
+        let mut agreement = Agreement::sharing(votes.clone(), "slot");
+        let mut validity = Validity::sharing(votes, "slot");
+        validity.on_proposed(1, &"a");
+        let b = Ballot::new(1, 0);
+        // Each report reaches agreement first, then validity, as the kernel calls them.
+        for (acceptor, value) in [(0, "a"), (1, "a"), (0, "b"), (2, "a")] {
+            assert_eq!(agreement.on_accepted(1, acceptor, b, &value), Ok(()));
+            assert_eq!(validity.on_accepted(1, acceptor, b, &value), Ok(()));
+        }
+        // "c" is chosen at slot 2 in a higher ballot: nobody proposed it there.
+        let b2 = Ballot::new(2, 1);
+        assert_eq!(agreement.on_accepted(2, 1, b2, &"c"), Ok(()));
+        assert_eq!(validity.on_accepted(2, 1, b2, &"c"), Ok(()));
+        assert_eq!(agreement.on_accepted(2, 2, b2, &"c"), Ok(()));
+        let err = validity.on_accepted(2, 2, b2, &"c").unwrap_err();
+        assert!(err.contains("no proposer proposed it"), "{err}");
+        // And a second value chosen at slot 1 is caught by agreement.
+        assert_eq!(agreement.on_accepted(1, 1, b2, &"b"), Ok(()));
+        assert_eq!(validity.on_accepted(1, 1, b2, &"b"), Ok(()));
+        let err = agreement.on_accepted(1, 2, b2, &"b").unwrap_err();
+        assert!(err.contains("two values chosen at slot 1"), "{err}");
     }
 }

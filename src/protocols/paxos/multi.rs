@@ -33,7 +33,7 @@ use std::rc::Rc;
 
 use serde::Deserialize;
 
-use super::invariants::{Agreement, PromiseKept, Validity};
+use super::invariants::{Agreement, PromiseKept, SharedQuorums, Validity};
 use super::{majority, multi_node, Ballot, Slot};
 use crate::check::{FnInvariant, Invariant};
 use crate::kit::{Invalid, Named, Needs, Protocol, Setup, LINEARIZABILITY_CHECK, LIVENESS};
@@ -274,9 +274,17 @@ impl ClientCodec<Msg> for Codec {
     }
 }
 
+/// The quorum count that [`agreement`] and [`validity`] share.
+pub type Votes = Rc<std::cell::RefCell<SharedQuorums<Value>>>;
+
 /// `agreement` over the acceptors' reports, with quorums of `quorum`.
 pub fn agreement(quorum: usize) -> Box<dyn Invariant<Obs>> {
-    let mut check = Agreement::new(quorum, "slot");
+    agreement_in(SharedQuorums::new(quorum))
+}
+
+/// [`agreement`], with quorums counted in `votes` (shared with [`validity_in`]).
+pub fn agreement_in(votes: Votes) -> Box<dyn Invariant<Obs>> {
+    let mut check = Agreement::sharing(votes, "slot");
     Box::new(FnInvariant::new("agreement", move |_, node, obs: &Obs| match obs {
         Obs::Accepted { slot, ballot, value } => check.on_accepted(*slot, node, *ballot, value),
         _ => Ok(()),
@@ -285,7 +293,12 @@ pub fn agreement(quorum: usize) -> Box<dyn Invariant<Obs>> {
 
 /// `validity`: a chosen value was proposed as new in its slot.
 pub fn validity(quorum: usize) -> Box<dyn Invariant<Obs>> {
-    let mut check = Validity::new(quorum, "slot");
+    validity_in(SharedQuorums::new(quorum))
+}
+
+/// [`validity`], with quorums counted in `votes` (shared with [`agreement_in`]).
+pub fn validity_in(votes: Votes) -> Box<dyn Invariant<Obs>> {
+    let mut check = Validity::sharing(votes, "slot");
     Box::new(FnInvariant::new("validity", move |_, node, obs: &Obs| match obs {
         Obs::Proposed { slot, value, .. } => {
             check.on_proposed(*slot, value);
@@ -379,8 +392,10 @@ impl Protocol for MultiPaxos {
         let quorum = majority(s.node_count());
         s.nodes(move |ctx| multi_node::run(ctx, cfg.clone()));
         s.kv_clients(Codec);
-        s.invariant("agreement", || agreement(quorum));
-        s.invariant("validity", || validity(quorum));
+        // One quorum count for both checks: each acceptor report is counted once.
+        let votes = SharedQuorums::new(quorum);
+        s.invariant("agreement", || agreement_in(votes.clone()));
+        s.invariant("validity", || validity_in(votes));
         s.invariant("promise-kept", promise_kept);
         s.invariant("state-machine-safety", state_machine_safety);
         s.progress("a value is chosen", |obs| matches!(obs, Obs::Chosen { .. }));

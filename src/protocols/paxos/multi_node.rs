@@ -96,8 +96,15 @@ impl OpenSlots {
     fn insert(&mut self, slot: Slot, proposal: (Ballot, Value)) {
         let Some(i) = slot.checked_sub(self.first) else { return };
         let i = usize::try_from(i).expect("a slot fits in memory");
-        if self.proposals.len() <= i {
-            self.proposals.resize(i + 1, None);
+        if self.proposals.len() == i {
+            // The usual case: the next slot.
+            self.proposals.push_back(Some(proposal));
+            return;
+        }
+        if self.proposals.len() < i {
+            self.proposals.resize(i, None);
+            self.proposals.push_back(Some(proposal));
+            return;
         }
         self.proposals[i] = Some(proposal);
     }
@@ -147,8 +154,10 @@ struct Node {
     accepted: OpenSlots,
     /// The acceptor's state changed since the last sync.
     dirty: bool,
-    /// The storage segment written last: its number, key and bytes as stored (a cache).
-    segment: Option<(u64, String, Vec<u8>)>,
+    /// The storage segment written last: its number and key (a cache).
+    segment: Option<(u64, String)>,
+    /// Scratch space for the records of one segment write.
+    records: Vec<u8>,
     // Proposer state, mirrored in storage.
     /// The highest round this node has used or seen.
     round: Round,
@@ -198,6 +207,11 @@ fn slot_range(entries: &[(Slot, Value)]) -> Range<Slot> {
 /// change appends a record and rewrites the segment whole, as a page would
 /// be. One key per segment instead of per slot keeps a long run's disk small.
 const SEGMENT_SLOTS: Slot = 64;
+
+/// The longest record [`append_record`] writes: slot and length (10 bytes),
+/// ballot (16), tag (1), client and seq (16), op tag (1), key (4), and a
+/// cas's presence byte, old and new (17).
+const RECORD_BYTES_MAX: usize = 65;
 
 /// `acc/` and the segment number in 12 decimal digits, so keys sort by slot.
 fn segment_key(segment: u64) -> String {
@@ -360,6 +374,7 @@ impl Node {
             accepted,
             dirty: false,
             segment: None,
+            records: Vec::with_capacity(RECORD_BYTES_MAX * cfg.batch_entries_max),
             round,
             log: Vec::new(),
             ahead: BTreeMap::new(),
@@ -422,24 +437,24 @@ impl Node {
     }
 
     /// Writes `entries`' records to their segments (not yet synced), one
-    /// write per segment touched.
+    /// write per segment touched: the segment rewritten whole with the
+    /// records added, as an append (which copies only the new records).
     fn persist_accepted(&mut self, ballot: Ballot, entries: &[(Slot, Value)]) {
         let disk = self.ctx.storage();
         let mut i = 0;
         while i < entries.len() {
             let index = entries[i].0 / SEGMENT_SLOTS;
-            if self.segment.as_ref().is_none_or(|(s, _, _)| *s != index) {
-                let key = segment_key(index);
-                let mut bytes = Vec::with_capacity(SEGMENT_SLOTS as usize * 64);
-                bytes.extend_from_slice(&disk.get(&key).unwrap_or_default());
-                self.segment = Some((index, key, bytes));
+            if self.segment.as_ref().is_none_or(|(s, _)| *s != index) {
+                self.segment = Some((index, segment_key(index)));
             }
-            let (_, key, bytes) = self.segment.as_mut().expect("loaded above");
+            let (_, key) = self.segment.as_ref().expect("set above");
+            let bytes = &mut self.records;
+            bytes.clear();
             while let Some((slot, value)) = entries.get(i).filter(|(s, _)| s / SEGMENT_SLOTS == index) {
                 append_record(bytes, *slot, ballot, value);
                 i += 1;
             }
-            disk.put(key, bytes.clone());
+            disk.append(key, bytes);
             self.dirty = true;
         }
     }
@@ -814,7 +829,12 @@ impl Node {
             return;
         }
         let now = self.ctx.now_ns();
-        self.last_ack_ns.insert(from, now);
+        match self.last_ack_ns.get_mut(&from) {
+            Some(t) => *t = now,
+            None => {
+                self.last_ack_ns.insert(from, now);
+            }
+        }
         for slot in slots {
             self.ack(slot, from);
         }
@@ -888,6 +908,9 @@ mod tests {
         assert_eq!(records(&segment), Some(proposals.to_vec()));
         assert_eq!(records(&segment[..segment.len() - 1]), None, "a cut record is no segment");
         assert_eq!(segment_key(17), "acc/000000000017");
+        let mut longest = Vec::new();
+        append_record(&mut longest, 4, Ballot::new(9, 1), &cmd(KvOp::Cas { key: 2, old: Some(0), new: 10 }));
+        assert_eq!(longest.len(), RECORD_BYTES_MAX, "a cas makes the longest record");
     }
 
     #[test]
