@@ -415,6 +415,16 @@ pub fn sweep_plan(
     let results = Mutex::new(Vec::new());
     let error = Mutex::new(None);
     install_panic_hook();
+    // A clean seed's recheck needs only its trace hash: the same run with
+    // no checks registered (checks only watch; they never change a trace).
+    let unchecked = Prepared {
+        scenario: prepared.scenario.clone(),
+        file: prepared.file.clone(),
+        protocol: prepared.protocol,
+        bugs: prepared.bugs.clone(),
+        checks: Vec::new(),
+        swarm: prepared.swarm,
+    };
     let threads = (plan.jobs as u64).clamp(1, count.saturating_sub(plan.skip.len() as u64).max(1));
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -431,7 +441,7 @@ pub fn sweep_plan(
                 if plan.skip.contains(&seed) {
                     continue;
                 }
-                let result = match run_seed(prepared, seed, rechecks(seed, plan.recheck)) {
+                let result = match run_seed(prepared, &unchecked, seed, rechecks(seed, plan.recheck)) {
                     Ok(result) => result,
                     Err(e) => {
                         *error.lock().expect("poisoned") = Some(e);
@@ -458,15 +468,27 @@ pub fn sweep_plan(
     Ok(results)
 }
 
-/// Runs one seed. A panic inside the simulation is caught and becomes the
-/// seed's result (`simulator_bug`), so the sweep goes on to the next seed.
-fn run_seed(prepared: &Prepared<'_>, seed: u64, recheck: bool) -> Result<SeedResult, ScenarioError> {
+/// Runs one seed, and again to compare trace hashes if `recheck` (a clean
+/// seed's rerun goes through `unchecked`, which registers no check: it
+/// costs less and must give the same trace; a failing seed's rerun is the
+/// full run, which stops at the same violation). A panic inside the
+/// simulation is caught and becomes the seed's result (`simulator_bug`),
+/// so the sweep goes on to the next seed.
+fn run_seed(
+    prepared: &Prepared<'_>,
+    unchecked: &Prepared<'_>,
+    seed: u64,
+    recheck: bool,
+) -> Result<SeedResult, ScenarioError> {
     // Wall time is measured around the simulation, never inside it.
     let started = std::time::Instant::now();
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         PANIC_WHERE.with(|w| w.borrow_mut().take());
         let run = prepared.run(seed, TraceSink::Off, false)?;
         let again = match recheck {
+            true if outcome(&run.result) == Outcome::Clean => {
+                Some(unchecked.run(seed, TraceSink::Off, false)?.result.trace_hash)
+            }
             true => Some(prepared.run(seed, TraceSink::Off, false)?.result.trace_hash),
             false => None,
         };
