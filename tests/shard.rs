@@ -6,39 +6,14 @@
 //! disagreeing seeds; bad shard files are one-line errors.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use faultline::explore::shard::{read_shard_file, ShardLine};
 
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `faultline ARGS` from the crate root.
-fn faultline(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run faultline");
-    Output {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
+mod common;
+use common::cli::{faultline, s, Output};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("shard-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    common::fresh_dir(&format!("shard-{name}"))
 }
 
 /// A planted Raft bug: failing and clean seeds, latencies, a recheck share

@@ -6,36 +6,25 @@
 //! reports so its page links the same ones as a one-machine sweep.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use faultline::explore::sweep::FAILURES_SHOWN;
 
+mod common;
+use common::cli::s;
+
+/// What a command did; `stdout` holds both of its streams.
 struct Output {
     code: i32,
     stdout: String,
 }
 
 fn faultline(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run faultline");
-    Output {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    }
+    let out = common::cli::faultline(args);
+    Output { code: out.code, stdout: out.stdout + &out.stderr }
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("triage-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    common::fresh_dir(&format!("triage-{name}"))
 }
 
 const BUGGY: &str = "scenarios/tickets/reply-before-sync.json";

@@ -3,6 +3,7 @@
 //! so tests never share state and need no temp-dir crate.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod seeds;
 
 use std::fmt::Write as _;
