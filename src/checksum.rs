@@ -87,6 +87,5 @@ mod tests {
         // The padded last word of "ab" equals that of "ab\0": the length tells them apart.
         assert_ne!(checksum(b"ab"), checksum(b"ab\0"));
         assert_ne!(checksum(b""), checksum(&[0; 8]));
-        assert_eq!(checksum(b"same bytes"), checksum(b"same bytes"));
     }
 }

@@ -15,67 +15,9 @@ use faultline::protocols::lock::{itself, LockObs};
 use faultline::runner::{outcome, Outcome, Overrides, Prepared, ProtocolRun};
 use faultline::scenario::Scenario;
 use faultline::sim::trace::TraceSink;
-use faultline::Verdict;
 
-/// What a seed range must show.
-enum Expect {
-    /// Every seed passes every check.
-    Clean,
-    /// Some seed fails, and the failing check is this one.
-    Caught(&'static str),
-}
-
-fn load(file: &str) -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-    Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn prepare(scenario: Scenario, file: &str, no_bugs: bool) -> Prepared<'static> {
-    let protocols: &'static [&'static dyn faultline::kit::AnyProtocol] =
-        Box::leak(faultline::protocols::builtin().into_boxed_slice());
-    Prepared::new(scenario, file, protocols, &Overrides { no_bugs, ..Default::default() })
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn failing_check(run: &ProtocolRun) -> Option<&str> {
-    run.result.checks.iter().find(|(_, v)| matches!(v, Verdict::Fail(_))).map(|(n, _)| n.as_str())
-}
-
-/// Runs `scenario` (from `file`) for `seeds`, bugs cleared with `no_bugs`,
-/// and asserts `expect`. Returns the seed that proved it (the first
-/// failing one, or the last clean one) and its run.
-fn check_scenario(
-    scenario: Scenario,
-    file: &str,
-    seeds: Range<u64>,
-    no_bugs: bool,
-    expect: Expect,
-) -> (u64, ProtocolRun) {
-    let prepared = prepare(scenario, file, no_bugs);
-    let mut last = None;
-    for seed in seeds.clone() {
-        let run = prepared.run(seed, TraceSink::Off, false).expect("scenario runs");
-        match expect {
-            Expect::Clean => assert_eq!(
-                outcome(&run.result),
-                Outcome::Clean,
-                "{file} seed {seed} (no_bugs={no_bugs}) should be clean: {:?}",
-                run.result.checks
-            ),
-            Expect::Caught(name) => {
-                if let Some(failed) = failing_check(&run) {
-                    assert_eq!(failed, name, "{file} seed {seed}: the wrong check failed: {:?}", run.result.checks);
-                    return (seed, run);
-                }
-            }
-        }
-        last = Some((seed, run));
-    }
-    if let Expect::Caught(name) = expect {
-        panic!("{file}: no seed in {seeds:?} failed {name}");
-    }
-    last.expect("a non-empty seed range")
-}
+mod common;
+use common::seeds::{check_scenario, failing_check, load, prepare, Expect};
 
 fn check(file: &str, seeds: Range<u64>, no_bugs: bool, expect: Expect) -> (u64, ProtocolRun) {
     check_scenario(load(file), file, seeds, no_bugs, expect)

@@ -4,66 +4,22 @@
 //! Seed ranges are small so the file stays fast; `scripts/sweep-raft-bugs.sh`
 //! runs the wide sweeps.
 
-use std::ops::Range;
 use std::path::Path;
 
 use faultline::check::lin::{check as check_lin, parse_history, Model, Verdict as LinVerdict};
 use faultline::protocols::raft::kv::Kv;
 use faultline::protocols::raft::msg::{Command, Entry};
-use faultline::runner::{outcome, Outcome, Overrides, Prepared, ProtocolRun};
+use faultline::runner::{Overrides, Prepared};
 use faultline::scenario::Scenario;
 use faultline::sim::trace::TraceSink;
 use faultline::workload::{KvOp, Response};
 use faultline::Verdict;
 
-/// What a seed range must show.
-enum Expect {
-    /// Every seed passes every check.
-    Clean,
-    /// Some seed fails, and the first failing check is this one.
-    Caught(&'static str),
-}
+mod common;
+use common::seeds::{check, failing_check, load, Expect};
 
 fn prepare(file: &str, no_bugs: bool) -> Prepared<'static> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-    let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let protocols: &'static [&'static dyn faultline::kit::AnyProtocol] =
-        Box::leak(faultline::protocols::builtin().into_boxed_slice());
-    Prepared::new(scenario, file, protocols, &Overrides { no_bugs, ..Default::default() })
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn failing_check(run: &ProtocolRun) -> Option<&str> {
-    run.result.checks.iter().find(|(_, v)| matches!(v, Verdict::Fail(_))).map(|(n, _)| n.as_str())
-}
-
-/// Runs `file` for `seeds` (bugs cleared with `no_bugs`) and asserts `expect`.
-/// Returns the seed that proved it (the failing one, or the last clean one).
-fn check(file: &str, seeds: Range<u64>, no_bugs: bool, expect: Expect) -> u64 {
-    let prepared = prepare(file, no_bugs);
-    let mut last = seeds.start;
-    for seed in seeds.clone() {
-        let run = prepared.run(seed, TraceSink::Off, false).expect("scenario runs");
-        last = seed;
-        match expect {
-            Expect::Clean => assert_eq!(
-                outcome(&run.result),
-                Outcome::Clean,
-                "{file} seed {seed} (no_bugs={no_bugs}) should be clean: {:?}",
-                run.result.checks
-            ),
-            Expect::Caught(name) => {
-                if let Some(failed) = failing_check(&run) {
-                    assert_eq!(failed, name, "{file} seed {seed}: the wrong check failed: {:?}", run.result.checks);
-                    return seed;
-                }
-            }
-        }
-    }
-    if let Expect::Caught(name) = expect {
-        panic!("{file}: no seed in {seeds:?} failed {name}");
-    }
-    last
+    common::seeds::prepare(load(file), file, no_bugs)
 }
 
 #[test]

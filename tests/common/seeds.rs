@@ -41,11 +41,23 @@ pub fn check_with(file: &str, checks: Option<&[&str]>, seeds: Range<u64>, no_bug
     if let Some(checks) = checks {
         scenario.checks = Some(checks.iter().map(|c| c.to_string()).collect());
     }
+    check_scenario(scenario, file, seeds, no_bugs, expect).0
+}
+
+/// Runs `scenario` (read from `file`, perhaps edited) for `seeds`, bugs
+/// cleared with `no_bugs`, and asserts `expect`. Returns the seed that
+/// proved it (the first failing one, or the last clean one) and its run.
+pub fn check_scenario(
+    scenario: Scenario,
+    file: &str,
+    seeds: Range<u64>,
+    no_bugs: bool,
+    expect: Expect,
+) -> (u64, ProtocolRun) {
     let prepared = prepare(scenario, file, no_bugs);
-    let mut last = seeds.start;
+    let mut last = None;
     for seed in seeds.clone() {
         let run = prepared.run(seed, TraceSink::Off, false).expect("scenario runs");
-        last = seed;
         match expect {
             Expect::Clean => assert_eq!(
                 outcome(&run.result),
@@ -56,15 +68,16 @@ pub fn check_with(file: &str, checks: Option<&[&str]>, seeds: Range<u64>, no_bug
             Expect::Caught(name) => {
                 if let Some(failed) = failing_check(&run) {
                     assert_eq!(failed, name, "{file} seed {seed}: the wrong check failed: {:?}", run.result.checks);
-                    return seed;
+                    return (seed, run);
                 }
             }
         }
+        last = Some((seed, run));
     }
     if let Expect::Caught(name) = expect {
         panic!("{file}: no seed in {seeds:?} failed {name}");
     }
-    last
+    last.expect("a non-empty seed range")
 }
 
 pub fn check(file: &str, seeds: Range<u64>, no_bugs: bool, expect: Expect) -> u64 {
