@@ -13,7 +13,8 @@
 
 use super::data::{latency_table, Outcome, RunData, NS_PER_S};
 use super::plots;
-use super::timeline::{default_timeline_window, events_svg, lin_window_svg, timeline_svg, ARROW_CAP};
+use super::timeline::{default_timeline_window, events_svg, timeline_svg, ARROW_CAP};
+use super::witness::lin_window_svg;
 use std::io;
 use std::path::{Path, PathBuf};
 

@@ -12,6 +12,7 @@ pub mod spans;
 pub mod summary;
 pub mod sweep;
 pub mod timeline;
+pub mod witness;
 
 pub use data::{load_run_dir, FaultWindow, LinOp, Op, OpKind, Outcome, RunData, Summary, TimelineEvent};
 pub use html::{report_html, write_all};
