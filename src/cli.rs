@@ -405,8 +405,8 @@ fn run(
         println!("note: {note}");
     }
     println!("output: {}", dir.display());
-    if let Some(path) = &folder.witness {
-        println!("shrunk non-linearizable history: {}", path.display());
+    if let Some(lin) = &folder.lin {
+        println!("shrunk non-linearizable history: {}", lin.witness.display());
     }
     println!("report: {}", dir.join("report.html").display());
     let reproduce = &folder.reproduce;
@@ -458,10 +458,15 @@ fn run(
             }
         } else {
             for (name, verdict) in &r.checks {
-                if let crate::check::Verdict::Fail(detail) = verdict {
-                    println!("FAILED {name}:");
-                    for line in detail.lines() {
-                        println!("  {line}");
+                let crate::check::Verdict::Fail(detail) = verdict else { continue };
+                println!("FAILED {name}:");
+                match &folder.lin {
+                    // The history's failure, told from its witness: the few ops that show it.
+                    Some(lin) if name == crate::kit::LINEARIZABILITY => print_lin_failure(lin, &r.faults),
+                    _ => {
+                        for line in detail.lines() {
+                            println!("  {line}");
+                        }
                     }
                 }
             }
@@ -925,4 +930,44 @@ fn shrink(
     println!("shrunk scenario: {}", out.display());
     println!("reproduce: {prefix} run {}", out.display());
     Ok(if shrunk.stopped_early { 3 } else { 0 })
+}
+
+/// A linearizability failure for the terminal: the culprit in words, the
+/// witness's size and file, the faults around it, then the witness's report.
+fn print_lin_failure(lin: &crate::report::summary::LinFailure, faults: &[crate::nemesis::FaultWindow]) {
+    println!("  {}", lin.culprit);
+    println!(
+        "  witness: {} of {} operations, {} (check it alone: cargo run --release -- check {})",
+        lin.witness_ops,
+        lin.history_ops,
+        lin.witness.display(),
+        lin.witness.display()
+    );
+    let (start, end) = lin.span;
+    let from = start.saturating_sub(crate::check::FAULTS_BEFORE_NS);
+    let near: Vec<_> = faults.iter().filter(|f| f.start_ns <= end && f.end_ns.is_none_or(|e| e >= from)).collect();
+    if near.is_empty() {
+        println!(
+            "  no fault was in force from {} before the witness to its end",
+            format_duration(crate::check::FAULTS_BEFORE_NS)
+        );
+    } else {
+        println!(
+            "  faults in force from {} before the witness to its end:",
+            format_duration(crate::check::FAULTS_BEFORE_NS)
+        );
+        const SHOWN: usize = 6;
+        for f in &near[near.len().saturating_sub(SHOWN)..] {
+            let until = f.end_ns.map_or("still in force".to_string(), |e| format!("until {:.3} s", e as f64 / 1e9));
+            println!("    {} from {:.3} s, {until}", f.detail, f.start_ns as f64 / 1e9);
+        }
+    }
+    let body: Vec<&str> = lin.text.lines().filter(|l| !l.contains(&lin.culprit)).collect();
+    const LINES_MAX: usize = 24;
+    for line in body.iter().take(LINES_MAX) {
+        println!("  {line}");
+    }
+    if body.len() > LINES_MAX {
+        println!("  ... {} more lines in report.html", body.len() - LINES_MAX);
+    }
 }

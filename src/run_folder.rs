@@ -42,8 +42,9 @@ pub struct RunFolder {
     pub outcome: Outcome,
     /// Wall seconds of the simulation.
     pub wall_seconds: f64,
-    /// The shrunk non-linearizable history, when the history is the failure.
-    pub witness: Option<PathBuf>,
+    /// The linearizability failure explained from its shrunk witness, when
+    /// the history is the failure.
+    pub lin: Option<crate::report::summary::LinFailure>,
     /// The timeline window saved, global ns.
     pub window: (u64, u64),
     /// The trace lines of that window (their last ones precede a violation).
@@ -173,16 +174,12 @@ pub fn run_to_folder(
     // A failed run whose client history is not linearizable gets a shrunk
     // witness and a counterexample window, and the timeline is centred on
     // the operation that could not be placed.
-    let (mut witness, mut lin_span) = (None, None);
+    let mut lin = None;
     if let (Outcome::Failed, Some(history), Some(model)) = (verdict, run.history_jsonl(), run.model) {
         let budget = crate::check::linearizability::Budget::Steps(crate::kit::LINEARIZABILITY_BUDGET);
-        if let Some((path, span)) =
-            crate::report::summary::write_lin_failure(&history, model, &dir, budget).map_err(io(&dir, ""))?
-        {
-            witness = Some(path);
-            lin_span = Some(span);
-        }
+        lin = crate::report::summary::write_lin_failure(&history, model, &dir, budget).map_err(io(&dir, ""))?;
     }
+    let lin_span = lin.as_ref().map(|l| l.span);
     // Replay the seed keeping the timeline window as text: determinism makes
     // the replay the same run, so it also yields the events before a violation.
     let window = options.window.unwrap_or(match (&r.violation, lin_span) {
@@ -226,24 +223,14 @@ pub fn run_to_folder(
         notes: &notes,
         swarm: p.swarm.then(|| crate::explore::swarm::describe(&p.scenario_for(seed))),
         timeline_window_ns: Some([from_ns, to_ns]),
+        lin: lin.as_ref(),
     };
     crate::report::write_run(&dir, &ctx, &run).map_err(io(&dir, ""))?;
     std::fs::write(dir.join("observations.jsonl"), crate::report::summary::notable_jsonl(&r.observations))
         .map_err(io(&dir, ""))?;
     let data = crate::report::load_run_dir(&dir)?;
     crate::report::write_all(&data, &dir, Some(window)).map_err(io(&dir, "writing the report failed: "))?;
-    Ok(RunFolder {
-        dir,
-        run,
-        outcome: verdict,
-        wall_seconds,
-        witness,
-        window,
-        timeline,
-        reproduce,
-        notes,
-        nondeterminism,
-    })
+    Ok(RunFolder { dir, run, outcome: verdict, wall_seconds, lin, window, timeline, reproduce, notes, nondeterminism })
 }
 
 /// `n` bytes in the largest binary unit that divides it evenly enough to read.

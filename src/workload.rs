@@ -23,7 +23,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::check::history::{HistoryLine, LineKind};
-use crate::check::lin::{self, Call, History, Model, Op, Outcome, Value};
+use crate::check::lin::{self, Call, History, Model, Op, OpMeta, Outcome, Value};
 use crate::check::{Invariant, RunEnd, Verdict};
 use crate::node::Ctx;
 use crate::scenario::WorkloadSpec;
@@ -157,6 +157,8 @@ pub struct RecordedOp {
     pub invoke: (Nanos, usize),
     /// Completion time and position, with its outcome; `None` while pending.
     pub complete: Option<(Nanos, usize, Outcome)>,
+    /// The server whose reply completed the op (`None`: it timed out, or is pending).
+    pub node: Option<NodeId>,
 }
 
 /// The shared history of every client.
@@ -184,12 +186,20 @@ impl Recorder {
     pub fn invoke(&mut self, client_index: usize, client_count: usize, op: KvOp, now_ns: Nanos) -> usize {
         let process = self.process(client_index, client_count);
         self.events += 1;
-        self.ops.push(RecordedOp { process, op, invoke: (now_ns, self.events), complete: None });
+        self.ops.push(RecordedOp { process, op, invoke: (now_ns, self.events), complete: None, node: None });
         self.ops.len() - 1
     }
 
-    /// Records the completion of op `handle`. An `info` moves the client to a new process id.
-    pub fn complete(&mut self, handle: usize, client_index: usize, outcome: Outcome, now_ns: Nanos) {
+    /// Records the completion of op `handle`, answered by server `node` (if
+    /// any answered). An `info` moves the client to a new process id.
+    pub fn complete(
+        &mut self,
+        handle: usize,
+        client_index: usize,
+        outcome: Outcome,
+        node: Option<NodeId>,
+        now_ns: Nanos,
+    ) {
         assert!(self.ops[handle].complete.is_none(), "an op completes once");
         if outcome == Outcome::Info {
             *self.generation.entry(client_index).or_insert(0) += 1;
@@ -199,6 +209,7 @@ impl Recorder {
         }
         self.events += 1;
         self.ops[handle].complete = Some((now_ns, self.events, outcome));
+        self.ops[handle].node = node;
     }
 
     /// Every op recorded so far.
@@ -238,6 +249,11 @@ impl Recorder {
                     outcome,
                     invoke_index: r.invoke.1,
                     complete_index,
+                    meta: OpMeta {
+                        invoke_ns: Some(r.invoke.0),
+                        complete_ns: r.complete.as_ref().map(|c| c.0),
+                        node: r.node.map(|n| n as u64),
+                    },
                 }
             })
             .collect();
@@ -261,6 +277,7 @@ impl Recorder {
                 HistoryLine {
                     key: Some(Cow::Borrowed(&key)),
                     time: Some(time),
+                    node: if kind == LineKind::Invoke { None } else { r.node.map(|n| n as u64) },
                     ..HistoryLine::new(r.process, kind, f, value)
                 }
                 .to_json()
@@ -373,6 +390,7 @@ where
         }
         let handle = recorder.borrow_mut().invoke(client_index, cfg.client_count, op.clone(), ctx.now_ns());
         let mut timeouts = 0;
+        let mut answered = None;
         let outcome = 'op: loop {
             ctx.send(target, codec.request(seq, &op));
             let deadline = ctx.now_ns() + cfg.timeout_ns;
@@ -388,7 +406,10 @@ where
                         Some((s, Response::Redirect(h))) if s == seq && env.from == target => {
                             break Some(Response::Redirect(h))
                         }
-                        Some((s, r)) if s == seq && !matches!(r, Response::Redirect(_)) => break Some(r),
+                        Some((s, r)) if s == seq && !matches!(r, Response::Redirect(_)) => {
+                            answered = Some(env.from);
+                            break Some(r);
+                        }
                         _ => continue,
                     },
                 }
@@ -430,7 +451,7 @@ where
             // After an unknown outcome the client's view of the key is unknown too.
             known.remove(&op.key());
         }
-        recorder.borrow_mut().complete(handle, client_index, outcome, ctx.now_ns());
+        recorder.borrow_mut().complete(handle, client_index, outcome, answered, ctx.now_ns());
     }
 }
 

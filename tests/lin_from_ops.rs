@@ -14,7 +14,15 @@ fn check_ops(ops: Vec<Op>, model: Model, linearizable: bool) -> History {
 }
 
 fn op(process: u64, call: Call, outcome: Outcome, invoke: usize, done: Option<usize>) -> Op {
-    Op { process, key: Some("k".to_string()), call, outcome, invoke_index: invoke, complete_index: done }
+    Op {
+        process,
+        key: Some("k".to_string()),
+        call,
+        outcome,
+        invoke_index: invoke,
+        complete_index: done,
+        meta: Default::default(),
+    }
 }
 
 #[test]

@@ -36,7 +36,7 @@ fn unknown_f() {
 
 #[test]
 fn unknown_field() {
-    check(r#"{"process": 0, "type": "invoke", "f": "read", "value": null, "node": 3}"#, 1, "unknown field \"node\"");
+    check(r#"{"process": 0, "type": "invoke", "f": "read", "value": null, "server": 3}"#, 1, "unknown field \"server\"");
 }
 
 #[test]

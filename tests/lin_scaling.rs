@@ -165,6 +165,7 @@ fn generate(shape: Shape) -> History {
                 outcome,
                 invoke_index: g.invoke,
                 complete_index: Some(g.complete),
+                meta: Default::default(),
             }
         })
         .collect();

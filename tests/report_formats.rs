@@ -209,6 +209,7 @@ fn a_summary() -> Summary {
         faults: vec![crash, a_pause()],
         reproduce: "faultline run s.json --seed 9".into(),
         lin_violation: None,
+        lin_culprit: None,
         lin_window: None,
         protocol_stats: Default::default(),
         swarm: None,
@@ -324,9 +325,9 @@ fn a_history_line_reads_back_as_written() {
 #[test]
 fn a_history_line_names_what_is_wrong_and_keeps_unknown_fields_for_the_reader() {
     let line: HistoryLine<'_> =
-        serde_json::from_str(r#"{"process":1,"type":"ok","value":1,"node":3,"f":null,"key":null,"time":null}"#)
+        serde_json::from_str(r#"{"process":1,"type":"ok","value":1,"server":3,"f":null,"key":null,"time":null}"#)
             .unwrap();
-    assert_eq!(line.unknown_fields, ["node"]);
+    assert_eq!(line.unknown_fields, ["server"]);
     assert_eq!((line.f, line.key, line.time), (None, None, None));
     for (text, message) in [
         (r#"{"process":-1,"type":"ok"}"#, "process must be a non-negative integer, not -1"),
@@ -358,12 +359,14 @@ fn a_real_history_reads_with_the_type_that_wrote_it() {
     let ops = faultline::report::data::parse_history(&text).expect("the report reads it");
     assert_eq!(history.len(), ops.len());
     assert!(!ops.is_empty());
-    // The witness writer uses the same type; the checker reads its output.
+    // The witness writer uses the same type, keeps the times it read, and
+    // the checker reads its output back to the same ops.
     let again = faultline::check::lin::parse_history(&history.to_jsonl()).unwrap();
     assert_eq!(again.len(), history.len());
+    assert!(again.ops().iter().zip(history.ops()).all(|(a, b)| a.meta == b.meta));
     for raw in history.to_jsonl().lines() {
         let line: HistoryLine<'_> = serde_json::from_str(raw).unwrap();
-        assert_eq!((line.to_json().as_str(), line.time), (raw, None));
+        assert_eq!((line.to_json().as_str(), line.time.is_some()), (raw, true));
     }
 }
 

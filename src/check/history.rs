@@ -142,11 +142,47 @@ pub struct Op {
     /// Real-time position of the completion event; `None` iff the outcome is
     /// [`Outcome::Open`].
     pub complete_index: Option<usize>,
+    /// What the writer knew beyond the format's minimum: times and the node
+    /// that answered. Reports use it; the checker never does.
+    pub meta: OpMeta,
+}
+
+/// An operation's times and serving node, when its history carries them
+/// (the `time` and `node` fields of its lines). Explanations name them
+/// (`invoked 9.480 s, answered by n4`); a bare history has none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct OpMeta {
+    /// Simulated time of the invoke, ns.
+    pub invoke_ns: Option<u64>,
+    /// Simulated time of the completion, ns.
+    pub complete_ns: Option<u64>,
+    /// The server whose reply completed the op.
+    pub node: Option<u64>,
+}
+
+/// Seconds for a person: `9.480 s`, or with `digits` decimals.
+pub fn seconds(ns: u64, digits: usize) -> String {
+    format!("{:.*} s", digits, ns as f64 / 1e9)
 }
 
 impl Op {
-    /// A one-line description: `p3 cas k1 [2, 5] ok @12..@15`.
+    /// A one-line description: `p3 cas k1 [2, 5]  [@12..@15]`, or with the
+    /// history's times and node, `p3 read k1 -> 2  [9.480 s..9.482 s, n4]`.
     pub fn describe(&self) -> String {
+        let span = match (self.meta.invoke_ns, self.complete_index, self.meta.complete_ns) {
+            (Some(start), Some(_), Some(end)) => format!("{}..{}", seconds(start, 3), seconds(end, 3)),
+            (Some(start), None, _) => format!("{}..∞", seconds(start, 3)),
+            _ => {
+                let end = self.complete_index.map_or("∞".to_string(), |c| format!("@{c}"));
+                format!("@{}..{end}", self.invoke_index)
+            }
+        };
+        let node = self.meta.node.map_or(String::new(), |n| format!(", n{n}"));
+        format!("{}  [{span}{node}]", self.what())
+    }
+
+    /// What the op did, without where or when: `p3 read k1 -> 2 (fail)`.
+    pub fn what(&self) -> String {
         let key = match &self.key {
             Some(k) => format!(" {k}"),
             None => String::new(),
@@ -164,11 +200,7 @@ impl Op {
             Outcome::Info => " (info)",
             Outcome::Open => " (never completed)",
         };
-        let end = match self.complete_index {
-            Some(c) => format!("@{c}"),
-            None => "∞".to_string(),
-        };
-        format!("p{} {what}{status}  [@{}..{end}]", self.process, self.invoke_index)
+        format!("p{} {what}{status}", self.process)
     }
 }
 
@@ -298,11 +330,14 @@ impl History {
     }
 }
 
-/// Appends one event of `op` as a line of text (no time: an in-memory
-/// history has none).
+/// Appends one event of `op` as a line of text, with the op's time and
+/// serving node where it knows them.
 fn write_line(out: &mut Vec<u8>, op: &Op, kind: LineKind, value: serde_json::Value) {
+    let invoke = kind == LineKind::Invoke;
     let line = HistoryLine {
         key: op.key.as_deref().map(Cow::Borrowed),
+        time: if invoke { op.meta.invoke_ns } else { op.meta.complete_ns },
+        node: if invoke { None } else { op.meta.node },
         ..HistoryLine::new(op.process, kind, op.call.name(), value)
     };
     serde_json::to_writer(&mut *out, &line).expect("a history line always serialises");
@@ -383,6 +418,10 @@ pub struct HistoryLine<'a> {
     /// Simulated time of the event, nanoseconds, if the writer knows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time: Option<u64>,
+    /// On a completion: the server whose reply completed the op, if the
+    /// writer knows it (reports name it; the checker ignores it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node: Option<u64>,
     /// Names of fields the format does not define, in line order (never written).
     #[serde(skip)]
     pub unknown_fields: Vec<String>,
@@ -391,7 +430,16 @@ pub struct HistoryLine<'a> {
 impl<'a> HistoryLine<'a> {
     /// A line with no key and no time.
     pub fn new(process: u64, kind: LineKind, f: impl Into<Cow<'a, str>>, value: serde_json::Value) -> HistoryLine<'a> {
-        HistoryLine { process, kind, f: Some(f.into()), key: None, value, time: None, unknown_fields: Vec::new() }
+        HistoryLine {
+            process,
+            kind,
+            f: Some(f.into()),
+            key: None,
+            value,
+            time: None,
+            node: None,
+            unknown_fields: Vec::new(),
+        }
     }
 
     /// The line as JSON text, without a newline.
@@ -469,6 +517,7 @@ enum Field {
     Key,
     Value,
     Time,
+    Node,
     Unknown(String),
 }
 
@@ -488,6 +537,7 @@ impl<'de> Deserialize<'de> for Field {
                     "key" => Field::Key,
                     "value" => Field::Value,
                     "time" => Field::Time,
+                    "node" => Field::Node,
                     other => Field::Unknown(other.to_string()),
                 })
             }
@@ -514,6 +564,7 @@ impl<'de> Visitor<'de> for LineVisitor {
             }
         }
         let (mut process, mut kind, mut f, mut key, mut value, mut time) = (None, None, None, None, None, None);
+        let mut node = None;
         let mut unknown_fields = Vec::new();
         while let Some(field) = map.next_key::<Field>()? {
             match field {
@@ -545,6 +596,15 @@ impl<'de> Visitor<'de> for LineVisitor {
                     };
                     set(&mut time, "time", t)?;
                 }
+                Field::Node => {
+                    let n = match map.next_value::<Json>()? {
+                        Json::Null => None,
+                        n => Some(n.as_u64().ok_or_else(|| {
+                            de::Error::custom(format!("node must be a non-negative integer, not {n}"))
+                        })?),
+                    };
+                    set(&mut node, "node", n)?;
+                }
                 Field::Unknown(name) => {
                     map.next_value::<IgnoredAny>()?;
                     unknown_fields.push(name);
@@ -558,6 +618,7 @@ impl<'de> Visitor<'de> for LineVisitor {
             key: key.flatten(),
             value: value.unwrap_or(Json::Null),
             time: time.flatten(),
+            node: node.flatten(),
             unknown_fields,
         })
     }
@@ -629,6 +690,7 @@ pub fn parse_history(text: &str) -> Result<History, HistoryError> {
                     outcome: Outcome::Open,
                     invoke_index: line_no,
                     complete_index: None,
+                    meta: OpMeta { invoke_ns: ev.time, ..OpMeta::default() },
                 }));
                 let pending_op = Pending { op_slot: ops.len() - 1, line: line_no, f, key: ev.key, value: ev.value };
                 pending.insert(ev.process, pending_op);
@@ -653,6 +715,8 @@ pub fn parse_history(text: &str) -> Result<History, HistoryError> {
                 }
                 let op = ops[p.op_slot].as_mut().expect("pending op exists");
                 op.complete_index = Some(line_no);
+                op.meta.complete_ns = ev.time;
+                op.meta.node = ev.node;
                 op.outcome = match kind {
                     LineKind::Ok if op.call == Call::Read => {
                         Outcome::Ok(parse_value(&ev.value).map_err(|m| err(format!("read {m}")))?)

@@ -119,7 +119,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use crate::check::history::{short, Call, History, Op, Outcome, Value};
+use crate::check::history::{seconds, short, Call, History, Op, Outcome, Value};
 
 /// The sequential specification histories are checked against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -221,6 +221,11 @@ pub struct Violation {
     /// value `first_unlinearizable` needs, then one that overwrites it. Every
     /// other op writing that value is overwritten before it in the same way.
     pub forced_order: bool,
+    /// The failure in one sentence a person reads in one go, naming the
+    /// ops, their times and the node that answered where the history
+    /// knows them: `p3 read k0 -> 7 (invoked 9.480 s, answered by n4), but
+    /// p1's write of 8 had completed at 9.453 s, ...`.
+    pub culprit: String,
 }
 
 impl Violation {
@@ -240,6 +245,7 @@ impl Violation {
             None => "the register".to_string(),
         };
         out.push_str(&format!("not linearizable: {subject} (model {})\n", self.model));
+        out.push_str(&format!("  {}\n", self.culprit));
         out.push_str(&format!("  first op that cannot be linearized: {}\n", self.first_unlinearizable.text));
         match &self.last_linearized {
             Some(op) => out.push_str(&format!("  last op linearized before it:       {}\n", op.text)),
@@ -270,7 +276,9 @@ impl Violation {
         for a in &self.attempts {
             out.push_str(&format!("  - {}\n      {}\n", a.op.text, a.reason));
         }
-        out.push_str("(@N = event position: the line number for a parsed file)\n");
+        if out.contains("[@") {
+            out.push_str("(@N = event position: the line number for a parsed file)\n");
+        }
         out
     }
 }
@@ -447,26 +455,30 @@ pub fn shrink(history: &History, model: Model, violation: &Violation, budget: im
     // only later, which is true but explains nothing. Each candidate is closed
     // by dropping the ops it orphans, so a cut does not fail to apply merely
     // because a read beside it lost its write. An op whose value nothing in
-    // the original explains is the anomaly itself and exempt; histories with
-    // appends (whose reads are concatenations) are shrunk without the rule.
-    let rule: Option<BTreeSet<usize>> =
-        (!history.ops().iter().any(|op| matches!(op.call, Call::Append(_)))).then(|| {
-            let w = writers(history);
-            history
-                .ops()
-                .iter()
-                .filter(|op| needed(op).is_some() && explained(op, &w))
-                .map(|op| op.invoke_index)
-                .collect()
-        });
+    // the original explains is the anomaly itself and exempt. With appends a
+    // read's value is a concatenation: it must still be built from a write
+    // (or the empty start) and appends that may precede it.
+    let appends = history.ops().iter().any(|op| matches!(op.call, Call::Append(_)));
+    let must: BTreeSet<usize> = if appends {
+        history.ops().iter().filter(|op| needed(op).is_some() && built(op, history)).map(|op| op.invoke_index).collect()
+    } else {
+        let w = writers(history);
+        history.ops().iter().filter(|op| needed(op).is_some() && explained(op, &w)).map(|op| op.invoke_index).collect()
+    };
     if meter.expired() {
         return given_up(&meter);
     }
-    let closing = |h: History| match &rule {
-        Some(must) => close(&h, must),
-        None => h,
+    let closing = |h: History| if appends { close_appends(&h, &must) } else { close(&h, &must) };
+    // A candidate must fail for the same reason: on the same op, the one
+    // the whole history's check could not place. Another op failing instead
+    // would mean the cut made a new anomaly (or exposed another one), and
+    // the witness would explain something the run did not report.
+    // (A violation of another history names no op of this one: any failure goes.)
+    let target = history.ops().get(violation.first_unlinearizable.index).map(|op| op.invoke_index);
+    let fails = |h: &History, meter: &mut Meter| match check_with(h, model, meter) {
+        Verdict::NotLinearizable(v) => target.is_none_or(|t| h.ops()[v.first_unlinearizable.index].invoke_index == t),
+        _ => false,
     };
-    let fails = |h: &History, meter: &mut Meter| matches!(check_with(h, model, meter), Verdict::NotLinearizable(_));
     // Ops the search ignores (failed ops, open reads), and for kv the other
     // keys, cannot matter; dropping them first is safe and cheap.
     let kept = |_: usize, op: &Op| relevant(op) && (model == Model::Register || op.key == violation.key);
@@ -565,6 +577,69 @@ fn writers(history: &History) -> HashMap<KeyValue<'_>, BTreeSet<usize>, BuildHas
 fn explained(op: &Op, writers: &HashMap<KeyValue<'_>, BTreeSet<usize>, BuildHasherDefault<IdHasher>>) -> bool {
     let (Some(kv), Some(done)) = (needed(op), op.complete_index) else { return true };
     writers.get(&kv).is_some_and(|w| w.range(..done).any(|&i| i != op.invoke_index))
+}
+
+/// Whether the value `op` needs is still made by ops of `history` that may
+/// precede it, for a history with appends: a string read must be a write's
+/// value (or the empty start) followed by appends, each invoked before the
+/// read completed; any other needed value, written by such an op.
+fn built(op: &Op, history: &History) -> bool {
+    let (Some((key, value)), Some(done)) = (needed(op), op.complete_index) else { return true };
+    let before = || {
+        history
+            .ops()
+            .iter()
+            .filter(move |w| w.key == *key && w.invoke_index < done && w.invoke_index != op.invoke_index)
+    };
+    let Value::Str(text) = value else { return before().any(|w| writes(w) == Some((key, value))) };
+    let mut pieces: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut lengths = BTreeSet::new();
+    let mut reach = vec![false; text.len() + 1];
+    reach[0] = true;
+    for w in before() {
+        match &w.call {
+            Call::Write(Value::Str(v)) | Call::Cas(_, Value::Str(v)) if text.starts_with(v.as_str()) => {
+                reach[v.len()] = true
+            }
+            Call::Append(a) if !a.is_empty() && text.contains(a.as_str()) => {
+                pieces.insert(a.as_str());
+                lengths.insert(a.len());
+            }
+            _ => {}
+        }
+    }
+    // Positions reachable by a prefix and appends; set lookups per distinct
+    // piece length keep this linear in what is reachable.
+    for at in 0..text.len() {
+        if !reach[at] {
+            continue;
+        }
+        for &len in &lengths {
+            if text.get(at..at + len).is_some_and(|piece| pieces.contains(piece)) {
+                reach[at + len] = true;
+            }
+        }
+    }
+    reach[text.len()]
+}
+
+/// [`close`] for a history with appends: drops each op of `must` that is
+/// no longer [`built`], until every one left is (a dropped cas writes
+/// nothing any more, so others may follow it).
+fn close_appends(history: &History, must: &BTreeSet<usize>) -> History {
+    let mut current = history.clone();
+    loop {
+        let dropped: BTreeSet<usize> = current
+            .ops()
+            .iter()
+            .filter(|op| must.contains(&op.invoke_index) && !built(op, &current))
+            .map(|op| op.invoke_index)
+            .collect();
+        if dropped.is_empty() {
+            return current;
+        }
+        current = current.filter(|_, op| !dropped.contains(&op.invoke_index));
+    }
 }
 
 /// The largest sub-history in which every op of `must` (by invoke
@@ -1535,6 +1610,8 @@ impl Search {
             let linearization: Vec<LinearizedStep> =
                 chain.map(|l| LinearizedStep { op: op_ref(l), state: value(l) }).collect();
             let reason = refusal(&all[self.ops[needer as usize]], &value(overwriter));
+            let at = |l: u32| &all[self.ops[l as usize]];
+            let culprit = forced_culprit(at(needer), writer.map(at), at(overwriter));
             return Violation {
                 model,
                 key: self.key.clone(),
@@ -1544,6 +1621,7 @@ impl Search {
                 linearization,
                 attempts: vec![Attempt { op: op_ref(needer), reason }],
                 forced_order: true,
+                culprit,
             };
         }
         let longest = std::mem::take(&mut self.longest);
@@ -1616,6 +1694,10 @@ impl Search {
             };
             attempts.push(Attempt { op: op_ref(l), reason });
         }
+        let blocked = &all[self.ops[blocking as usize]];
+        let why = attempts.iter().find(|a| a.op.index == self.ops[blocking as usize]).map(|a| a.reason.as_str());
+        let last = longest.last().map(|&l| &all[self.ops[l as usize]]);
+        let culprit = search_culprit(blocked, why, last, longest.len(), &self.values.value(state), model);
         Violation {
             model,
             key: self.key.clone(),
@@ -1625,6 +1707,7 @@ impl Search {
             linearization,
             attempts,
             forced_order: false,
+            culprit,
         }
     }
 }
@@ -1675,6 +1758,221 @@ fn producers(values: &Values, need: &[u32], steps: &[Step]) -> HashMap<u32, Vec<
 }
 
 /// Why the model refuses `op` when the key holds `state`.
+/// What an op changes, as a noun phrase: `write of 7`, `cas from 3 to 4`,
+/// `append of "x"`.
+fn action(op: &Op) -> String {
+    match &op.call {
+        Call::Write(v) => format!("write of {}", short(v)),
+        Call::Cas(old, new) => format!("cas from {} to {}", short(old), short(new)),
+        Call::Append(a) => format!("append of {}", short(&Value::Str(a.clone()))),
+        Call::Read => match &op.outcome {
+            Outcome::Ok(v) => format!("read of {}", short(v)),
+            _ => "read".to_string(),
+        },
+    }
+}
+
+/// Where an op happened: `invoked 9.480 s, answered by n4`, or for a
+/// history without times `invoked at @12`.
+fn served(op: &Op, digits: usize) -> String {
+    let invoked = match op.meta.invoke_ns {
+        Some(t) => format!("invoked {}", seconds(t, digits)),
+        None => format!("invoked at @{}", op.invoke_index),
+    };
+    match op.meta.node {
+        Some(n) => format!("{invoked}, answered by n{n}"),
+        None => invoked,
+    }
+}
+
+/// When an op completed (`9.453 s`, or `@15`) and when it was invoked.
+fn completed_at(op: &Op, digits: usize) -> String {
+    match (op.meta.complete_ns, op.complete_index) {
+        (Some(t), _) => seconds(t, digits),
+        (None, Some(c)) => format!("@{c}"),
+        (None, None) => "never".to_string(),
+    }
+}
+
+fn invoked_at(op: &Op, digits: usize) -> String {
+    op.meta.invoke_ns.map_or(format!("@{}", op.invoke_index), |t| seconds(t, digits))
+}
+
+/// Decimals enough that times which real time orders print differently
+/// (`pairs` of (earlier, later) ns).
+fn digits_for(pairs: &[(Option<u64>, Option<u64>)]) -> usize {
+    let mut digits = 3;
+    while digits < 9
+        && pairs
+            .iter()
+            .any(|&(a, b)| matches!((a, b), (Some(a), Some(b)) if a != b && seconds(a, digits) == seconds(b, digits)))
+    {
+        digits += 3;
+    }
+    digits
+}
+
+/// The sentence for a violation real time alone proves: `needer` needs the
+/// value `writer` wrote (or the initial absent one), but `overwriter`
+/// replaced it, entirely after `writer` and entirely before `needer`.
+fn forced_culprit(needer: &Op, writer: Option<&Op>, overwriter: &Op) -> String {
+    let digits = digits_for(&[
+        (overwriter.meta.complete_ns, needer.meta.invoke_ns),
+        (writer.and_then(|w| w.meta.complete_ns), overwriter.meta.invoke_ns),
+    ]);
+    let what = match needer.call {
+        Call::Cas(..) => "the cas compared against a value that was already overwritten",
+        _ => "the read returned a value that was already overwritten",
+    };
+    let before = match writer {
+        Some(w) => format!(
+            ", and it began ({}) after p{}'s {} had completed ({})",
+            invoked_at(overwriter, digits),
+            w.process,
+            action(w),
+            completed_at(w, digits)
+        ),
+        None => " (every key starts absent)".to_string(),
+    };
+    format!(
+        "{} ({}), but p{}'s {} had completed at {}{before}: {what}.",
+        needer.what(),
+        served(needer, digits),
+        overwriter.process,
+        action(overwriter),
+        completed_at(overwriter, digits)
+    )
+}
+
+/// The culprit of a failure, found in a (small) history: the op to blame,
+/// by position in [`History::ops`], and the sentence that says why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Culprit {
+    /// The op whose result cannot be (a stale read, a value come back).
+    pub index: usize,
+    /// The failure in words, naming the ops, their times and servers.
+    pub sentence: String,
+}
+
+/// Most ops [`culprit`] looks through for a pattern (a witness is far smaller).
+const CULPRIT_OPS_MAX: usize = 400;
+
+/// Who to blame for `violation` of `history` (meant for a shrunk witness):
+/// an op that needs a value (a read's result, a cas's expected value) that
+/// real time proves gone, in one of two shapes the clients can see:
+/// - every write of the value completed before another op replaced it,
+///   and that op completed before the reader began (a stale read);
+/// - the value's one write was seen by an earlier read, then replaced, and
+///   is read again later (a write applied twice).
+///
+/// The search's op that cannot be placed is often a bystander (a cas that
+/// would strand the stale read); these shapes name the op that is wrong.
+/// Neither found: the violation's own sentence.
+pub fn culprit(history: &History, violation: &Violation) -> Culprit {
+    let fallback = Culprit { index: violation.first_unlinearizable.index, sentence: violation.culprit.clone() };
+    let ops = history.ops();
+    let on_key: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].key == violation.key).collect();
+    if on_key.len() > CULPRIT_OPS_MAX {
+        return fallback;
+    }
+    let took_effect = |op: &Op| matches!(op.outcome, Outcome::Ok(_));
+    let done = |op: &Op| op.complete_index.unwrap_or(usize::MAX);
+    for &r in &on_key {
+        let reader = &ops[r];
+        let Some((_, value)) = needed(reader) else { continue };
+        if !took_effect(reader) {
+            continue;
+        }
+        let writers: Vec<&Op> =
+            on_key.iter().map(|&i| &ops[i]).filter(|w| writes(w).is_some_and(|(_, v)| v == value)).collect();
+        if writers.is_empty() {
+            continue;
+        }
+        // An op that replaced the value and completed before the reader began.
+        let replacers = on_key
+            .iter()
+            .map(|&i| &ops[i])
+            .filter(|o| took_effect(o) && writes(o).is_some_and(|(_, v)| v != value) && done(o) < reader.invoke_index);
+        for o in replacers {
+            if writers.iter().all(|w| done(w) < o.invoke_index) {
+                let last = writers.iter().max_by_key(|w| done(w)).copied();
+                return Culprit { index: r, sentence: forced_culprit(reader, last, o) };
+            }
+            if let [w] = writers[..] {
+                let seen = on_key.iter().map(|&i| &ops[i]).find(|e| {
+                    e.invoke_index != reader.invoke_index
+                        && took_effect(e)
+                        && needed(e).is_some_and(|(_, v)| v == value)
+                        && done(e) < o.invoke_index
+                });
+                if let Some(e) = seen {
+                    return Culprit { index: r, sentence: came_back_culprit(reader, w, e, o) };
+                }
+            }
+        }
+    }
+    fallback
+}
+
+/// The sentence for a value come back: `earlier` saw `writer`'s value, then
+/// `replacer` replaced it, yet `reader` finds it again.
+fn came_back_culprit(reader: &Op, writer: &Op, earlier: &Op, replacer: &Op) -> String {
+    let digits = digits_for(&[
+        (earlier.meta.complete_ns, replacer.meta.invoke_ns),
+        (replacer.meta.complete_ns, reader.meta.invoke_ns),
+    ]);
+    let saw = match earlier.call {
+        Call::Cas(..) => "compared against",
+        _ => "read",
+    };
+    format!(
+ "{} ({}), but p{} had already {saw} that value (completed {}) and p{}'s {} replaced it after that (completed {}); its one write, p{}'s {} (invoked {}), can take effect only once: the value came back, as if the write were applied twice.",
+        reader.what(),
+        served(reader, digits),
+        earlier.process,
+        completed_at(earlier, digits),
+        replacer.process,
+        action(replacer),
+        completed_at(replacer, digits),
+        writer.process,
+        action(writer),
+        invoked_at(writer, digits)
+    )
+}
+
+/// The sentence for a violation the search found: the op no order can
+/// place, and what the longest order it found leaves.
+fn search_culprit(
+    blocked: &Op,
+    why: Option<&str>,
+    last: Option<&Op>,
+    len: usize,
+    state: &Value,
+    model: Model,
+) -> String {
+    let digits = digits_for(&[]);
+    let model_word = match model {
+        Model::Register => "a register",
+        Model::Kv => "a key-value store",
+    };
+    let order = match last {
+        Some(op) => format!(
+            "the longest order found ({len} ops, the last p{}'s {} completed {}) leaves the value {}",
+            op.process,
+            action(op),
+            completed_at(op, digits),
+            short(state)
+        ),
+        None => format!("not one op can go first (the value is {})", short(state)),
+    };
+    let why = why.map_or(String::new(), |w| format!("; there it is refused: {w}"));
+    format!(
+        "{} ({}) cannot be placed in any order that respects real time and {model_word}: {order}{why}.",
+        blocked.what(),
+        served(blocked, digits)
+    )
+}
+
 fn refusal(op: &Op, state: &Value) -> String {
     let key = op.key.as_ref().map_or(String::new(), |k| format!(" {k}"));
     let have = short(state);

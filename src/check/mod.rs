@@ -12,9 +12,10 @@ pub mod liveness;
 /// The linearizability checker's API in one place: history parsing and
 /// types, the WGL search, its violation report and shrinking.
 pub mod lin {
-    pub use super::history::{parse_history, Call, History, HistoryError, Op, Outcome, Value};
+    pub use super::history::{parse_history, seconds, Call, History, HistoryError, Op, OpMeta, Outcome, Value};
     pub use super::linearizability::{
-        check, check_steps, shrink, Attempt, Budget, LinearizedStep, Model, OpRef, Shrunk, Verdict, Violation,
+        check, check_steps, culprit, shrink, Attempt, Budget, Culprit, LinearizedStep, Model, OpRef, Shrunk, Verdict,
+        Violation,
     };
 }
 

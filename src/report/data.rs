@@ -142,6 +142,9 @@ pub struct LinOp {
     /// True for the operation that could not be placed.
     #[serde(default)]
     pub highlighted: bool,
+    /// What the box says (`p3 read k0 -> 7 (n4)`); default: built from `f`, `key`, `value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// `summary.json`: the one type the runner writes it with
@@ -215,10 +218,13 @@ pub struct Summary {
     /// Command that reproduces the run exactly.
     #[serde(default)]
     pub reproduce: String,
-    /// Linearizability counterexample text, if a file carries it (the
-    /// runner does not write it).
+    /// A linearizability failure's report, told from its shrunk witness
+    /// (its first line after the heading is the culprit in one sentence).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lin_violation: Option<String>,
+    /// That culprit sentence alone, for the report's text box.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lin_culprit: Option<String>,
     /// Linearizability counterexample window, if a file carries it; the
     /// runner writes it to its own `lin_window.json`, which
     /// [`load_run_dir`] puts here.

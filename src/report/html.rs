@@ -175,14 +175,29 @@ pub fn report_html(data: &RunData, svgs: &[(String, String, String)]) -> String 
     let lin_failed = summary.checks.get("linearizability").map(String::as_str) == Some("fail");
     if lin_failed || summary.lin_window.is_some() || summary.lin_violation.is_some() {
         page.push_str("<h2>Linearizability counterexample</h2>\n");
-        if let Some(text) = &summary.lin_violation {
-            page.push_str(&format!("<pre>{}</pre>\n", escape(text)));
+        if let Some(culprit) = &summary.lin_culprit {
+            page.push_str(&format!(
+                "<div class=\"violation\"><b>Not linearizable.</b> {}{}</div>\n",
+                escape(culprit),
+                lin_faults(summary)
+            ));
         }
         match &summary.lin_window {
             Some(ops) if !ops.is_empty() => {
+                page.push_str(&format!(
+                    "<p>The shrunk witness (<code>history-min.jsonl</code>, {} operations): a part of the history \
+                     that is still not linearizable, for the same reason.</p>\n",
+                    ops.len()
+                ));
                 page.push_str(&format!("<div class=\"plot\">{}</div>\n", inline_svg(&lin_window_svg(ops))));
             }
             _ => page.push_str("<p>The run folder carries no <code>lin_window</code> to draw.</p>\n"),
+        }
+        if let Some(text) = &summary.lin_violation {
+            page.push_str(&format!(
+                "<details><summary>The checker's report on the witness</summary><pre>{}</pre></details>\n",
+                escape(text)
+            ));
         }
     }
 
@@ -344,4 +359,27 @@ pub fn write_all(data: &RunData, dir: &Path, timeline_window: Option<(u64, u64)>
     std::fs::write(&path, report_html(data, &svgs))?;
     paths.push(path);
     Ok(paths)
+}
+
+/// The faults in force around a linearizability witness (from two seconds
+/// before its first op to its last), as a sentence for its text box.
+fn lin_faults(summary: &super::data::Summary) -> String {
+    let Some(ops) = summary.lin_window.as_ref().filter(|ops| !ops.is_empty()) else { return String::new() };
+    let start = ops.iter().map(|o| o.invoke_ns).min().unwrap_or(0);
+    let end = ops.iter().map(|o| o.complete_ns.unwrap_or(o.invoke_ns)).max().unwrap_or(start);
+    let from = start.saturating_sub(crate::check::FAULTS_BEFORE_NS);
+    let near: Vec<String> = summary
+        .faults
+        .iter()
+        .filter(|f| f.start_ns <= end && f.end_ns.is_none_or(|e| e >= from))
+        .map(|f| {
+            let until = f.end_ns.map_or("on".to_string(), |e| format!("to {} s", fmt_s(e)));
+            format!("{} ({} s {until})", escape(&f.detail), fmt_s(f.start_ns))
+        })
+        .collect();
+    if near.is_empty() {
+        "<br>No fault was in force in the 2 s before the witness's first operation or during it.".to_string()
+    } else {
+        format!("<br>Faults in force around it: {}.", near.join("; "))
+    }
 }

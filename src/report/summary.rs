@@ -6,7 +6,6 @@
 
 use std::path::Path;
 
-use crate::check::history::HistoryLine;
 use crate::report::data::{FaultWindow, LatencyQuantilesMs, LinOp, MessageStats, Notable, Summary, Violation};
 use crate::runner::ProtocolRun;
 use crate::sim::trace::hash_hex;
@@ -35,6 +34,8 @@ pub struct SummaryContext<'a> {
     pub swarm: Option<serde_json::Value>,
     /// The window `timeline.jsonl` covers, ns.
     pub timeline_window_ns: Option<[u64; 2]>,
+    /// A linearizability failure explained from its witness.
+    pub lin: Option<&'a LinFailure>,
 }
 
 /// The run's summary: the [`Summary`] that `summary.json` holds.
@@ -84,7 +85,8 @@ pub fn run_summary(ctx: &SummaryContext<'_>, run: &ProtocolRun) -> Summary {
         },
         faults: r.faults.iter().map(fault_window).collect(),
         reproduce: ctx.reproduce.to_string(),
-        lin_violation: None,
+        lin_violation: ctx.lin.map(|l| l.text.clone()),
+        lin_culprit: ctx.lin.map(|l| l.culprit.clone()),
         lin_window: None,
         protocol_stats: r.extras.stats.clone(),
         swarm: ctx.swarm.clone(),
@@ -153,75 +155,97 @@ pub fn write_run(dir: &Path, ctx: &SummaryContext<'_>, run: &ProtocolRun) -> std
     Ok(())
 }
 
+/// A linearizability failure as the run explains it: from its shrunk
+/// witness, not from the whole history.
+#[derive(Clone, Debug)]
+pub struct LinFailure {
+    /// `history-min.jsonl`, the witness.
+    pub witness: std::path::PathBuf,
+    /// Operations in the witness.
+    pub witness_ops: usize,
+    /// Operations in the whole history.
+    pub history_ops: usize,
+    /// The culprit in one sentence (the witness's [`lin::Violation::culprit`]).
+    pub culprit: String,
+    /// The witness's whole report ([`lin::Violation::render`]).
+    pub text: String,
+    /// The simulated time the witness spans, ns (first invoke to last completion).
+    pub span: (u64, u64),
+}
+
 /// For a client history that is not linearizable, writes the shrunk witness
-/// `history-min.jsonl` and `lin_window.json` (the failing key's operations
-/// around the one that could not be placed, for the report's per-process
-/// view) into `dir`. Returns the witness's path and the simulated time span
-/// (invoke to completion, ns) of the operation that could not be placed, or
-/// `None` when the history is linearizable or undecided within `budget`.
-/// The check and then the shrink may each spend all of `budget`; a step
-/// budget makes both, and so the witness, the same on every machine.
+/// `history-min.jsonl` and `lin_window.json` (the witness's operations, for
+/// the report's counterexample chart) into `dir`, and explains the failure
+/// from the witness: the witness fails for the same reason, on the same op,
+/// and is short enough to read. Returns `None` when the history is
+/// linearizable or undecided within `budget`. The check and then the shrink
+/// may each spend all of `budget`; a step budget makes both, and so the
+/// witness, the same on every machine.
 pub fn write_lin_failure(
     history_jsonl: &str,
     model: crate::check::lin::Model,
     dir: &Path,
     budget: crate::check::linearizability::Budget,
-) -> std::io::Result<Option<(std::path::PathBuf, (u64, u64))>> {
+) -> std::io::Result<Option<LinFailure>> {
     use crate::check::lin;
     let Ok(history) = lin::parse_history(history_jsonl) else { return Ok(None) };
     let lin::Verdict::NotLinearizable(violation) = lin::check(&history, model, budget) else {
         return Ok(None);
     };
-    let witness = dir.join("history-min.jsonl");
-    std::fs::write(&witness, lin::shrink(&history, model, &violation, budget).history.to_jsonl())?;
-    // Line number (1-based) -> (time, value) of the raw history (it parsed above).
-    let lines: Vec<(u64, serde_json::Value)> = history_jsonl
-        .lines()
-        .map(|l| match serde_json::from_str::<HistoryLine<'_>>(l) {
-            Ok(line) => (line.time.unwrap_or(0), line.value),
-            Err(_) => (0, serde_json::Value::Null),
-        })
-        .collect();
-    let at = |line: usize| lines.get(line.wrapping_sub(1)).cloned().unwrap_or((0, serde_json::Value::Null));
-    let ops = history.ops();
-    let failing = violation.first_unlinearizable.index;
-    let key = ops[failing].key.clone();
-    // The failing op with its neighbours on the same key, in invoke order.
-    const AROUND: usize = 20;
-    let same_key: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].key == key).collect();
-    let pos = same_key.iter().position(|&i| i == failing).unwrap_or(0);
-    let window = &same_key[pos.saturating_sub(AROUND)..(pos + AROUND / 2 + 1).min(same_key.len())];
-    let lin_ops: Vec<LinOp> = window
+    let witness = lin::shrink(&history, model, &violation, budget).history;
+    let path = dir.join("history-min.jsonl");
+    std::fs::write(&path, witness.to_jsonl())?;
+    // The witness's own verdict explains the failure; should its check run
+    // out of budget (it never has: the shrink just checked it), the whole
+    // history's does.
+    let (shown, explained) = match lin::check(&witness, model, budget) {
+        lin::Verdict::NotLinearizable(w) => (witness, w),
+        _ => (history.clone(), violation),
+    };
+    let ops = shown.ops();
+    let blame = lin::culprit(&shown, &explained);
+    let failing = blame.index;
+    let lin_ops: Vec<LinOp> = ops
         .iter()
-        .map(|&i| {
-            let op = &ops[i];
-            let (invoke_ns, invoke_value) = at(op.invoke_index);
-            let completion = op.complete_index.map(at);
+        .enumerate()
+        .map(|(i, op)| {
             let outcome = match op.outcome {
                 lin::Outcome::Ok(_) => "ok",
                 lin::Outcome::Fail => "fail",
                 lin::Outcome::Info | lin::Outcome::Open => "info",
             };
-            let value = match &completion {
-                Some((_, v)) if !v.is_null() => v.clone(),
-                _ => invoke_value,
+            let value = match (&op.call, &op.outcome) {
+                (lin::Call::Read, lin::Outcome::Ok(v)) => serde_json::to_value(v).expect("a value serialises"),
+                (lin::Call::Read, _) => serde_json::Value::Null,
+                (lin::Call::Write(v), _) => serde_json::to_value(v).expect("a value serialises"),
+                (lin::Call::Cas(old, new), _) => serde_json::json!([old, new]),
+                (lin::Call::Append(a), _) => serde_json::Value::from(a.as_str()),
             };
+            let node = op.meta.node.map_or(String::new(), |n| format!(" (n{n})"));
             LinOp {
                 process: op.process,
                 f: op.call.name().to_string(),
                 key: op.key.clone(),
-                invoke_ns,
-                complete_ns: completion.map(|(t, _)| t),
+                invoke_ns: op.meta.invoke_ns.unwrap_or(0),
+                complete_ns: op.complete_index.map(|_| op.meta.complete_ns.unwrap_or(0)),
                 outcome: outcome.to_string(),
                 value,
                 highlighted: i == failing,
+                label: Some(format!("{}{node}", op.what())),
             }
         })
         .collect();
     std::fs::write(dir.join("lin_window.json"), serde_json::to_string_pretty(&lin_ops).expect("json") + "\n")?;
-    let start = at(ops[failing].invoke_index).0;
-    let end = ops[failing].complete_index.map_or(start, |c| at(c).0);
-    Ok(Some((witness, (start, end))))
+    let start = lin_ops.iter().map(|o| o.invoke_ns).min().unwrap_or(0);
+    let end = lin_ops.iter().map(|o| o.complete_ns.unwrap_or(o.invoke_ns)).max().unwrap_or(start);
+    Ok(Some(LinFailure {
+        witness: path,
+        witness_ops: shown.len(),
+        history_ops: history.len(),
+        text: explained.render().replace(&explained.culprit, &blame.sentence),
+        culprit: blame.sentence,
+        span: (start, end),
+    }))
 }
 
 pub use crate::sim::NOTABLE_KIND_MAX;

@@ -177,11 +177,17 @@ impl Invariant<Obs> for NoOrphans {
         if orphans.is_empty() {
             Verdict::Pass
         } else {
-            Verdict::Fail(format!(
-                "{} orphaned lock znode(s) at the end, owned by no client that waits for them: {}",
-                orphans.len(),
-                orphans.join("; ")
-            ))
+            // One line each, the first few: a run that orphans dozens stays readable.
+            const SHOWN: usize = 5;
+            let more = orphans.len().saturating_sub(SHOWN);
+            let mut text = format!("{} orphaned lock znode(s) at the end, owned by no client that waits for them:", orphans.len());
+            for orphan in orphans.iter().take(SHOWN) {
+                text.push_str(&format!("\n  {orphan}"));
+            }
+            if more > 0 {
+                text.push_str(&format!("\n  and {more} more"));
+            }
+            Verdict::Fail(text)
         }
     }
 }
