@@ -36,7 +36,11 @@ fn unknown_f() {
 
 #[test]
 fn unknown_field() {
-    check(r#"{"process": 0, "type": "invoke", "f": "read", "value": null, "server": 3}"#, 1, "unknown field \"server\"");
+    check(
+        r#"{"process": 0, "type": "invoke", "f": "read", "value": null, "server": 3}"#,
+        1,
+        "unknown field \"server\"",
+    );
 }
 
 #[test]

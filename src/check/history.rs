@@ -587,24 +587,8 @@ impl<'de> Visitor<'de> for LineVisitor {
                 Field::F => set(&mut f, "f", optional_string("f", map.next_value()?)?)?,
                 Field::Key => set(&mut key, "key", optional_string("key", map.next_value()?)?)?,
                 Field::Value => set(&mut value, "value", map.next_value::<Json>()?)?,
-                Field::Time => {
-                    let t = match map.next_value::<Json>()? {
-                        Json::Null => None,
-                        t => Some(t.as_u64().ok_or_else(|| {
-                            de::Error::custom(format!("time must be a non-negative integer, not {t}"))
-                        })?),
-                    };
-                    set(&mut time, "time", t)?;
-                }
-                Field::Node => {
-                    let n = match map.next_value::<Json>()? {
-                        Json::Null => None,
-                        n => Some(n.as_u64().ok_or_else(|| {
-                            de::Error::custom(format!("node must be a non-negative integer, not {n}"))
-                        })?),
-                    };
-                    set(&mut node, "node", n)?;
-                }
+                Field::Time => set(&mut time, "time", optional_u64("time", map.next_value()?)?)?,
+                Field::Node => set(&mut node, "node", optional_u64("node", map.next_value()?)?)?,
                 Field::Unknown(name) => {
                     map.next_value::<IgnoredAny>()?;
                     unknown_fields.push(name);
@@ -621,6 +605,15 @@ impl<'de> Visitor<'de> for LineVisitor {
             node: node.flatten(),
             unknown_fields,
         })
+    }
+}
+
+/// A number field that may be absent: `null` is `None`, anything else but
+/// a non-negative integer is an error.
+fn optional_u64<E: de::Error>(name: &str, value: serde_json::Value) -> Result<Option<u64>, E> {
+    match value {
+        serde_json::Value::Null => Ok(None),
+        n => n.as_u64().map(Some).ok_or_else(|| E::custom(format!("{name} must be a non-negative integer, not {n}"))),
     }
 }
 

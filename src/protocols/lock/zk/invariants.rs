@@ -180,7 +180,8 @@ impl Invariant<Obs> for NoOrphans {
             // One line each, the first few: a run that orphans dozens stays readable.
             const SHOWN: usize = 5;
             let more = orphans.len().saturating_sub(SHOWN);
-            let mut text = format!("{} orphaned lock znode(s) at the end, owned by no client that waits for them:", orphans.len());
+            let mut text =
+                format!("{} orphaned lock znode(s) at the end, owned by no client that waits for them:", orphans.len());
             for orphan in orphans.iter().take(SHOWN) {
                 text.push_str(&format!("\n  {orphan}"));
             }
