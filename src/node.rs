@@ -266,33 +266,36 @@ where
         if let Some(env) = w.procs[id].mailbox.pop_front() {
             return Poll::Ready(Some(env));
         }
-        if w.local_now(id) >= self.deadline_local {
+        let local = w.local_now(id);
+        if local >= self.deadline_local {
             return Poll::Ready(None);
         }
         if !w.registered(&w.procs[id].recv_waiters, cx.waker()) {
             let waiter = w.waiter(cx.waker());
             w.procs[id].recv_waiters.push(waiter);
         }
-        arm_timer(w, id, self.deadline_local, &mut self.armed_at, cx);
+        arm_timer(w, id, self.deadline_local, local, &mut self.armed_at, cx);
         Poll::Pending
     }
 }
 
-/// Schedules a wake-up for when `id`'s local clock reaches `deadline_local`,
-/// unless one is already scheduled for that global instant (clock faults can
-/// move the instant, so it is recomputed on every poll).
+/// Schedules a wake-up for when `id`'s local clock, which reads `local_now`
+/// now, reaches `deadline_local`, unless one is already scheduled for that
+/// global instant (clock faults can move the instant, so it is recomputed on
+/// every poll).
 #[inline]
 pub(crate) fn arm_timer<M, O>(
     w: &mut World<M, O>,
     id: NodeId,
     deadline_local: Nanos,
+    local_now: Nanos,
     armed_at: &mut Option<Nanos>,
     cx: &Context<'_>,
 ) where
     M: Clone + std::fmt::Debug + Hash,
     O: std::fmt::Debug + Hash + serde::Serialize,
 {
-    let at = w.procs[id].clock.global_for(deadline_local, w.now);
+    let at = w.procs[id].clock.global_for(deadline_local, w.now, local_now);
     if *armed_at != Some(at) || at <= w.now {
         w.wake_at(at.max(w.now), cx.waker());
         *armed_at = Some(at);
@@ -316,11 +319,12 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let ctx = self.ctx;
         let mut w = ctx.world.borrow_mut();
-        if w.local_now(ctx.id) >= self.deadline_local {
+        let local = w.local_now(ctx.id);
+        if local >= self.deadline_local {
             return Poll::Ready(());
         }
         let deadline = self.deadline_local;
-        arm_timer(&mut w, ctx.id, deadline, &mut self.armed_at, cx);
+        arm_timer(&mut w, ctx.id, deadline, local, &mut self.armed_at, cx);
         Poll::Pending
     }
 }

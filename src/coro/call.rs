@@ -122,13 +122,14 @@ where
         if let Some(env) = w.procs[me].calls[i].inbox.pop_front() {
             return Poll::Ready(Some(env));
         }
-        if w.local_now(me) >= self.deadline_local {
+        let local = w.local_now(me);
+        if local >= self.deadline_local {
             return Poll::Ready(None);
         }
         let waiter = w.waiter(cx.waker());
         w.procs[me].calls[i].waiter = Some(waiter);
         let deadline = self.deadline_local;
-        arm_timer(w, me, deadline, &mut self.armed_at, cx);
+        arm_timer(w, me, deadline, local, &mut self.armed_at, cx);
         Poll::Pending
     }
 }

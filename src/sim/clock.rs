@@ -36,10 +36,11 @@ impl LocalClock {
         }
     }
 
-    /// The earliest global time, not before `now_ns`, at which local time reaches `target_local_ns`.
+    /// The earliest global time, not before `now_ns`, at which local time
+    /// reaches `target_local_ns`; `local_now` is the local time at `now_ns`
+    /// (a timer's poll has read it already).
     #[inline]
-    pub fn global_for(&self, target_local_ns: Nanos, now_ns: Nanos) -> Nanos {
-        let local_now = self.local(now_ns);
+    pub fn global_for(&self, target_local_ns: Nanos, now_ns: Nanos, local_now: Nanos) -> Nanos {
         if target_local_ns <= local_now {
             return now_ns;
         }
@@ -83,11 +84,11 @@ mod tests {
         c.set_rate(1_000, 2_000_000);
         assert_eq!(c.local(1_000), 1_000);
         assert_eq!(c.local(1_500), 2_000);
-        assert_eq!(c.global_for(3_000, 1_500), 2_000);
+        assert_eq!(c.global_for(3_000, 1_500, c.local(1_500)), 2_000);
         c.jump(2_000, -2_500);
         assert_eq!(c.local(2_000), 500);
         c.set_rate(2_000, RATE_PPM_EXACT);
         assert_eq!(c.local(2_100), 600);
-        assert_eq!(c.global_for(100, 2_100), 2_100, "a past target is due now");
+        assert_eq!(c.global_for(100, 2_100, c.local(2_100)), 2_100, "a past target is due now");
     }
 }

@@ -16,6 +16,7 @@ pub mod rng;
 pub(crate) mod slab;
 pub mod trace;
 pub mod types;
+pub(crate) mod wheel;
 pub(crate) mod world;
 
 use std::cell::RefCell;
@@ -394,15 +395,18 @@ where
         for id in 0..self.entries.len() {
             self.start(id);
         }
+        // Polls made already at this instant (a timer's task is polled at once).
+        let mut polled = 0;
         let stop = loop {
-            let settled = self.run_ready();
-            if self.world.borrow().violation.is_some() {
+            let settled = self.run_ready(polled);
+            polled = 0;
+            let mut w = self.world.borrow_mut();
+            if w.violation.is_some() {
                 break StopReason::Violation;
             }
             if self.steps >= self.config.steps_max || !settled {
                 break StopReason::StepLimit;
             }
-            let mut w = self.world.borrow_mut();
             if w.queue.over() || w.limit_hit.is_some() {
                 break limit_stop(&w, self.config.pending_events_max);
             }
@@ -425,7 +429,14 @@ where
                             TraceLine { task: Some(key.0), ..TraceLine::new(i, time, EventKind::Timer) }.to_json()
                         });
                     }
-                    self.ready.push(key);
+                    // The ready list is empty here, so polling the task at
+                    // once is what `run_ready` would do first, without the
+                    // list (the foreign queue is empty too: nothing ran since
+                    // it was drained).
+                    drop(w);
+                    debug_assert!(self.ready.is_empty());
+                    self.poll(key);
+                    polled = 1;
                 }
                 Event::WakeWaker(slot) => {
                     w.trace.record(EventKind::Timer, time, 1, 0, slot as u64);
@@ -465,13 +476,13 @@ where
         self.finish(stop)
     }
 
-    /// Polls ready tasks until none is left at this instant. Returns false
+    /// Polls ready tasks until none is left at this instant (`polls` made
+    /// already, outside the list, count to the budget). Returns false
     /// if that took more polls than the whole run's step budget: tasks that
     /// keep waking each other (through channels) while no time passes are a
     /// livelock, and the budget must stop them too.
     #[inline]
-    fn run_ready(&mut self) -> bool {
-        let mut polls = 0u64;
+    fn run_ready(&mut self, mut polls: u64) -> bool {
         loop {
             self.exec.foreign.drain_into(&mut self.ready);
             if self.ready.is_empty() {

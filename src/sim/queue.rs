@@ -9,8 +9,19 @@
 //! Entries are 32 bytes and carry no heap data (payloads such as messages
 //! live in slabs and are named by index), so pushing and popping never
 //! allocates once the buckets have grown to the run's working size.
+//!
+//! A radix heap holds the events. Once more than [`WHEEL_AT`] are pending
+//! at once (thousands of timers), a timer wheel (`wheel.rs`) takes over the
+//! next half second or so, where nearly every event falls, and the radix
+//! heap keeps the rest: the wheel files an event once where the radix heap
+//! refiles it a few times, but with few events pending its bitmap search
+//! and slab cost more than the heap's refiling. With ties shuffled the
+//! radix heap holds everything, as it always has: there the order of
+//! same-time events depends on which of them were already in the run, so
+//! the structure is part of the run.
 
 pub use super::types::Nanos;
+use super::wheel::{Wheel, SLOT_BITS};
 
 /// Packed identity of a task: slab index in the low half, generation in the
 /// high half, so a wake-up for a task that has since died is recognised.
@@ -60,10 +71,10 @@ pub enum Event {
 }
 
 #[derive(Clone, Copy, Debug)]
-struct Entry {
-    time: Nanos,
-    seq: u64,
-    event: Event,
+pub(crate) struct Entry {
+    pub(crate) time: Nanos,
+    pub(crate) seq: u64,
+    pub(crate) event: Event,
 }
 
 /// Bits per radix digit: an event moves down at most once per digit.
@@ -75,26 +86,29 @@ const BUCKETS: usize = 1 + LEVELS * DIGITS;
 const WORDS: usize = BUCKETS.div_ceil(64);
 /// A bucket this small is sorted into the run instead of split further.
 const RUN_MAX: usize = 32;
+/// With more events than this pending at once (and ties in push order),
+/// the wheel takes over the near ones for the rest of the run.
+pub(crate) const WHEEL_AT: usize = 2048;
 
 /// The (time, seq)-ordered queue of pending events.
 ///
-/// A radix heap over 6-bit digits, with a sorted run in front. Virtual time
-/// never goes backwards, so every pending event is at or after `last`, the
-/// earliest event taken out of the buckets. An event lives in the bucket
-/// named by the highest digit in which its time differs from `last` and by
-/// its own value of that digit, so bucket order is time order and push is
-/// O(1). When the run is empty, the lowest non-empty bucket (found with a
-/// bitmap) is either sorted by (time, seq) into the run, if small, or split
-/// into lower buckets. A push that falls before the run's last event is
-/// inserted into the run in order. Ordering by `seq` makes ties FIFO.
+/// The radix heap alone until [`WHEEL_AT`] events are pending; then, in
+/// FIFO mode (ties in push order), an event due within the wheel's horizon
+/// of the front goes into the [`Wheel`], a later one into the radix heap,
+/// from which it moves into the wheel once the front comes near. Taking
+/// the wheel's next slot, sorted by (time, seq), refills a short sorted run
+/// from which events pop; a push for a slot already taken (the current
+/// instant, mostly) is inserted into the run in order. In FIFO mode every
+/// pop is checked to be in (time, seq) order, so the order is exactly that
+/// of any correct priority queue, whichever structure held the event.
 pub struct EventQueue {
-    buckets: Vec<Vec<Entry>>,
-    /// Which buckets are non-empty.
-    nonempty: [u64; WORDS],
-    /// Events taken out of the buckets, sorted; `run[head..]` are pending.
+    /// Every event until the wheel starts; then the events past the wheel.
+    radix: Radix,
+    /// Started when [`WHEEL_AT`] events were pending (never with shuffled ties).
+    wheel: Option<Box<Wheel>>,
+    /// With the wheel: events taken out of it, sorted; `run[head..]` are pending.
     run: Vec<Entry>,
     head: usize,
-    last: Nanos,
     len: usize,
     /// Most events pending at once so far, and the cap past which `over` is set.
     peak: usize,
@@ -109,11 +123,10 @@ pub struct EventQueue {
 impl Default for EventQueue {
     fn default() -> Self {
         EventQueue {
-            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
-            nonempty: [0; WORDS],
+            radix: Radix::default(),
+            wheel: None,
             run: Vec::new(),
             head: 0,
-            last: 0,
             len: 0,
             peak: 0,
             cap: usize::MAX,
@@ -122,6 +135,26 @@ impl Default for EventQueue {
             last_popped: (0, 0),
             shuffle: None,
         }
+    }
+}
+
+/// Sorts entries by (time, seq): insertion sort for the few a bucket or a
+/// slot usually holds (no call, no copy when already in order), the library
+/// sort beyond. Keys are unique, so the order is the same either way.
+#[inline]
+fn sort_run(run: &mut [Entry]) {
+    if run.len() > 12 {
+        run.sort_unstable_by_key(|e| (e.time, e.seq));
+        return;
+    }
+    for i in 1..run.len() {
+        let e = run[i];
+        let mut j = i;
+        while j > 0 && (run[j - 1].time, run[j - 1].seq) > (e.time, e.seq) {
+            run[j] = run[j - 1];
+            j -= 1;
+        }
+        run[j] = e;
     }
 }
 
@@ -144,8 +177,10 @@ impl EventQueue {
 
     /// Orders same-time events by keys drawn from `sched` instead of by
     /// push order. An event pushed for the current instant while its ties
-    /// run may still run before some of them (it joins the shuffle).
+    /// run may still run before some of them (it joins the shuffle). Must
+    /// be set before the first push.
     pub fn shuffle_ties(&mut self, sched: super::rng::Prng) {
+        assert!(self.len == 0 && self.seq == 0, "tie shuffling is set before the first push");
         self.shuffle = Some(sched);
     }
 
@@ -165,55 +200,70 @@ impl EventQueue {
         self.over
     }
 
-    #[inline]
-    fn put(&mut self, e: Entry) {
-        let b = bucket_of(e.time, self.last);
-        self.buckets[b].push(e);
-        self.nonempty[b / 64] |= 1 << (b % 64);
-    }
-
     /// Schedules `event` at `time`, which must not precede the last event popped.
     #[inline]
     pub fn push(&mut self, time: Nanos, event: Event) {
         assert!(time >= self.last_popped.0, "event scheduled in the past: {time} < {}", self.last_popped.0);
-        let seq = match &mut self.shuffle {
-            None => self.seq,
-            Some(sched) => sched.next_u64(),
-        };
-        self.seq += 1;
         self.len += 1;
         if self.len > self.peak {
             self.peak = self.len;
             self.over = self.peak > self.cap;
         }
-        let e = Entry { time, seq, event };
-        match self.run.last() {
-            Some(tail) if self.head < self.run.len() && time < tail.time => {
-                // Before the run's end: insert in (time, seq) order.
-                let pending = &self.run[self.head..];
-                let at = self.head
-                    + match self.shuffle {
-                        // FIFO: `seq` is the largest yet, so time alone places it.
-                        None => pending.partition_point(|x| x.time <= time),
-                        Some(_) => pending.partition_point(|x| (x.time, x.seq) <= (time, seq)),
-                    };
-                self.run.insert(at, e);
-            }
-            _ => self.put(e),
+        let seq = self.seq;
+        self.seq += 1;
+        if let Some(sched) = &mut self.shuffle {
+            let seq = sched.next_u64();
+            self.radix.push(Entry { time, seq, event }, true);
+            return;
         }
+        let e = Entry { time, seq, event };
+        let Some(wheel) = &mut self.wheel else {
+            self.radix.push(e, false);
+            if self.len > WHEEL_AT {
+                self.start_wheel();
+            }
+            return;
+        };
+        let slot = time >> SLOT_BITS;
+        if slot < wheel.cursor() {
+            // A slot already taken: into the run, in order (FIFO: `seq` is
+            // the largest yet, so time alone places it).
+            let at = self.head + self.run[self.head..].partition_point(|x| x.time <= time);
+            self.run.insert(at, e);
+        } else if wheel.covers(slot) {
+            wheel.put(e);
+        } else {
+            self.radix.push(e, false);
+        }
+    }
+
+    /// Many events are pending: the wheel takes over the near ones, all of
+    /// which are in the radix heap now.
+    #[cold]
+    fn start_wheel(&mut self) {
+        let mut wheel = Box::<Wheel>::default();
+        let first = self.radix.peek_time().expect("events are pending");
+        wheel.jump_to(first >> SLOT_BITS);
+        migrate(&mut self.radix, &mut wheel);
+        self.wheel = Some(wheel);
     }
 
     /// Removes and returns the earliest event (ties in push order).
     #[inline(always)]
     pub fn pop(&mut self) -> Option<(Nanos, Event)> {
-        if self.head == self.run.len() {
-            if self.len == 0 {
-                return None;
-            }
-            self.refill();
+        if self.len == 0 {
+            return None;
         }
-        let e = self.run[self.head];
-        self.head += 1;
+        let e = if self.wheel.is_none() {
+            self.radix.pop()
+        } else {
+            if self.head == self.run.len() {
+                self.refill();
+            }
+            let e = self.run[self.head];
+            self.head += 1;
+            e
+        };
         self.len -= 1;
         assert!(
             (e.time, e.seq) >= self.last_popped || (self.shuffle.is_some() && e.time == self.last_popped.0),
@@ -225,6 +275,130 @@ impl EventQueue {
         Some((e.time, e.event))
     }
 
+    /// The time of the earliest event, if any.
+    #[inline]
+    pub fn peek_time(&mut self) -> Option<Nanos> {
+        if self.len == 0 {
+            return None;
+        }
+        if self.wheel.is_none() {
+            return self.radix.peek_time();
+        }
+        if self.head == self.run.len() {
+            self.refill();
+        }
+        Some(self.run[self.head].time)
+    }
+
+    /// With the wheel, the run is spent: refill it from the wheel's next slot.
+    fn refill(&mut self) {
+        let wheel = self.wheel.as_mut().expect("refill runs with the wheel");
+        self.run.clear();
+        self.head = 0;
+        if wheel.len() == 0 {
+            // Nothing near: the wheel moves to the radix heap's front.
+            let next = self.radix.peek_time().expect("queue length says an event is pending");
+            wheel.jump_to(next >> SLOT_BITS);
+            migrate(&mut self.radix, wheel);
+        }
+        wheel.take_next(&mut self.run);
+        if self.run.len() > 1 {
+            // The slot lists its events newest first.
+            self.run.reverse();
+            sort_run(&mut self.run);
+        }
+        if self.radix.len > 0 {
+            migrate(&mut self.radix, wheel);
+        }
+    }
+}
+
+/// Moves the radix heap's events that the wheel now covers into it, in
+/// (time, seq) order, before anything is filed into the slots that opened.
+fn migrate(radix: &mut Radix, wheel: &mut Wheel) {
+    while let Some(t) = radix.peek_time() {
+        if !wheel.covers(t >> SLOT_BITS) {
+            break;
+        }
+        let e = radix.pop();
+        wheel.put(e);
+    }
+}
+
+/// A radix heap over 6-bit digits, with a sorted run in front. Virtual time
+/// never goes backwards, so every event held is at or after `last`, the
+/// earliest event taken out of the buckets. An event lives in the bucket
+/// named by the highest digit in which its time differs from `last` and by
+/// its own value of that digit, so bucket order is time order and push is
+/// O(1). When the run is empty, the lowest non-empty bucket (found with a
+/// bitmap) is either sorted by (time, seq) into the run, if small, or split
+/// into lower buckets. A push that falls before the run's last event is
+/// inserted into the run in order. Ordering by `seq` makes ties FIFO.
+struct Radix {
+    buckets: Vec<Vec<Entry>>,
+    /// Which buckets are non-empty.
+    nonempty: [u64; WORDS],
+    /// Events taken out of the buckets, sorted; `run[head..]` are pending.
+    run: Vec<Entry>,
+    head: usize,
+    last: Nanos,
+    len: usize,
+}
+
+impl Default for Radix {
+    fn default() -> Self {
+        Radix {
+            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
+            nonempty: [0; WORDS],
+            run: Vec::new(),
+            head: 0,
+            last: 0,
+            len: 0,
+        }
+    }
+}
+
+impl Radix {
+    #[inline]
+    fn put(&mut self, e: Entry) {
+        let b = bucket_of(e.time, self.last);
+        self.buckets[b].push(e);
+        self.nonempty[b / 64] |= 1 << (b % 64);
+    }
+
+    /// Adds `e` (`shuffled`: its `seq` is a random key, not the largest yet).
+    #[inline(always)]
+    fn push(&mut self, e: Entry, shuffled: bool) {
+        self.len += 1;
+        match self.run.last() {
+            Some(tail) if self.head < self.run.len() && e.time < tail.time => {
+                // Before the run's end: insert in (time, seq) order.
+                let pending = &self.run[self.head..];
+                let at = self.head
+                    + if shuffled {
+                        pending.partition_point(|x| (x.time, x.seq) <= (e.time, e.seq))
+                    } else {
+                        // FIFO: `seq` is the largest yet, so time alone places it.
+                        pending.partition_point(|x| x.time <= e.time)
+                    };
+                self.run.insert(at, e);
+            }
+            _ => self.put(e),
+        }
+    }
+
+    /// Removes the earliest entry; the heap must not be empty.
+    #[inline(always)]
+    fn pop(&mut self) -> Entry {
+        if self.head == self.run.len() {
+            self.refill();
+        }
+        let e = self.run[self.head];
+        self.head += 1;
+        self.len -= 1;
+        e
+    }
+
     /// The run is spent: refill it from the lowest non-empty bucket.
     fn refill(&mut self) {
         self.run.clear();
@@ -233,14 +407,22 @@ impl EventQueue {
             let word = self.nonempty.iter().position(|w| *w != 0).expect("queue length says an event is pending");
             let b = word * 64 + self.nonempty[word].trailing_zeros() as usize;
             self.nonempty[word] &= !(1 << (b % 64));
-            let mut moving = std::mem::take(&mut self.buckets[b]);
-            if moving.len() <= RUN_MAX || b == 0 {
-                self.run.append(&mut moving);
-                self.run.sort_unstable_by_key(|e| (e.time, e.seq));
+            let bucket = &mut self.buckets[b];
+            if bucket.len() <= RUN_MAX || b == 0 {
+                if bucket.capacity() <= 4 * RUN_MAX {
+                    // The run is empty: it trades allocations with the bucket
+                    // instead of copying the bucket into it. (A big
+                    // allocation stays with its bucket, so swaps cannot
+                    // spread big allocations over many buckets.)
+                    std::mem::swap(&mut self.run, bucket);
+                } else {
+                    self.run.append(bucket);
+                }
+                sort_run(&mut self.run);
                 self.last = self.run[0].time;
-                self.buckets[b] = moving;
                 return;
             }
+            let mut moving = std::mem::take(&mut self.buckets[b]);
             self.last = moving.iter().map(|e| e.time).min().expect("non-empty bucket");
             for e in moving.drain(..) {
                 self.put(e);
@@ -250,9 +432,9 @@ impl EventQueue {
         }
     }
 
-    /// The time of the earliest event, if any.
-    #[inline]
-    pub fn peek_time(&mut self) -> Option<Nanos> {
+    /// The time of the earliest entry, if any.
+    #[inline(always)]
+    fn peek_time(&mut self) -> Option<Nanos> {
         if self.head == self.run.len() {
             if self.len == 0 {
                 return None;
@@ -333,6 +515,52 @@ mod tests {
         });
         assert!(ties_in_order);
         assert_eq!(got.iter().map(|p| p.0).collect::<Vec<_>>(), expected.iter().map(|p| p.0).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_wheel_pops_in_exact_time_and_push_order() {
+        // Enough pending events to start the wheel, times now, near, past the
+        // wheel's horizon and far ahead, with ties: every pop must be the
+        // least (time, push number) pending, as a sorted set says.
+        let mut rng = crate::sim::rng::Prng::stream(3, "wheel-test");
+        let mut q = EventQueue::new();
+        let mut reference = std::collections::BTreeSet::new();
+        let mut now = 0;
+        let mut pushed = 0u32;
+        let mut push = |q: &mut EventQueue, reference: &mut std::collections::BTreeSet<(Nanos, u32)>, t| {
+            q.push(t, Event::Action(pushed));
+            reference.insert((t, pushed));
+            pushed += 1;
+        };
+        for _ in 0..3 * WHEEL_AT {
+            let t = rng.between(0, 2_000_000_000) / 1_000 * 1_000;
+            push(&mut q, &mut reference, t);
+        }
+        assert!(q.wheel.is_some(), "the wheel started");
+        for round in 0..60_000u32 {
+            if round % 3 != 0 {
+                let t = match rng.index(5) {
+                    0 => now,
+                    1 => now + rng.between(0, 20_000),
+                    2 => now + rng.between(1_000_000, 100_000_000),
+                    3 => now + rng.between(500_000_000, 700_000_000),
+                    _ => now + rng.between(1_000_000_000, 30_000_000_000),
+                };
+                push(&mut q, &mut reference, t);
+            } else {
+                let expected = reference.pop_first();
+                let got = q.pop().map(|(t, e)| match e {
+                    Event::Action(i) => (t, i),
+                    other => panic!("unexpected event {other:?}"),
+                });
+                assert_eq!(got, expected, "pop {round}");
+                now = got.map_or(now, |(t, _)| t);
+            }
+        }
+        while let Some(expected) = reference.pop_first() {
+            assert_eq!(q.pop(), Some((expected.0, Event::Action(expected.1))));
+        }
+        assert_eq!(q.pop(), None);
     }
 
     #[test]
