@@ -141,6 +141,25 @@ pub trait Protocol: Sync + 'static {
     }
     /// Places the protocol's code and invariants.
     fn setup(&self, setup: &mut Setup<'_, Self>);
+    /// A message's short label, for the trace text and the message diagram
+    /// (`AppendEntries t3 prev 41/2 +64 c40`): a few plain words and
+    /// numbers, about 30 characters at most. Called only when text is
+    /// written, never on the hot path. By default the variant name.
+    fn msg_label(msg: &Self::Msg) -> String
+    where
+        Self: Sized,
+    {
+        crate::sim::trace::debug_label(msg)
+    }
+    /// An observation's short label in plain words (`leader t3`,
+    /// `stepped down t3`), for the diagrams' notable events. By default the
+    /// variant name.
+    fn obs_label(obs: &Self::Obs) -> String
+    where
+        Self: Sized,
+    {
+        crate::sim::trace::debug_label(obs)
+    }
 }
 
 /// Builds a simulation for a protocol: node code, clients and invariants.
@@ -310,6 +329,14 @@ pub trait ClientHistory {
     fn latency_ms(&self) -> std::collections::BTreeMap<String, [f64; 4]>;
     /// Times of `ok` completions, in order (for liveness).
     fn ok_times_ns(&self) -> Vec<Nanos>;
+    /// Operations that did not complete `ok` by `end_ns`: the `fail` and
+    /// `info` completions of [`ClientHistory::to_jsonl`]. Override it when
+    /// the history can count them without writing itself out (a sweep asks
+    /// for every seed).
+    fn not_ok_count(&self, end_ns: Nanos) -> u64 {
+        let history = self.to_jsonl(end_ns);
+        (history.matches("\"type\":\"fail\"").count() + history.matches("\"type\":\"info\"").count()) as u64
+    }
 }
 
 impl ClientHistory for RefCell<Recorder> {
@@ -324,6 +351,11 @@ impl ClientHistory for RefCell<Recorder> {
     }
     fn ok_times_ns(&self) -> Vec<Nanos> {
         self.borrow().ok_times_ns().to_vec()
+    }
+    fn not_ok_count(&self, _end_ns: Nanos) -> u64 {
+        // `to_jsonl` writes an op `ok` exactly when it completed `Ok`.
+        let ok = |r: &&workload::RecordedOp| matches!(r.complete, Some((_, _, crate::check::history::Outcome::Ok(_))));
+        self.borrow().ops().iter().filter(|r| !ok(r)).count() as u64
     }
 }
 
@@ -348,6 +380,12 @@ impl ProtocolRun {
     /// The client history as JSON Lines, if the protocol has clients.
     pub fn history_jsonl(&self) -> Option<String> {
         self.history.as_ref().map(|h| h.to_jsonl(self.result.end_ns))
+    }
+
+    /// Client operations that did not complete `ok` (the `fail` and `info`
+    /// lines of [`ProtocolRun::history_jsonl`]), without writing the history.
+    pub fn not_ok_ops(&self) -> u64 {
+        self.history.as_ref().map_or(0, |h| h.not_ok_count(self.result.end_ns))
     }
 }
 
@@ -411,6 +449,7 @@ impl<P: Protocol> AnyProtocol for P {
     fn run(&self, spec: &RunSpec<'_>, sink: TraceSink) -> ProtocolRun {
         let options = parse_options::<P>(spec.scenario, "<checked>").expect("options were checked before the run");
         let sim = Sim::with_options(spec.config.clone(), sink, spec.record_observations);
+        sim.world().borrow_mut().labels = crate::sim::world::Labels { msg: P::msg_label, obs: P::obs_label };
         let mut setup = Setup {
             sim,
             options,

@@ -18,7 +18,7 @@ use crate::runner::{outcome, Outcome, Overrides, Prepared};
 use crate::sim::trace::TraceSink;
 
 /// Default length of the saved timeline window.
-pub const TIMELINE_NS: u64 = 2_000_000_000;
+pub const TIMELINE_NS: u64 = crate::report::timeline::TIMELINE_WINDOW_NS;
 
 /// How to run and where to write.
 #[derive(Clone, Debug, Default)]
@@ -182,16 +182,12 @@ pub fn run_to_folder(
     let lin_span = lin.as_ref().map(|l| l.span);
     // Replay the seed keeping the timeline window as text: determinism makes
     // the replay the same run, so it also yields the events before a violation.
-    let window = options.window.unwrap_or(match (&r.violation, lin_span) {
-        (Some(v), _) => (v.time_ns.saturating_sub(TIMELINE_NS), v.time_ns),
-        (None, Some((start, end))) => (start.saturating_sub(TIMELINE_NS / 2), end.max(start) + TIMELINE_NS / 2),
-        // A clean run: around its first fault (a quarter before it), where something happens.
-        (None, None) => match r.faults.first() {
-            Some(f) => {
-                (f.start_ns.saturating_sub(TIMELINE_NS / 4), f.start_ns.saturating_sub(TIMELINE_NS / 4) + TIMELINE_NS)
-            }
-            None => (0, TIMELINE_NS.min(r.end_ns)),
-        },
+    // The default is the report's own (`report::timeline::timeline_window`): before
+    // the violation, around the counterexample, else around the first fault.
+    let window = options.window.unwrap_or_else(|| {
+        let violation_ns = r.violation.as_ref().map(|v| v.time_ns);
+        let first_fault_ns = r.faults.first().map(|f| f.start_ns);
+        crate::report::timeline::timeline_window(violation_ns, lin_span, first_fault_ns, r.end_ns)
     });
     // A window reaching past the run's end keeps nothing more: clamp it there.
     let window = (window.0.min(r.end_ns), window.1.min(r.end_ns));

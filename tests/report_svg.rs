@@ -70,10 +70,23 @@ fn check(name: &str, outcomes: &[&str], faults: &str, fault_count: usize) {
             .filter(|n| n.attribute("class") == Some("legend-entry"))
             .map(|n| n.descendants().filter(|t| t.is_text()).filter_map(|t| t.text()).collect())
             .collect();
-        for outcome in ["ok", "fail", "info"] {
-            let entries = legend.iter().filter(|label| label.as_str() == outcome).count();
+        // Legends name outcomes in words: a `fail` did not take effect.
+        for (outcome, words) in [("ok", "ok"), ("fail", "did not take effect"), ("info", "unknown (info)")] {
+            let entries = legend.iter().filter(|label| label.as_str() == words).count();
             let expected = usize::from(outcomes.contains(&outcome));
             assert_eq!(entries, expected, "{name}: legend entries for {outcome} in {file}: {legend:?}");
+        }
+        // ... and is drawn in a neutral grey, not an alarming red.
+        if outcomes.contains(&"fail") {
+            let entry = doc
+                .descendants()
+                .find(|n| {
+                    n.attribute("class") == Some("legend-entry")
+                        && n.descendants().any(|t| t.text() == Some("did not take effect"))
+                })
+                .expect("a legend entry for fail");
+            let colour = entry.descendants().find_map(|n| n.attribute("fill").or(n.attribute("stroke")));
+            assert_eq!(colour, Some("#8C8C8C"), "{name}: colour of fail in {file}");
         }
     }
     if outcomes.is_empty() {

@@ -44,7 +44,13 @@ fn check(name: &str, timeline: &str, violation: &str, window: Option<(u64, u64)>
     if let Some(first_kept) = expect.first_arrow_send_ms {
         let arrow = doc.descendants().find(|n| n.attribute("class") == Some("msg")).expect("an arrow");
         let y: f64 = arrow.attribute("y1").unwrap().parse().unwrap();
-        let ms = window.0 as f64 / 1e6 + (y - 70.0) / 1100.0 * (window.1 - window.0) as f64 / 1e6;
+        // The body's top and height (it grows with the arrows drawn) are on the root.
+        let root = doc.root_element();
+        let (top, body): (f64, f64) = (
+            root.attribute("data-top").unwrap().parse().unwrap(),
+            root.attribute("data-body").unwrap().parse().unwrap(),
+        );
+        let ms = window.0 as f64 / 1e6 + (y - top) / body * (window.1 - window.0) as f64 / 1e6;
         assert!((ms - first_kept).abs() < 1.0, "{name}: first arrow sent at {ms} ms, not {first_kept}");
     }
     match expect.more {

@@ -76,7 +76,7 @@ fn lock_history_is_drawn_under_its_own_operation_names() {
 
     // The scatter's legend names the outcomes and both operations, sorted.
     let scatter = legend(&read("latency.svg"));
-    assert_eq!(scatter, ["ok", "fail", "acquire", "release"], "latency.svg legend");
+    assert_eq!(scatter, ["ok", "did not take effect", "acquire", "release"], "latency.svg legend");
     let scatter_doc_text = read("latency.svg");
     let doc = parse_xml(&scatter_doc_text);
     assert_eq!(count_class(&doc, "fault-window"), 1);
@@ -101,7 +101,7 @@ fn lock_history_is_drawn_under_its_own_operation_names() {
     parse_xml(&page);
     for fragment in [
         "<tr><td>acquire</td><td class=\"pass\">ok</td><td class=\"num\">24</td>",
-        "<tr><td>acquire</td><td class=\"fail\">fail</td><td class=\"num\">6</td>",
+        "<tr><td>acquire</td><td class=\"noop\">fail (did not take effect)</td><td class=\"num\">6</td>",
         "<tr><td>acquire</td><td class=\"unknown\">info</td><td class=\"num\">1</td><td class=\"num\">1</td><td class=\"num\">-</td>",
         "<tr><td>release</td><td class=\"pass\">ok</td><td class=\"num\">30</td>",
         // clients: 0 in the summary, so the history's process ids are counted: 0, 1, 2 and 7.

@@ -101,6 +101,16 @@ impl Protocol for Tickets {
     type Msg = Msg;
     type Obs = Obs;
     type Options = NoOptions;
+    fn msg_label(msg: &Msg) -> String {
+        match msg {
+            Msg::Request { req } => format!("Request #{req}"),
+            Msg::Grant { req, ticket } => format!("Grant #{req} ticket {ticket}"),
+        }
+    }
+    fn obs_label(obs: &Obs) -> String {
+        let Obs::Granted { ticket } = obs;
+        format!("got ticket {ticket}")
+    }
 
     fn name(&self) -> &'static str {
         "tickets"

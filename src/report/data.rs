@@ -354,6 +354,10 @@ pub enum TimelineEvent {
         msg_id: u64,
         /// Debug text of the message.
         msg: String,
+        /// The protocol's short label of it (empty in older files).
+        label: String,
+        /// Lamport timestamp of the send (absent in older files).
+        lamport: Option<u64>,
     },
     /// A message arrived.
     Deliver {
@@ -365,6 +369,8 @@ pub enum TimelineEvent {
         to: u64,
         /// Message id.
         msg_id: u64,
+        /// Lamport timestamp of the delivery.
+        lamport: Option<u64>,
     },
     /// A message was dropped.
     Drop {
@@ -378,6 +384,8 @@ pub enum TimelineEvent {
         msg_id: u64,
         /// Why.
         cause: DropCause,
+        /// The message's send stamp.
+        lamport: Option<u64>,
     },
     /// A node wrote an observation.
     Observe {
@@ -387,6 +395,10 @@ pub enum TimelineEvent {
         node: u64,
         /// Text.
         obs: String,
+        /// The protocol's short label of it (empty in older files).
+        label: String,
+        /// Lamport timestamp.
+        lamport: Option<u64>,
     },
     /// A fault or a node start.
     Fault {
@@ -396,6 +408,8 @@ pub enum TimelineEvent {
         node: Option<u64>,
         /// Text, e.g. `crash n0`, `restart n0`, `pause n1`, `heal`.
         what: String,
+        /// Lamport timestamp (a fault of the whole network has none).
+        lamport: Option<u64>,
     },
 }
 
@@ -442,15 +456,20 @@ pub struct Notable {
     pub kind: String,
     /// The observation as data (serde's form of the protocol's type).
     pub obs: serde_json::Value,
-    /// The observation's `Debug` text, for labels.
+    /// The observation's `Debug` text.
     #[serde(default)]
     pub text: String,
+    /// The protocol's short label of it, in plain words (absent in older files).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
 }
 
 impl Notable {
-    /// The label drawn for it: its text, or its data when it has no text.
+    /// The label drawn for it: the protocol's short label, else its text,
+    /// else its data.
     pub fn label(&self) -> String {
         match (&self.text, &self.obs) {
+            _ if !self.label.is_empty() => self.label.clone(),
             (t, _) if !t.is_empty() => t.clone(),
             (_, serde_json::Value::String(s)) => s.clone(),
             (_, v) => v.to_string(),
@@ -639,11 +658,19 @@ pub fn parse_timeline(text: &str) -> Result<Vec<TimelineEvent>, String> {
         let event = match entry.ev.as_ref() {
             "send" => {
                 let (from, to, msg_id) = message(&entry)?;
-                TimelineEvent::Send { t, from, to, msg_id, msg: entry.msg.as_deref().unwrap_or_default().to_string() }
+                TimelineEvent::Send {
+                    t,
+                    from,
+                    to,
+                    msg_id,
+                    msg: entry.msg.as_deref().unwrap_or_default().to_string(),
+                    label: entry.label.as_deref().unwrap_or_default().to_string(),
+                    lamport: entry.lamport,
+                }
             }
             "deliver" => {
                 let (from, to, msg_id) = message(&entry)?;
-                TimelineEvent::Deliver { t, from, to, msg_id }
+                TimelineEvent::Deliver { t, from, to, msg_id, lamport: entry.lamport }
             }
             "drop-loss" | "drop-cut" | "drop-down" | "drop-late" => {
                 let (from, to, msg_id) = message(&entry)?;
@@ -653,7 +680,7 @@ pub fn parse_timeline(text: &str) -> Result<Vec<TimelineEvent>, String> {
                     "drop-late" => DropCause::Late,
                     _ => DropCause::Down,
                 };
-                TimelineEvent::Drop { t, from, to, msg_id, cause }
+                TimelineEvent::Drop { t, from, to, msg_id, cause, lamport: entry.lamport }
             }
             "observe" => TimelineEvent::Observe {
                 t,
@@ -665,11 +692,14 @@ pub fn parse_timeline(text: &str) -> Result<Vec<TimelineEvent>, String> {
                     (None, Some(v)) => v.to_string(),
                     (None, None) => String::new(),
                 },
+                label: entry.label.as_deref().unwrap_or_default().to_string(),
+                lamport: entry.lamport,
             },
             "fault" | "start" => TimelineEvent::Fault {
                 t,
                 node: entry.node_id(),
                 what: entry.what.as_deref().unwrap_or_default().to_string(),
+                lamport: entry.lamport,
             },
             _ => continue,
         };

@@ -50,7 +50,7 @@ h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ccc
 table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left}\
 th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}\
 .pass{background:#d5ebd5;color:#1a5e1a;font-weight:bold}.fail{background:#f8c8c8;color:#8b0000;font-weight:bold}\
-.unknown{background:#ffe5cc;color:#8a4b00;font-weight:bold}\
+.unknown{background:#ffe5cc;color:#8a4b00;font-weight:bold}.noop{background:#eeeeee;color:#555555}\
 pre,code{background:#f4f4f4;padding:2px 4px;white-space:pre-wrap;word-break:break-all}\
 .plot{margin:12px 0;overflow-x:auto}.violation{border:2px solid #d62728;padding:8px 12px;background:#fff4f4}\
 p.no-ops{color:#555;font-style:italic}";
@@ -309,10 +309,13 @@ pub fn report_html(data: &RunData, svgs: &[(String, String, String)]) -> String 
                 escape(kind),
                 match outcome {
                     Outcome::Ok => "pass",
-                    Outcome::Fail => "fail",
+                    Outcome::Fail => "noop",
                     Outcome::Info => "unknown",
                 },
-                outcome.name(),
+                match outcome {
+                    Outcome::Fail => "fail (did not take effect)",
+                    _ => outcome.name(),
+                },
                 stats.count,
                 stats.open,
                 fmt_ms(stats.p50),

@@ -28,16 +28,24 @@
 
 use super::data::{kind_groups, FaultWindow, KindGroups, Op, Outcome, RunData, NS_PER_S};
 use super::html::escape;
+use super::timeline::{place_labels, text_size, LabelBox};
 use crate::stats::quantile;
 use plotters::prelude::*;
 use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Width of every chart, pixels.
-pub const WIDTH_PX: u32 = 1000;
+/// Width of every chart, pixels: the report's page width.
+pub const WIDTH_PX: u32 = 1300;
 /// Height of every chart, pixels.
-pub const HEIGHT_PX: u32 = 560;
+pub const HEIGHT_PX: u32 = 600;
+/// Font sizes handed to plotters, which draws them at about 0.8 of it in
+/// SVG pixels: tick labels at 12.9 px, axis names at 13.7 px, titles at
+/// 17.7 px (no axis text under 12 px).
+const AXIS_LABEL_SIZE: f64 = 16.0;
+const AXIS_DESC_SIZE: f64 = 17.0;
+const CAPTION_SIZE: f64 = 22.0;
+const SUBCAPTION_SIZE: f64 = 18.0;
 /// Time buckets of the quantile and rate charts (bucket width = run / this).
 pub const BUCKET_COUNT: usize = 100;
 /// Points per CDF line at most (evenly spaced ranks, ends always kept).
@@ -56,12 +64,23 @@ fn err(error: impl std::fmt::Display) -> io::Error {
     io::Error::other(error.to_string())
 }
 
-/// Colour of an outcome.
+/// Colour of an outcome: `fail` is a definite no-op (a cas whose compare
+/// failed, a refused lock), nothing alarming, so it is a neutral grey.
 pub fn outcome_color(outcome: Outcome) -> RGBColor {
     match outcome {
         Outcome::Ok => RGBColor(0x2c, 0xa0, 0x2c),
-        Outcome::Fail => RGBColor(0xd6, 0x27, 0x28),
+        Outcome::Fail => RGBColor(0x8c, 0x8c, 0x8c),
         Outcome::Info => RGBColor(0xff, 0x7f, 0x0e),
+    }
+}
+
+/// An outcome as legends and tables name it: `ok`, `did not take effect`
+/// (`fail`), `unknown (info)`.
+pub fn outcome_label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Ok => "ok",
+        Outcome::Fail => "did not take effect",
+        Outcome::Info => "unknown (info)",
     }
 }
 
@@ -153,6 +172,23 @@ pub fn fault_color(kind: &str) -> &'static str {
     }
 }
 
+/// A fault's text in the words the charts label it with: a partition's
+/// groups as sets of node ids either side of a bar (`partition [[0, 1], [2,
+/// 3, 4]]` is `partition {0,1} | {2,3,4}`); any other text as it is.
+pub fn fault_words(text: &str) -> String {
+    let (Some(open), Some(close)) = (text.find("[["), text.rfind("]]")) else {
+        return text.to_string();
+    };
+    if close < open {
+        return text.to_string();
+    }
+    let groups: Vec<String> = text[open + 2..close]
+        .split("], [")
+        .map(|group| format!("{{{}}}", group.split(',').map(str::trim).collect::<Vec<_>>().join(",")))
+        .collect();
+    format!("{}{}{}", &text[..open], groups.join(" | "), &text[close + 2..])
+}
+
 fn hex(color: RGBColor) -> String {
     format!("#{:02X}{:02X}{:02X}", color.0, color.1, color.2)
 }
@@ -189,6 +225,9 @@ enum Mark {
     Shape(Shape),
     /// A line of a colour.
     Line(RGBColor),
+    /// A line of a colour, width and dash pattern (SVG `stroke-dasharray`,
+    /// empty for solid) with a marker on it: a quantile's series.
+    Series(RGBColor, u32, &'static str, Shape),
 }
 
 /// The SVG of a marker `shape` centred at (`x`, `y`), as the scatter draws it.
@@ -244,15 +283,15 @@ fn legend_svg(entries: &[(Mark, String)], right: i32, top: i32) -> String {
         return String::new();
     }
     let longest = entries.iter().map(|(_, label)| label.chars().count()).max().unwrap_or(0);
-    let width = 34 + 7 * longest as i32;
-    let height = 8 + 18 * entries.len() as i32;
+    let width = 44 + 8 * longest as i32;
+    let height = 8 + 20 * entries.len() as i32;
     let left = right - width;
     let mut out = format!(
         r##"<g class="legend"><rect x="{left}" y="{top}" width="{width}" height="{height}" fill="#FFFFFF" fill-opacity="0.85" stroke="#999999"/>"##
     );
     for (index, (mark, label)) in entries.iter().enumerate() {
-        let y = top + 13 + 18 * index as i32;
-        let x = left + 12;
+        let y = top + 14 + 20 * index as i32;
+        let x = left + 16;
         let glyph = match mark {
             Mark::Dot(color) => format!(r#"<circle cx="{x}" cy="{y}" r="4" fill="{}"/>"#, hex(*color)),
             Mark::Shape(shape) => marker_svg(*shape, x, y, "#555555"),
@@ -262,10 +301,17 @@ fn legend_svg(entries: &[(Mark, String)], right: i32, top: i32) -> String {
                 x + 7,
                 hex(*color)
             ),
+            Mark::Series(color, width, dash, shape) => format!(
+                r#"<line x1="{}" y1="{y}" x2="{}" y2="{y}" stroke="{}" stroke-width="{width}" stroke-dasharray="{dash}"/>{}"#,
+                x - 12,
+                x + 12,
+                hex(*color),
+                marker_svg(*shape, x, y, &hex(*color))
+            ),
         };
         out.push_str(&format!(
-            r##"<g class="legend-entry">{glyph}<text x="{}" y="{}" font-family="{FONT}" font-size="12" fill="#222222">{}</text></g>"##,
-            x + 14,
+            r##"<g class="legend-entry">{glyph}<text x="{}" y="{}" font-family="{FONT}" font-size="13" fill="#222222">{}</text></g>"##,
+            x + 18,
             y + 4,
             escape(label)
         ));
@@ -274,16 +320,46 @@ fn legend_svg(entries: &[(Mark, String)], right: i32, top: i32) -> String {
     out
 }
 
-/// Hand-written translucent rects, one per fault window, each labelled with
-/// its kind. `to_px` maps seconds to an x pixel; `area` is the plot area.
+/// Hand-written translucent rects, one per fault window, each labelled at
+/// the top of the plot with the nodes on each side (`partition {0,1} |
+/// {2,3,4}`, `crash n2`), in the first row where it meets no other label
+/// (`timeline::place_labels`), else with its kind alone. `to_px` maps
+/// seconds to an x pixel; `area` is the plot area.
 fn fault_windows_svg(
     faults: &[FaultWindow],
     end_ns: u64,
     to_px: &dyn Fn(f64) -> i32,
     area: (std::ops::Range<i32>, std::ops::Range<i32>),
 ) -> String {
+    const ROWS: usize = 8;
+    const ROW_PX: f64 = 15.0;
     let (xs, ys) = area;
     let mut out = String::new();
+    let bounds = LabelBox {
+        x: xs.start as f64,
+        y: ys.start as f64,
+        w: (xs.end - xs.start) as f64,
+        h: (ys.end - ys.start) as f64,
+    };
+    let mut wants = Vec::new();
+    let mut words = Vec::new();
+    for fault in faults {
+        let x0 = to_px(fault.start_ns as f64 / NS_PER_S as f64).clamp(xs.start, xs.end) as f64;
+        let full = if fault.detail.is_empty() { fault.kind.clone() } else { fault_words(&fault.detail) };
+        let mut candidates = Vec::new();
+        for text in [&full, &fault.kind] {
+            let (w, h) = text_size(text, 12.0);
+            candidates.extend((0..ROWS).map(|row| LabelBox {
+                x: x0 + 1.0,
+                y: bounds.y + 2.0 + ROW_PX * row as f64,
+                w,
+                h,
+            }));
+        }
+        wants.push((candidates, bounds));
+        words.push(full);
+    }
+    let placed = place_labels(&wants);
     for (index, fault) in faults.iter().enumerate() {
         let start_s = fault.start_ns as f64 / NS_PER_S as f64;
         let end_s = fault.end_ns.unwrap_or(end_ns).max(fault.start_ns) as f64 / NS_PER_S as f64;
@@ -297,11 +373,17 @@ fn fault_windows_svg(
             ys.end - ys.start,
             escape(&fault.detail)
         ));
+        // The full text where it fits, else the kind; with no room at all, the kind in the top row.
+        let (b, text) = match placed[index] {
+            Some(b) if b.w >= text_size(&words[index], 12.0).0 => (b, words[index].as_str()),
+            Some(b) => (b, fault.kind.as_str()),
+            None => (LabelBox { x: x0 as f64 + 1.0, y: bounds.y + 2.0, w: 0.0, h: 15.0 }, fault.kind.as_str()),
+        };
         out.push_str(&format!(
-            r#"<text class="fault-label" x="{}" y="{}" font-family="{FONT}" font-size="11" fill="{color}">{}</text>"#,
-            x0 + 2,
-            ys.start + 12 + 12 * (index % 4) as i32,
-            escape(&fault.kind)
+            r#"<text class="fault-label" x="{:.1}" y="{:.1}" font-family="{FONT}" font-size="12" fill="{color}">{}</text>"#,
+            b.x + 2.0,
+            b.y + b.h - 3.5,
+            escape(text)
         ));
     }
     out
@@ -319,7 +401,7 @@ fn violation_svg(
     let (xs, ys) = area;
     let x = to_px(seconds(violation.time_ns)).clamp(xs.start, xs.end);
     format!(
-        r##"<g class="violation-mark"><line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 3"/><text x="{}" y="{}" font-family="{FONT}" font-size="11" fill="#d62728" text-anchor="end">{}</text></g>"##,
+        r##"<g class="violation-mark"><line x1="{x}" y1="{}" x2="{x}" y2="{}" stroke="#d62728" stroke-width="1.5" stroke-dasharray="6 3"/><text x="{}" y="{}" font-family="{FONT}" font-size="12" fill="#d62728" text-anchor="end">{}</text></g>"##,
         ys.start,
         ys.end,
         x - 3,
@@ -523,14 +605,16 @@ fn latency_time_chart<'a, 'b>(
 ) -> io::Result<(LatencyTimeChart<'a, 'b>, String)> {
     let end_ns = data.end_ns();
     let mut chart = ChartBuilder::on(root)
-        .caption(caption, (FONT, 18))
+        .caption(caption, (FONT, CAPTION_SIZE))
         .margin(12)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
+        .x_label_area_size(52)
+        .y_label_area_size(76)
         .build_cartesian_2d(0f64..seconds(end_ns), (y_low..y_high).log_scale())
         .map_err(err)?;
     chart
         .configure_mesh()
+        .label_style((FONT, AXIS_LABEL_SIZE))
+        .axis_desc_style((FONT, AXIS_DESC_SIZE))
         .x_desc("invoke time (s)")
         .y_desc("latency (ms, log scale)")
         .x_label_formatter(&|v| fmt_num(*v))
@@ -583,8 +667,10 @@ pub fn latency_svg(data: &RunData) -> io::Result<String> {
         let drawn_groups: BTreeSet<usize> =
             data.ops.iter().zip(&kinds.of_op).filter(|(op, _)| op.complete_ns.is_some()).map(|(_, &g)| g).collect();
         let open = data.ops.iter().filter(|op| op.complete_ns.is_none()).count();
-        let mut entries: Vec<(Mark, String)> =
-            outcomes.iter().map(|&outcome| (Mark::Dot(outcome_color(outcome)), outcome.name().to_string())).collect();
+        let mut entries: Vec<(Mark, String)> = outcomes
+            .iter()
+            .map(|&outcome| (Mark::Dot(outcome_color(outcome)), outcome_label(outcome).to_string()))
+            .collect();
         entries.extend(drawn_groups.iter().map(|&g| (Mark::Shape(styles[g].1), kinds.groups[g].label.clone())));
         over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.start + 6));
         if open > 0 {
@@ -601,17 +687,36 @@ pub fn latency_svg(data: &RunData) -> io::Result<String> {
 
 /// Per time bucket (by invoke time), the given quantiles of the latencies of
 /// completed ops; buckets without ops are left out. Returns (bucket middle in
-/// s, one value per quantile).
+/// s, one value per quantile). `BUCKET_COUNT` buckets.
 pub fn bucket_quantiles(ops: &[Op], end_ns: u64, quantiles: &[f64]) -> Vec<(f64, Vec<f64>)> {
-    let width_ns = (end_ns / BUCKET_COUNT as u64).max(1);
-    let mut buckets: Vec<Vec<f64>> = vec![Vec::new(); BUCKET_COUNT];
+    bucket_quantiles_in(ops, end_ns, quantiles, BUCKET_COUNT)
+}
+
+/// Completed ops a bucket of the quantile chart should hold on average: a
+/// p99 of fewer than 100 latencies is the maximum, and would hide under it.
+pub const QUANTILE_BUCKET_OPS: usize = 100;
+/// Fewest buckets of the quantile chart, whatever the op count.
+pub const QUANTILE_BUCKETS_MIN: usize = 10;
+
+/// The quantile chart's bucket count for `ops`: about `QUANTILE_BUCKET_OPS`
+/// completed ops a bucket, between `QUANTILE_BUCKETS_MIN` and `BUCKET_COUNT`.
+pub fn quantile_bucket_count(ops: &[Op]) -> usize {
+    let completed = ops.iter().filter(|op| op.complete_ns.is_some()).count();
+    (completed / QUANTILE_BUCKET_OPS).clamp(QUANTILE_BUCKETS_MIN, BUCKET_COUNT)
+}
+
+/// [`bucket_quantiles`] over `buckets` buckets.
+pub fn bucket_quantiles_in(ops: &[Op], end_ns: u64, quantiles: &[f64], buckets: usize) -> Vec<(f64, Vec<f64>)> {
+    let buckets = buckets.max(1);
+    let width_ns = (end_ns / buckets as u64).max(1);
+    let mut latencies_of: Vec<Vec<f64>> = vec![Vec::new(); buckets];
     for op in ops {
         if let Some(latency) = op.latency_ms() {
-            let bucket = ((op.invoke_ns / width_ns) as usize).min(BUCKET_COUNT - 1);
-            buckets[bucket].push(latency);
+            let bucket = ((op.invoke_ns / width_ns) as usize).min(buckets - 1);
+            latencies_of[bucket].push(latency);
         }
     }
-    buckets
+    latencies_of
         .into_iter()
         .enumerate()
         .filter(|(_, latencies)| !latencies.is_empty())
@@ -624,37 +729,57 @@ pub fn bucket_quantiles(ops: &[Op], end_ns: u64, quantiles: &[f64]) -> Vec<(f64,
 }
 
 /// `latency-quantiles.svg`: p50, p95, p99 and max of latency per time bucket
-/// (run length / 100), over the shaded fault windows.
+/// (about `QUANTILE_BUCKET_OPS` ops each), over the shaded fault windows.
+/// Each series has its own colour, dash and marker, and max is drawn first
+/// and thinnest, so a p99 equal to the max still shows.
 pub fn latency_quantiles_svg(data: &RunData) -> io::Result<String> {
     if let Some(note) = no_ops_note(data) {
         return Ok(no_ops_svg(data, "latency quantiles", &note));
     }
-    const QUANTILES: [(f64, &str); 4] = [(0.50, "p50"), (0.95, "p95"), (0.99, "p99"), (1.0, "max")];
+    // (quantile, name, colour, width, dash in px (0: solid), marker), in drawing order.
+    const SERIES: [(f64, &str, RGBColor, u32, u32, Shape); 4] = [
+        (1.0, "max", RGBColor(0x44, 0x44, 0x44), 1, 0, Shape::Cross),
+        (0.99, "p99", RGBColor(0xd6, 0x27, 0x28), 2, 3, Shape::TriangleDown),
+        (0.95, "p95", RGBColor(0xff, 0x7f, 0x0e), 2, 8, Shape::Square),
+        (0.50, "p50", RGBColor(0x1f, 0x77, 0xb4), 2, 0, Shape::Circle),
+    ];
     let end_ns = data.end_ns();
-    let levels: Vec<f64> = QUANTILES.iter().map(|(q, _)| *q).collect();
-    let buckets = bucket_quantiles(&data.ops, end_ns, &levels);
+    let levels: Vec<f64> = SERIES.iter().map(|s| s.0).collect();
+    let bucket_count = quantile_bucket_count(&data.ops);
+    let buckets = bucket_quantiles_in(&data.ops, end_ns, &levels, bucket_count);
     let (y_low, y_high) = log_range(buckets.iter().flat_map(|(_, values)| values.iter().copied()));
     let mut buf = String::new();
     let under: String;
     let mut over = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
-        let bucket_s = seconds(end_ns / BUCKET_COUNT as u64);
+        let bucket_s = seconds(end_ns / bucket_count as u64);
         let caption = format!("{} (buckets of {} s)", title(data, "latency quantiles"), fmt_num(bucket_s));
         let (mut chart, shading) = latency_time_chart(&root, data, caption, (y_low, y_high))?;
         under = shading;
         let area = chart.plotting_area().get_pixel_range();
         let mut entries = Vec::new();
-        for (level, (_, name)) in QUANTILES.iter().enumerate() {
-            let color = palette(level);
+        for (level, &(_, name, color, width, dash, shape)) in SERIES.iter().enumerate() {
             let points: Vec<(f64, f64)> =
                 buckets.iter().map(|(x, values)| (*x, values[level].max(LATENCY_MS_FLOOR))).collect();
-            chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2))).map_err(err)?;
-            chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, color.filled()))).map_err(err)?;
+            let style = color.stroke_width(width);
+            if dash == 0 {
+                chart.draw_series(LineSeries::new(points.iter().copied(), style)).map_err(err)?;
+            } else {
+                chart.draw_series(DashedLineSeries::new(points.iter().copied(), dash, dash, style)).map_err(err)?;
+            }
+            draw_marks(&mut chart, points.clone(), shape, color)?;
             if !points.is_empty() {
-                entries.push((Mark::Line(color), name.to_string()));
+                let pattern = match dash {
+                    0 => "",
+                    3 => "3 3",
+                    _ => "8 8",
+                };
+                entries.push((Mark::Series(color, width, pattern, shape), name.to_string()));
             }
         }
+        // The legend reads top down from the lowest quantile.
+        entries.reverse();
         over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.start + 6));
         if buckets.is_empty() {
             over.push_str(&centred_note("no completed client operations", &area));
@@ -708,14 +833,16 @@ pub fn latency_cdf_svg(data: &RunData) -> io::Result<String> {
     {
         let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         let mut chart = ChartBuilder::on(&root)
-            .caption(title(data, "latency CDF (completed ops)"), (FONT, 18))
+            .caption(title(data, "latency CDF (completed ops)"), (FONT, CAPTION_SIZE))
             .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
+            .x_label_area_size(52)
+            .y_label_area_size(76)
             .build_cartesian_2d((x_low..x_high).log_scale(), 0f64..1.0)
             .map_err(err)?;
         chart
             .configure_mesh()
+            .label_style((FONT, AXIS_LABEL_SIZE))
+            .axis_desc_style((FONT, AXIS_DESC_SIZE))
             .x_desc("latency (ms, log scale)")
             .y_desc("fraction of ops (<= latency)")
             .x_label_formatter(&|v| fmt_num(*v))
@@ -773,14 +900,16 @@ pub fn rate_svg(data: &RunData) -> io::Result<String> {
     {
         let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         let mut chart = ChartBuilder::on(&root)
-            .caption(title(data, "throughput"), (FONT, 18))
+            .caption(title(data, "throughput"), (FONT, CAPTION_SIZE))
             .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
+            .x_label_area_size(52)
+            .y_label_area_size(76)
             .build_cartesian_2d(0f64..seconds(end_ns), 0f64..y_high)
             .map_err(err)?;
         chart
             .configure_mesh()
+            .label_style((FONT, AXIS_LABEL_SIZE))
+            .axis_desc_style((FONT, AXIS_DESC_SIZE))
             .x_desc("completion time (s)")
             .y_desc("completed ops per second (ops/s)")
             .x_label_formatter(&|v| fmt_num(*v))
@@ -794,7 +923,7 @@ pub fn rate_svg(data: &RunData) -> io::Result<String> {
         for (outcome, points) in &series {
             let color = outcome_color(*outcome);
             chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2))).map_err(err)?;
-            entries.push((Mark::Line(color), outcome.name().to_string()));
+            entries.push((Mark::Line(color), outcome_label(*outcome).to_string()));
         }
         over.push_str(&legend_svg(&entries, area.0.end - 6, area.1.start + 6));
         if series.is_empty() {
@@ -818,16 +947,18 @@ pub fn compare_svg(runs: &[RunData]) -> io::Result<String> {
     let mut over = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
-        let root = root.titled(&format!("comparison of {} runs", runs.len()), (FONT, 18)).map_err(err)?;
+        let root = root.titled(&format!("comparison of {} runs", runs.len()), (FONT, CAPTION_SIZE)).map_err(err)?;
         let (left, right) = root.split_horizontally(WIDTH_PX / 2);
         let mut cdf = ChartBuilder::on(&left)
-            .caption("latency CDF (completed ops)", (FONT, 15))
+            .caption("latency CDF (completed ops)", (FONT, SUBCAPTION_SIZE))
             .margin(10)
-            .x_label_area_size(44)
-            .y_label_area_size(56)
+            .x_label_area_size(52)
+            .y_label_area_size(68)
             .build_cartesian_2d((x_low..x_high).log_scale(), 0f64..1.0)
             .map_err(err)?;
         cdf.configure_mesh()
+            .label_style((FONT, AXIS_LABEL_SIZE))
+            .axis_desc_style((FONT, AXIS_DESC_SIZE))
             .x_desc("latency (ms, log scale)")
             .y_desc("fraction of ops (<= latency)")
             .x_label_formatter(&|v| fmt_num(*v))
@@ -838,13 +969,15 @@ pub fn compare_svg(runs: &[RunData]) -> io::Result<String> {
             cdf.draw_series(LineSeries::new(points.iter().copied(), palette(index).stroke_width(2))).map_err(err)?;
         }
         let mut rate = ChartBuilder::on(&right)
-            .caption("completed ops per second", (FONT, 15))
+            .caption("completed ops per second", (FONT, SUBCAPTION_SIZE))
             .margin(10)
-            .x_label_area_size(44)
-            .y_label_area_size(56)
+            .x_label_area_size(52)
+            .y_label_area_size(68)
             .build_cartesian_2d(0f64..end_s, 0f64..rate_high)
             .map_err(err)?;
         rate.configure_mesh()
+            .label_style((FONT, AXIS_LABEL_SIZE))
+            .axis_desc_style((FONT, AXIS_DESC_SIZE))
             .x_desc("completion time (s)")
             .y_desc("ops/s")
             .x_label_formatter(&|v| fmt_num(*v))
@@ -896,14 +1029,16 @@ pub fn histogram_svg(values: &[f64], chart_title: &str, x_desc: &str) -> io::Res
     {
         let root = SVGBackend::with_string(&mut buf, (WIDTH_PX, HEIGHT_PX)).into_drawing_area();
         let mut chart = ChartBuilder::on(&root)
-            .caption(chart_title, (FONT, 18))
+            .caption(chart_title, (FONT, CAPTION_SIZE))
             .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(64)
+            .x_label_area_size(52)
+            .y_label_area_size(76)
             .build_cartesian_2d(low..high, 0f64..count_high)
             .map_err(err)?;
         chart
             .configure_mesh()
+            .label_style((FONT, AXIS_LABEL_SIZE))
+            .axis_desc_style((FONT, AXIS_DESC_SIZE))
             .x_desc(x_desc)
             .y_desc("seeds")
             .x_label_formatter(&|v| fmt_num(*v))

@@ -9,21 +9,28 @@
 //! can count (`span`, `mark`, `fault-window`). Spans are capped per chart
 //! (`SPAN_CAP`) and the rest announced, so a long run stays readable; a
 //! label is drawn inside its bar only when it fits, and every span and
-//! mark carries its full text as a tooltip.
+//! mark carries its full text as a tooltip. Fault windows are labelled in
+//! a band above the lanes with the nodes on each side (`partition {0,1} |
+//! {2,3,4}`), placed by the timeline's label layout so no two overlap. The
+//! chart is as wide as the page (`timeline::PAGE_WIDTH_PX`).
 
 use std::collections::BTreeSet;
 
 use super::data::{RunData, NS_PER_S};
 use super::html::escape;
+use super::timeline::{place_labels, text_size, LabelBox, PAGE_WIDTH_PX};
 use crate::check::SpanChart;
 
 /// Most spans and marks drawn in one chart.
 pub const SPAN_CAP: usize = 4_000;
 
 const FONT: &str = "sans-serif";
-const WIDTH: f64 = 1100.0;
+const WIDTH: f64 = PAGE_WIDTH_PX;
 const LEFT_PX: f64 = 130.0;
-const TOP_PX: f64 = 40.0;
+/// Rows of fault labels between the title and the lanes.
+const FAULT_ROWS: usize = 2;
+const FAULT_ROW_PX: f64 = 16.0;
+const TOP_PX: f64 = 34.0 + FAULT_ROW_PX * FAULT_ROWS as f64;
 const LANE_PX: f64 = 30.0;
 const BAR_PX: f64 = 16.0;
 
@@ -45,6 +52,9 @@ pub fn span_chart_svg(chart: &SpanChart, data: &RunData) -> String {
     ));
     // Faults: across the chart for the `shade` nodes, else on the lanes of the nodes they hit.
     let shade: BTreeSet<u64> = chart.shade.iter().map(|&n| n as u64).collect();
+    let band = LabelBox { x: LEFT_PX, y: 30.0, w: WIDTH - LEFT_PX, h: FAULT_ROW_PX * FAULT_ROWS as f64 + 4.0 };
+    let mut wants = Vec::new();
+    let mut words = Vec::new();
     for fault in &data.summary.faults {
         let (x0, x1) = (x_of(fault.start_ns), x_of(fault.end_ns.unwrap_or(end_ns)));
         let color = super::plots::fault_color(&fault.kind);
@@ -58,6 +68,15 @@ pub fn span_chart_svg(chart: &SpanChart, data: &RunData) -> String {
                 }
             }
         }
+        if !rows.is_empty() {
+            // Labelled when drawn.
+            let text =
+                if fault.detail.is_empty() { fault.kind.clone() } else { super::plots::fault_words(&fault.detail) };
+            let (w, h) = text_size(&text, 12.0);
+            let rows = (0..FAULT_ROWS).map(|row| LabelBox { x: x0, y: 32.0 + FAULT_ROW_PX * row as f64, w, h });
+            wants.push((rows.collect(), band));
+            words.push((text, color));
+        }
         for (top, h) in rows {
             out.push_str(&format!(
                 r##"<rect class="fault-window" x="{x0:.1}" y="{top:.1}" width="{:.1}" height="{h:.1}" fill="{color}" fill-opacity="0.18"><title>{}</title></rect>"##,
@@ -66,12 +85,22 @@ pub fn span_chart_svg(chart: &SpanChart, data: &RunData) -> String {
             ));
         }
     }
+    for ((text, color), spot) in words.iter().zip(place_labels(&wants)) {
+        if let Some(b) = spot {
+            out.push_str(&format!(
+                r##"<text class="fault-label" x="{:.1}" y="{:.1}" font-size="12" fill="{color}">{}</text>"##,
+                b.x + 2.0,
+                b.y + b.h - 3.5,
+                escape(text)
+            ));
+        }
+    }
     let mut drawn = 0usize;
     let total: usize = chart.lanes.iter().map(|l| l.spans.len() + l.marks.len()).sum();
     for (i, lane) in chart.lanes.iter().enumerate() {
         let mid = lane_top(i) + LANE_PX / 2.0;
         out.push_str(&format!(
-            r##"<line x1="{LEFT_PX}" y1="{mid:.1}" x2="{:.1}" y2="{mid:.1}" stroke="#dddddd"/><text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end">{}</text>"##,
+            r##"<line x1="{LEFT_PX}" y1="{mid:.1}" x2="{:.1}" y2="{mid:.1}" stroke="#dddddd"/><text x="{:.1}" y="{:.1}" font-size="13" text-anchor="end">{}</text>"##,
             LEFT_PX + plot_w,
             LEFT_PX - 8.0,
             mid + 4.0,
@@ -90,10 +119,10 @@ pub fn span_chart_svg(chart: &SpanChart, data: &RunData) -> String {
                 mid - BAR_PX / 2.0,
                 escape(&span.color)
             ));
-            // About 6.5 px per character at 10 px: label only bars it fits in.
-            if !span.label.is_empty() && w > 6.5 * span.label.chars().count() as f64 + 6.0 {
+            // Label only bars the label fits in.
+            if !span.label.is_empty() && w > text_size(&span.label, 11.0).0 + 4.0 {
                 out.push_str(&format!(
-                    r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#ffffff">{}</text>"##,
+                    r##"<text x="{:.1}" y="{:.1}" font-size="11" fill="#ffffff">{}</text>"##,
                     x0 + 3.0,
                     mid + 3.5,
                     escape(&span.label)
@@ -116,17 +145,17 @@ pub fn span_chart_svg(chart: &SpanChart, data: &RunData) -> String {
         }
     }
     // Time axis, in seconds.
-    let axis_y = TOP_PX + LANE_PX * lanes as f64 + 12.0;
+    let axis_y = TOP_PX + LANE_PX * lanes as f64 + 14.0;
     for i in 0..=10u64 {
         let t = end_ns / 10 * i;
         out.push_str(&format!(
-            r##"<text x="{:.1}" y="{axis_y:.1}" font-size="11" text-anchor="middle">{}</text>"##,
+            r##"<text x="{:.1}" y="{axis_y:.1}" font-size="12" text-anchor="middle">{}</text>"##,
             x_of(t),
             seconds(t)
         ));
     }
     out.push_str(&format!(
-        r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">simulated time (s)</text>"##,
+        r##"<text x="{:.1}" y="{:.1}" font-size="13" text-anchor="middle">simulated time (s)</text>"##,
         LEFT_PX + plot_w / 2.0,
         axis_y + 20.0
     ));

@@ -263,8 +263,14 @@ pub fn notable_jsonl(observations: &[crate::sim::ObservationRecord]) -> String {
         .iter()
         .filter(|o| counts[&kind(o)] <= NOTABLE_KIND_MAX)
         .map(|o| {
-            let line =
-                Notable { t: o.time_ns, node: o.node as u64, kind: kind(o), obs: o.obs.clone(), text: o.text.clone() };
+            let line = Notable {
+                t: o.time_ns,
+                node: o.node as u64,
+                kind: kind(o),
+                obs: o.obs.clone(),
+                text: o.text.clone(),
+                label: o.label.clone(),
+            };
             serde_json::to_string(&line).expect("an observation line serialises") + "\n"
         })
         .collect()

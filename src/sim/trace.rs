@@ -5,7 +5,10 @@
 //! The text of an event is one [`TraceLine`], the single type that both
 //! writes a line of `trace.jsonl` / `timeline.jsonl` (the kernel, and only
 //! when [`Trace::wants_text`]) and reads it back (the report), so the two
-//! sides cannot drift apart.
+//! sides cannot drift apart. Beside the `Debug` text a line carries what
+//! only the text needs: a short `label` the protocol gives its messages and
+//! observations, and the event's `lamport` timestamp ([`Lamport`]); neither
+//! enters the hash, so adding them changed no trace hash.
 //!
 //! The hash is our own integer mixing function, not `DefaultHasher`, so a
 //! (scenario, seed) pair hashes the same on every platform, build profile and
@@ -198,6 +201,14 @@ pub struct TraceLine<'a, O = serde_json::Value> {
     /// A message's `Debug` text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub msg: Option<Cow<'a, str>>,
+    /// A message's or observation's short label, the protocol's own summary
+    /// (`AppendEntries t3 prev 41/2 +64 c40`, `leader t3`): what diagrams draw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<Cow<'a, str>>,
+    /// The event's Lamport timestamp (see [`Lamport`]); absent for events
+    /// of no process (a partition, a heal, a timer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lamport: Option<u64>,
     /// The process the event concerns. `None`: the line has no `node` key
     /// (message and timer events); `Some(None)`: `"node":null`, a fault of
     /// the network as a whole (a partition, a heal). See [`TraceLine::node_id`].
@@ -239,6 +250,8 @@ impl<'a> TraceLine<'a> {
             to: None,
             msg_id: None,
             msg: None,
+            label: None,
+            lamport: None,
             node: None,
             obs: None,
             text: None,
@@ -257,8 +270,8 @@ impl<'a, O> TraceLine<'a, O> {
 
     /// The same line with observation `obs`, of any type.
     pub fn with_obs<P>(self, obs: Option<P>) -> TraceLine<'a, P> {
-        let TraceLine { i, t, ev, from, to, msg_id, msg, node, obs: _, text, task, waker, what } = self;
-        TraceLine { i, t, ev, from, to, msg_id, msg, node, obs, text, task, waker, what }
+        let TraceLine { i, t, ev, from, to, msg_id, msg, label, lamport, node, obs: _, text, task, waker, what } = self;
+        TraceLine { i, t, ev, from, to, msg_id, msg, label, lamport, node, obs, text, task, waker, what }
     }
 }
 
@@ -271,6 +284,72 @@ impl<O: Serialize + Clone> TraceLine<'_, O> {
             let line = self.clone().with_obs(Some(serde_json::Value::String(error.to_string())));
             serde_json::to_string(&line).expect("a trace line of JSON data always serialises")
         })
+    }
+}
+
+/// The short label of a value that has no label of its own: the first word
+/// of its `Debug` text (an enum's variant name, a struct's name), so
+/// `BecameLeader { term: 1, .. }` is labelled `BecameLeader`.
+pub fn debug_label<T: std::fmt::Debug + ?Sized>(value: &T) -> String {
+    let text = format!("{value:?}");
+    match text.find([' ', '{', '(']) {
+        Some(0) | None => text,
+        Some(end) => text[..end].to_string(),
+    }
+}
+
+/// Lamport clocks (Lamport, "Time, Clocks, and the Ordering of Events in a
+/// Distributed System", 1978) of a run's processes, for the trace text: a
+/// send ticks its sender and stamps the message id with the new value, a
+/// delivery sets the target to the larger of its clock and the stamp, plus
+/// one, and any other event of a process (an observation, an fsync, a
+/// fault or start of that process) ticks it. A message's drop, duplicate or
+/// hold is no event of a process and carries the send's stamp.
+///
+/// Kept only where the kernel writes text ([`Trace::wants_text`]), never on
+/// the hot path, so in a `timeline.jsonl` the clocks count from the
+/// window's start (a message sent before it carries no stamp): the numbers
+/// still order every pair of causally related events in the window.
+#[derive(Debug, Default)]
+pub struct Lamport {
+    clocks: Vec<u64>,
+    /// Each message's send stamp, by message id.
+    stamps: std::collections::BTreeMap<u64, u64>,
+}
+
+impl Lamport {
+    fn clock(&mut self, process: usize) -> &mut u64 {
+        if self.clocks.len() <= process {
+            self.clocks.resize(process + 1, 0);
+        }
+        &mut self.clocks[process]
+    }
+
+    /// A local event of `process`: its new clock value.
+    pub fn local(&mut self, process: usize) -> u64 {
+        let clock = self.clock(process);
+        *clock += 1;
+        *clock
+    }
+
+    /// `process` sends message `msg_id`: its new clock value, the message's stamp.
+    pub fn send(&mut self, process: usize, msg_id: u64) -> u64 {
+        let stamp = self.local(process);
+        self.stamps.insert(msg_id, stamp);
+        stamp
+    }
+
+    /// The stamp of message `msg_id`, if its send was seen.
+    pub fn stamp(&self, msg_id: u64) -> Option<u64> {
+        self.stamps.get(&msg_id).copied()
+    }
+
+    /// `process` receives message `msg_id`: its new clock value.
+    pub fn receive(&mut self, process: usize, msg_id: u64) -> u64 {
+        let stamp = self.stamp(msg_id).unwrap_or(0);
+        let clock = self.clock(process);
+        *clock = (*clock).max(stamp) + 1;
+        *clock
     }
 }
 
@@ -311,6 +390,8 @@ pub struct Trace {
     bytes_max: u64,
     /// Whether text was dropped because `bytes_max` was reached.
     cut: bool,
+    /// The processes' Lamport clocks, advanced only by the kernel's text branches.
+    pub lamport: Lamport,
 }
 
 impl Trace {
@@ -331,6 +412,7 @@ impl Trace {
             bytes: 0,
             bytes_max,
             cut: false,
+            lamport: Lamport::default(),
         }
     }
 
@@ -453,5 +535,34 @@ mod tests {
         assert_eq!(hash_hex(stable_hash(&(1u32, "ab", [3u8, 4]))), "278c2fd8022fc91b");
         assert_ne!(stable_hash(&(1u32, 2u32)), stable_hash(&(2u32, 1u32)));
         assert_ne!(stable_hash("ab"), stable_hash("ba"));
+    }
+
+    #[test]
+    fn lamport_clocks_order_a_send_before_its_delivery() {
+        let mut clocks = Lamport::default();
+        assert_eq!(clocks.local(0), 1);
+        assert_eq!(clocks.send(0, 7), 2);
+        // The target's clock jumps past the stamp; a second copy ticks it again.
+        assert_eq!(clocks.receive(3, 7), 3);
+        assert_eq!(clocks.receive(3, 7), 4);
+        // A message whose send was not seen only ticks the target.
+        assert_eq!(clocks.receive(0, 99), 3);
+        assert_eq!(clocks.stamp(7), Some(2));
+        assert_eq!(clocks.stamp(99), None);
+    }
+
+    #[test]
+    fn the_default_label_is_the_first_word_of_the_debug_text() {
+        #[derive(Debug)]
+        #[allow(dead_code)]
+        enum E {
+            BecameLeader { term: u64 },
+            Tick,
+            Value(u8),
+        }
+        assert_eq!(debug_label(&E::BecameLeader { term: 1 }), "BecameLeader");
+        assert_eq!(debug_label(&E::Tick), "Tick");
+        assert_eq!(debug_label(&E::Value(3)), "Value");
+        assert_eq!(debug_label(&5u32), "5");
     }
 }

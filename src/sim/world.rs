@@ -16,7 +16,7 @@ use crate::sim::observe::{Invariant, Violation};
 use crate::sim::queue::{Event, EventQueue, Nanos, TaskKey};
 use crate::sim::rng::Prng;
 use crate::sim::slab::Slab;
-use crate::sim::trace::{stable_hash, EventKind, Trace, TraceLine};
+use crate::sim::trace::{debug_label, stable_hash, EventKind, Trace, TraceLine};
 use crate::storage::Disk;
 
 pub use crate::sim::types::NodeId;
@@ -120,6 +120,16 @@ pub struct ObservationRecord {
     pub obs: serde_json::Value,
     /// The observation's `Debug` text.
     pub text: String,
+    /// Its short label, the protocol's summary (`leader t3`).
+    pub label: String,
+}
+
+/// How the trace text labels messages and observations: the protocol's
+/// short forms (`kit::Protocol::msg_label`, `obs_label`), by default the
+/// first word of the `Debug` text. Called only where text is written.
+pub(crate) struct Labels<M, O> {
+    pub msg: fn(&M) -> String,
+    pub obs: fn(&O) -> String,
 }
 
 impl ObservationRecord {
@@ -227,6 +237,8 @@ pub(crate) struct World<M, O> {
     pub peak_in_flight: usize,
     /// A bound reached inside a step; the driver stops the run at the next one.
     pub limit_hit: Option<super::LimitHit>,
+    /// How the trace text labels messages and observations.
+    pub labels: Labels<M, O>,
 }
 
 impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::hash::Hash + serde::Serialize>
@@ -291,6 +303,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             messages_in_flight_max: usize::MAX,
             peak_in_flight: 0,
             limit_hit: None,
+            labels: Labels { msg: debug_label::<M>, obs: debug_label::<O> },
         }
     }
 
@@ -339,16 +352,17 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         self.trace.record(EventKind::Send, self.now, from as u64, to as u64, id);
         self.trace.record_content(stable_hash(&msg));
         if self.trace.wants_text() {
-            let now = self.now;
-            self.trace.text(|i| msg_line(i, now, EventKind::Send, from, to, id, &msg));
+            let (now, label) = (self.now, (self.labels.msg)(&msg));
+            let lamport = Some(self.trace.lamport.send(from, id));
+            self.trace.text(|i| msg_line(i, now, EventKind::Send, (from, to, id), &msg, &label, lamport));
         }
         match self.net.on_send(from, to, &mut self.rng_net) {
             Fate::Lost => {
                 self.stats.lost += 1;
                 self.trace.record(EventKind::DropLoss, self.now, from as u64, to as u64, id);
                 if self.trace.wants_text() {
-                    let now = self.now;
-                    self.trace.text(|i| msg_line(i, now, EventKind::DropLoss, from, to, id, &msg));
+                    let (now, label, lamport) = (self.now, (self.labels.msg)(&msg), self.trace.lamport.stamp(id));
+                    self.trace.text(|i| msg_line(i, now, EventKind::DropLoss, (from, to, id), &msg, &label, lamport));
                 }
             }
             Fate::Arrives { latency, duplicate } => {
@@ -356,8 +370,9 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                     self.stats.duplicated += 1;
                     self.trace.record(EventKind::Duplicate, self.now, from as u64, to as u64, id);
                     if self.trace.wants_text() {
-                        let now = self.now;
-                        self.trace.text(|i| msg_line(i, now, EventKind::Duplicate, from, to, id, &msg));
+                        let (now, label, lamport) = (self.now, (self.labels.msg)(&msg), self.trace.lamport.stamp(id));
+                        self.trace
+                            .text(|i| msg_line(i, now, EventKind::Duplicate, (from, to, id), &msg, &label, lamport));
                     }
                     let copy = InFlight { from: from as u32, to: to as u32, id, msg: msg.clone() };
                     let slot = self.msgs.insert(copy);
@@ -409,7 +424,8 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                 if self.trace.wants_text() {
                     let now = self.now;
                     let msg = &self.msgs.get(slot).msg;
-                    self.trace.text(|i| msg_line(i, now, EventKind::Hold, from, to, id, msg));
+                    let (label, lamport) = ((self.labels.msg)(msg), self.trace.lamport.stamp(id));
+                    self.trace.text(|i| msg_line(i, now, EventKind::Hold, (from, to, id), msg, &label, lamport));
                 }
                 self.held.push(slot);
                 return;
@@ -442,8 +458,13 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         };
         self.trace.record(kind, self.now, from as u64, to as u64, id);
         if self.trace.wants_text() {
-            let now = self.now;
-            self.trace.text(|i| msg_line(i, now, kind, from, to, id, &msg));
+            let (now, label) = (self.now, (self.labels.msg)(&msg));
+            // A delivery is an event of its target; a lost copy is no process's.
+            let lamport = match kind {
+                EventKind::Deliver => Some(self.trace.lamport.receive(to, id)),
+                _ => self.trace.lamport.stamp(id),
+            };
+            self.trace.text(|i| msg_line(i, now, kind, (from, to, id), &msg, &label, lamport));
         }
         let mut unread_over = false;
         if kind == EventKind::Deliver {
@@ -459,9 +480,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
                 None => {
                     p.mailbox.push_back(Envelope { from, msg });
                     unread_over = p.mailbox.len() > self.messages_in_flight_max;
-                    for w in p.recv_waiters.drain(..) {
-                        w.wake(&mut self.ready);
-                    }
+                    wake_all(&mut p.recv_waiters, &mut self.ready);
                 }
             }
         }
@@ -496,14 +515,12 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         proc.disk.complete_fsync();
         self.trace.record(EventKind::Fsync, self.now, p as u64, 0, 0);
         if self.trace.wants_text() {
-            let now = self.now;
+            let (now, lamport) = (self.now, Some(self.trace.lamport.local(p)));
             self.trace.text(|i| {
-                TraceLine { node: Some(Some(p as u64)), ..TraceLine::new(i, now, EventKind::Fsync) }.to_json()
+                TraceLine { node: Some(Some(p as u64)), lamport, ..TraceLine::new(i, now, EventKind::Fsync) }.to_json()
             });
         }
-        for w in proc.fsync_waiters.drain(..) {
-            w.wake(&mut self.ready);
-        }
+        wake_all(&mut proc.fsync_waiters, &mut self.ready);
     }
 
     /// A process emits an observation: hashed, traced, and shown to every checker.
@@ -512,10 +529,13 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         self.trace.record_content(stable_hash(obs));
         let now = self.now;
         if self.trace.wants_text() {
+            let (label, lamport) = ((self.labels.obs)(obs), Some(self.trace.lamport.local(p)));
             self.trace.text(|i| {
                 TraceLine {
                     node: Some(Some(p as u64)),
                     text: Some(format!("{obs:?}").into()),
+                    label: Some(label.into()),
+                    lamport,
                     ..TraceLine::new(i, now, EventKind::Observe)
                 }
                 .with_obs(Some(obs))
@@ -524,7 +544,8 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         }
         if let Some(notable) = &mut self.observations {
             let data = serde_json::to_value(obs).unwrap_or_else(|e| serde_json::Value::String(e.to_string()));
-            notable.push(ObservationRecord { time_ns: now, node: p, obs: data, text: format!("{obs:?}") });
+            let label = (self.labels.obs)(obs);
+            notable.push(ObservationRecord { time_ns: now, node: p, obs: data, text: format!("{obs:?}"), label });
         }
         for r in &mut self.reporters {
             r.on_observe(now, p, obs);
@@ -557,10 +578,11 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
     pub fn record_fault(&mut self, kind: EventKind, code: u64, node: Option<NodeId>, text: &str) {
         self.trace.record(kind, self.now, code, node.map_or(u64::MAX, |n| n as u64), 0);
         if self.trace.wants_text() {
-            let now = self.now;
+            let (now, lamport) = (self.now, node.map(|n| self.trace.lamport.local(n)));
             let node = node.map(|n| n as u64);
             self.trace.text(|i| {
-                TraceLine { node: Some(node), what: Some(text.into()), ..TraceLine::new(i, now, kind) }.to_json()
+                TraceLine { node: Some(node), what: Some(text.into()), lamport, ..TraceLine::new(i, now, kind) }
+                    .to_json()
             });
         }
     }
@@ -582,11 +604,12 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         };
         self.trace.record(EventKind::LocalWake, self.now, node as u64, 0, task);
         if self.trace.wants_text() {
-            let now = self.now;
+            let (now, lamport) = (self.now, Some(self.trace.lamport.local(node)));
             self.trace.text(|i| {
                 TraceLine {
                     node: Some(Some(node as u64)),
                     task: Some(task),
+                    lamport,
                     ..TraceLine::new(i, now, EventKind::LocalWake)
                 }
                 .to_json()
@@ -596,13 +619,35 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
     }
 }
 
-/// The trace line of a message event.
-fn msg_line<M: std::fmt::Debug>(i: u64, t: Nanos, ev: EventKind, from: NodeId, to: NodeId, id: u64, msg: &M) -> String {
+/// Wakes every waiter, in the order they registered (one, mostly: no drain).
+#[inline]
+fn wake_all(waiters: &mut Vec<Waiter>, ready: &mut Vec<TaskKey>) {
+    if waiters.len() == 1 {
+        waiters.pop().expect("one waiter").wake(ready);
+    } else {
+        for w in waiters.drain(..) {
+            w.wake(ready);
+        }
+    }
+}
+
+/// The trace line of a message event on link `(from, to, message id)`.
+fn msg_line<M: std::fmt::Debug>(
+    i: u64,
+    t: Nanos,
+    ev: EventKind,
+    (from, to, id): (NodeId, NodeId, u64),
+    msg: &M,
+    label: &str,
+    lamport: Option<u64>,
+) -> String {
     TraceLine {
         from: Some(from as u64),
         to: Some(to as u64),
         msg_id: Some(id),
         msg: Some(format!("{msg:?}").into()),
+        label: Some(label.into()),
+        lamport,
         ..TraceLine::new(i, t, ev)
     }
     .to_json()

@@ -324,6 +324,52 @@ pub(crate) fn place<P: Protocol<Msg = Msg, Obs = LockObs> + ?Sized>(
     s.reporter(Box::new(LockTimeline::new(servers, cfg.storage, cfg.clients.clone(), itself)));
 }
 
+/// A fenced write in a label: `write 17 token 3`.
+pub(crate) fn write_label(write: &Write) -> String {
+    match write.token {
+        Some(token) => format!("write {} token {token}", write.value),
+        None => format!("write {}", write.value),
+    }
+}
+
+/// A storage reply in a label: `accepted`, `rejected (highest 3)`.
+pub(crate) fn write_reply_label(reply: &WriteReply) -> String {
+    match reply {
+        WriteReply::Accepted => "accepted".to_string(),
+        WriteReply::Rejected { highest } => format!("rejected (highest {highest})"),
+    }
+}
+
+/// A lock message's short label for the diagrams (`lease-lock`, `redlock`): `Grant token 3`.
+pub(crate) fn msg_label(msg: &Msg) -> String {
+    match msg {
+        Msg::Acquire { ttl_ns, .. } => format!("Acquire ttl {}", super::secs(*ttl_ns)),
+        Msg::Grant { token, .. } => format!("Grant token {token}"),
+        Msg::Refuse { .. } => "Refuse".to_string(),
+        Msg::Release { .. } => "Release".to_string(),
+        Msg::Write { write, .. } => format!("Write {}", write_label(write).trim_start_matches("write ")),
+        Msg::WriteDone { reply, .. } => format!("WriteDone {}", write_reply_label(reply)),
+    }
+}
+
+/// A lock observation in plain words: `granted n5 token 3`, `n5 acquired`.
+pub(crate) fn obs_label(obs: &LockObs) -> String {
+    match obs {
+        LockObs::Granted { client, token, .. } => format!("granted n{client} token {token}"),
+        LockObs::Expired { client, .. } => format!("lease of n{client} expired"),
+        LockObs::Released { client, .. } => format!("n{client} released"),
+        LockObs::Restarted { .. } => "restarted".to_string(),
+        LockObs::Serving { .. } => "serving".to_string(),
+        LockObs::Acquired { client, token: Some(token), .. } => format!("n{client} acquired token {token}"),
+        LockObs::Acquired { client, grants, .. } => format!("n{client} acquired ({grants} grants)"),
+        LockObs::Believes { client, held, .. } => {
+            format!("n{client} {}", if *held { "believes it holds" } else { "knows it lost" })
+        }
+        LockObs::WriteAccepted { client, value, .. } => format!("n{client} write {value} accepted"),
+        LockObs::WriteRejected { client, value, .. } => format!("n{client} write {value} rejected"),
+    }
+}
+
 /// The protocol.
 pub struct LeaseLock;
 
@@ -331,6 +377,12 @@ impl Protocol for LeaseLock {
     type Msg = Msg;
     type Obs = LockObs;
     type Options = Options;
+    fn msg_label(msg: &Msg) -> String {
+        msg_label(msg)
+    }
+    fn obs_label(obs: &LockObs) -> String {
+        obs_label(obs)
+    }
 
     fn name(&self) -> &'static str {
         "lease-lock"

@@ -54,6 +54,12 @@ impl Protocol for Redlock {
     type Msg = Msg;
     type Obs = super::LockObs;
     type Options = Options;
+    fn msg_label(msg: &Msg) -> String {
+        super::lease::msg_label(msg)
+    }
+    fn obs_label(obs: &super::LockObs) -> String {
+        super::lease::obs_label(obs)
+    }
 
     fn name(&self) -> &'static str {
         "redlock"

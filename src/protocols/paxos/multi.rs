@@ -343,6 +343,48 @@ pub fn state_machine_safety() -> Box<dyn Invariant<Obs>> {
     }))
 }
 
+/// A message's short label for the diagrams: `Accept b(3,1) 41..45 c40`.
+fn msg_label(msg: &Msg) -> String {
+    use crate::protocols::raft::label::{kv_op, kv_response};
+    let slots = |first: Option<Slot>, last: Option<Slot>| match (first, last) {
+        (Some(a), Some(b)) if a == b => format!(" {a}"),
+        (Some(a), Some(b)) => format!(" {a}..{b}"),
+        _ => String::new(),
+    };
+    match msg {
+        Msg::Prepare { ballot, from_slot } => format!("Prepare {ballot:?} from {from_slot}"),
+        Msg::Promise { ballot, chosen, accepted } => {
+            format!("Promise {ballot:?} {} chosen {} accepted", chosen.len(), accepted.len())
+        }
+        Msg::Accept { ballot, entries, chosen_upto } => format!(
+            "Accept {ballot:?}{} c{chosen_upto}",
+            slots(entries.first().map(|e| e.0), entries.last().map(|e| e.0))
+        ),
+        Msg::Accepted { ballot, slots: range, .. } => {
+            format!("Accepted {ballot:?}{}", slots(Some(range.start), range.end.checked_sub(1)))
+        }
+        Msg::Nack { ballot, promised } => format!("Nack {ballot:?} promised {promised:?}"),
+        Msg::Decide { entries } => {
+            format!("Decide{}", slots(entries.first().map(|e| e.0), entries.last().map(|e| e.0)))
+        }
+        Msg::ClientRequest { seq, op } => format!("{} #{seq}", kv_op(op)),
+        Msg::ClientReply { seq, response } => format!("reply #{seq} {}", kv_response(response)),
+    }
+}
+
+/// An observation in plain words: `leader b(3,1)`, `chosen slot 4`.
+fn obs_label(obs: &Obs) -> String {
+    match obs {
+        Obs::Promised { ballot, .. } => format!("promised {ballot:?}"),
+        Obs::Accepted { slot, .. } => format!("accepted slot {slot}"),
+        Obs::Proposed { slot, .. } => format!("proposed slot {slot}"),
+        Obs::Elected { ballot, .. } => format!("leader {ballot:?}"),
+        Obs::SteppedDown { ballot } => format!("stepped down {ballot:?}"),
+        Obs::Chosen { slot, .. } => format!("chosen slot {slot}"),
+        Obs::Applied { slot, .. } => format!("applied slot {slot}"),
+    }
+}
+
 impl Protocol for MultiPaxos {
     type Msg = Msg;
     type Obs = Obs;
@@ -359,6 +401,12 @@ impl Protocol for MultiPaxos {
     }
     fn bugs(&self) -> &'static [Named] {
         BUGS
+    }
+    fn msg_label(msg: &Msg) -> String {
+        msg_label(msg)
+    }
+    fn obs_label(obs: &Obs) -> String {
+        obs_label(obs)
     }
 
     fn validate(&self, o: &Options, _scenario: &Scenario) -> Result<(), Invalid> {

@@ -607,10 +607,46 @@ fn check_count(path: &str, count: Option<usize>, nodes: usize) -> Result<(), Inv
     }
 }
 
+/// A value in a label: `v1-2` (proposer n1, its round 2).
+fn value_label(value: &Value) -> String {
+    format!("v{}-{}", value.node, value.round)
+}
+
+/// A message's short label for the diagrams: `Accept i4 b(3,1) v1-2`.
+fn msg_label(msg: &Msg) -> String {
+    match msg {
+        Msg::Prepare { instance, ballot, .. } => format!("Prepare i{instance} {ballot:?}"),
+        Msg::Promise { accepted: Some((ballot, value)), .. } => {
+            format!("Promise had {} in {ballot:?}", value_label(value))
+        }
+        Msg::Promise { accepted: None, .. } => "Promise".to_string(),
+        Msg::Accept { instance, ballot, value, .. } => format!("Accept i{instance} {ballot:?} {}", value_label(value)),
+        Msg::Accepted { .. } => "Accepted".to_string(),
+        Msg::Nack { promised, .. } => format!("Nack promised {promised:?}"),
+        Msg::Learn { instance, value, .. } => format!("Learn i{instance} {}", value_label(value)),
+    }
+}
+
+/// An observation in plain words: `chosen i4 v1-2`.
+fn obs_label(obs: &Obs) -> String {
+    match obs {
+        Obs::Proposed { instance, value, .. } => format!("proposed i{instance} {}", value_label(value)),
+        Obs::Promised { instance, ballot } => format!("promised i{instance} {ballot:?}"),
+        Obs::Accepted { instance, value, .. } => format!("accepted i{instance} {}", value_label(value)),
+        Obs::Chosen { instance, value, .. } => format!("chosen i{instance} {}", value_label(value)),
+    }
+}
+
 impl Protocol for Paxos {
     type Msg = Msg;
     type Obs = Obs;
     type Options = Options;
+    fn msg_label(msg: &Msg) -> String {
+        msg_label(msg)
+    }
+    fn obs_label(obs: &Obs) -> String {
+        obs_label(obs)
+    }
 
     fn name(&self) -> &'static str {
         "paxos"

@@ -66,6 +66,7 @@
 
 pub mod invariants;
 pub mod kv;
+pub(crate) mod label;
 pub mod machine;
 pub mod msg;
 pub mod node;
@@ -165,6 +166,12 @@ impl Protocol for Raft {
     }
     fn bugs(&self) -> &'static [Named] {
         BUGS
+    }
+    fn msg_label(msg: &Msg) -> String {
+        label::msg(msg)
+    }
+    fn obs_label(obs: &Obs) -> String {
+        label::obs(obs)
     }
 
     fn validate(&self, o: &Options, _scenario: &Scenario) -> Result<(), Invalid> {

@@ -756,10 +756,53 @@ pub const BUGS: &[Named] = &[
     Named::new("no-recovery", "a restarted participant drops its prepared transactions"),
 ];
 
+/// A message's short label for the diagrams: `Prepare t0.3`, `Vote yes`.
+fn msg_label(msg: &Msg) -> String {
+    let outcome = |commit: bool| if commit { "commit" } else { "abort" };
+    let op = |op: &TxOp| match op {
+        TxOp::Transfer(legs) => format!("transfer {} legs", legs.len()),
+        TxOp::ReadBalances => "read balances".to_string(),
+    };
+    match msg {
+        Msg::Begin { seq, op: o } => format!("Begin #{seq} {}", op(o)),
+        Msg::Reply { seq, tx, commit, .. } => format!("Reply #{seq} {tx:?} {}", outcome(*commit)),
+        Msg::Prepare { tx, .. } => format!("Prepare {tx:?}"),
+        Msg::Vote { yes, .. } => format!("Vote {}", if *yes { "yes" } else { "no" }),
+        Msg::Decide { tx, commit, .. } => format!("Decide {tx:?} {}", outcome(*commit)),
+        Msg::Ack { .. } => "Ack".to_string(),
+        Msg::Inquire { tx } => format!("Inquire {tx:?}"),
+        Msg::Outcome { tx, commit } => format!("Outcome {tx:?} {}", outcome(*commit)),
+    }
+}
+
+/// An observation in plain words: `decided t0.3 commit`, `in doubt t0.3`.
+fn obs_label(obs: &Obs) -> String {
+    let outcome = |commit: bool| if commit { "commit" } else { "abort" };
+    match obs {
+        Obs::Started { epoch, .. } => format!("coordinator epoch {epoch}"),
+        Obs::Began { tx, .. } => format!("began {tx:?}"),
+        Obs::Decided { tx, commit } => format!("decided {tx:?} {}", outcome(*commit)),
+        Obs::Prepared { tx, .. } => format!("prepared {tx:?}"),
+        Obs::VotedNo { tx, .. } => format!("voted no {tx:?}"),
+        Obs::InDoubt { tx } => format!("in doubt {tx:?}"),
+        Obs::Committed { tx, .. } => format!("committed {tx:?}"),
+        Obs::Aborted { tx } => format!("aborted {tx:?}"),
+        Obs::Recovered { prepared, .. } => format!("recovered {} prepared", prepared.len()),
+        Obs::Helped { tx, peer, commit } => format!("n{peer} told {tx:?} {}", outcome(*commit)),
+        Obs::Told { tx, commit } => format!("told {tx:?} {}", outcome(*commit)),
+    }
+}
+
 impl Protocol for TwoPc {
     type Msg = Msg;
     type Obs = Obs;
     type Options = Options;
+    fn msg_label(msg: &Msg) -> String {
+        msg_label(msg)
+    }
+    fn obs_label(obs: &Obs) -> String {
+        obs_label(obs)
+    }
 
     fn name(&self) -> &'static str {
         "twopc"

@@ -297,6 +297,65 @@ pub const BUGS: &[Named] = &[
     ),
 ];
 
+/// A coordination-tree operation in a label: `create /lock/n-`, `ping s3`.
+fn zk_op_label(op: &ZkOp) -> String {
+    let watch = |w: bool| if w { " watch" } else { "" };
+    match op {
+        ZkOp::CreateSession { .. } => "create session".to_string(),
+        ZkOp::Ping { session, .. } => format!("ping s{session}"),
+        ZkOp::Create { path, .. } => format!("create {path}"),
+        ZkOp::Delete { path, .. } => format!("delete {path}"),
+        ZkOp::GetChildren { path, watch: w, .. } => format!("children {path}{}", watch(*w)),
+        ZkOp::Exists { path, watch: w, .. } => format!("exists {path}{}", watch(*w)),
+        ZkOp::Expire { session } => format!("expire s{session}"),
+    }
+}
+
+/// A coordination-tree reply in a label: `created /lock/n-3`, `no node`.
+fn zk_reply_label(reply: &ZkReply) -> String {
+    match reply {
+        ZkReply::Session { id } => format!("session s{id}"),
+        ZkReply::Created { path } => format!("created {path}"),
+        ZkReply::Deleted => "deleted".to_string(),
+        ZkReply::Children { names, .. } => format!("{} children", names.len()),
+        ZkReply::Stat { exists, .. } => (if *exists { "exists" } else { "absent" }).to_string(),
+        ZkReply::Pong { .. } => "pong".to_string(),
+        ZkReply::NoNode => "no node".to_string(),
+        ZkReply::NodeExists => "node exists".to_string(),
+        ZkReply::NotEmpty => "not empty".to_string(),
+        ZkReply::SessionExpired => "session expired".to_string(),
+        ZkReply::NotYet => "not yet".to_string(),
+        ZkReply::Redirect(Some(node)) => format!("redirect n{node}"),
+        ZkReply::Redirect(None) => "redirect".to_string(),
+        ZkReply::Event { path, .. } => format!("watch fired {path}"),
+    }
+}
+
+/// A message's short label for the diagrams: Raft's, a tree operation's, a fenced write's.
+fn msg_label(msg: &Msg) -> String {
+    match msg {
+        Msg::Raft(m) => raft::label::msg_with(m, zk_op_label, zk_reply_label),
+        Msg::Write { write, .. } => format!("Write {}", super::lease::write_label(write).trim_start_matches("write ")),
+        Msg::WriteDone { reply, .. } => format!("WriteDone {}", super::lease::write_reply_label(reply)),
+    }
+}
+
+/// An observation in plain words: `leader t2`, `n7 owns /lock/n-3`.
+fn obs_label(obs: &Obs) -> String {
+    match obs {
+        Obs::Raft(o) => raft::label::obs(o),
+        Obs::Lock(o) => super::lease::obs_label(o),
+        Obs::Service(report) => match &report.event {
+            tree::Event::Lock(o) => super::lease::obs_label(o),
+            tree::Event::Created { path, client, .. } => format!("n{client} created {path}"),
+            tree::Event::Deleted { path, .. } => format!("deleted {path}"),
+            tree::Event::Woken { watchers, .. } => format!("woke {watchers} watchers"),
+        },
+        Obs::Client(ClientEvent::Owns { client, path }) => format!("n{client} owns {path}"),
+        Obs::Client(ClientEvent::Disowns { client, path }) => format!("n{client} disowns {path}"),
+    }
+}
+
 /// The protocol.
 pub struct ZkLock;
 
@@ -304,6 +363,12 @@ impl Protocol for ZkLock {
     type Msg = Msg;
     type Obs = Obs;
     type Options = Options;
+    fn msg_label(msg: &Msg) -> String {
+        msg_label(msg)
+    }
+    fn obs_label(obs: &Obs) -> String {
+        obs_label(obs)
+    }
 
     fn name(&self) -> &'static str {
         "zk-lock"
