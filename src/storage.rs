@@ -19,8 +19,12 @@
 //! Keys are interned: each gets an id on its first write, and writes and
 //! the durable values are kept by id, so buffering a write or making it
 //! durable neither copies nor compares a key (one hash per write, to find
-//! its id, under a fixed hasher). Nothing iterates the id table in hash
-//! order: the one listing, [`Disk::keys_with_prefix`], sorts what it finds.
+//! its id, under a fixed hasher). The names live end to end in one string
+//! and the table maps a key's 64-bit hash to its id (keys that share a
+//! hash are chained and told apart by name), so a new key costs no
+//! allocation of its own: a Raft log writes a new key per entry. Nothing
+//! iterates the id table in hash order: the one listing,
+//! [`Disk::keys_with_prefix`], sorts what it finds.
 //! An append's bytes wait in one buffer shared by the pending writes.
 
 use std::borrow::Cow;
@@ -65,7 +69,34 @@ impl KeyHasher {
     fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
+
+    /// The hash of `key`, as `Hash for str` feeds it.
+    #[inline]
+    fn of(key: &str) -> u64 {
+        let mut h = KeyHasher::default();
+        std::hash::Hash::hash(key, &mut h);
+        h.finish()
+    }
 }
+
+/// The hasher of a table whose keys are already [`KeyHasher`] hashes.
+#[derive(Default, Clone, Copy)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn write(&mut self, _bytes: &[u8]) {
+        unreachable!("the table is keyed by u64 hashes only")
+    }
+    fn write_u64(&mut self, h: u64) {
+        self.0 = h;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// No next key with the same hash.
+const NO_KEY: u32 = u32::MAX;
 
 /// What a buffered write does to its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,11 +125,17 @@ const APPENDED_COMPACT_BYTES: usize = 64 * 1024;
 /// One process's disk.
 #[derive(Debug, Default, Clone)]
 pub struct Disk {
-    /// Every key ever written, by id: a write names its key by id, so
-    /// neither buffering it nor making it durable copies or hashes the key.
-    names: Vec<Box<str>>,
-    /// The id of each key in `names`.
-    ids: HashMap<Box<str>, u32, BuildHasherDefault<KeyHasher>>,
+    /// Every key ever written, end to end, in id order: a write names its
+    /// key by id, so neither buffering it nor making it durable copies or
+    /// hashes the key.
+    names: String,
+    /// Where each key's name ends in `names` (it starts where the one
+    /// before it ends).
+    name_ends: Vec<u32>,
+    /// Per key hash: the newest id with that hash.
+    ids: HashMap<u64, u32, BuildHasherDefault<Prehashed>>,
+    /// Per id: the next older id with the same hash, or [`NO_KEY`].
+    same_hash: Vec<u32>,
     /// What survives a crash, by key id.
     durable: Vec<Option<Vec<u8>>>,
     /// Writes not yet durable, oldest first. Reads look here first, so no
@@ -121,7 +158,7 @@ impl Disk {
     /// Reads a key as the process sees it now (unsynced writes included).
     /// Borrowed unless unsynced appends must be joined to what they extend.
     pub fn get(&self, key: &str) -> Option<Cow<'_, [u8]>> {
-        let &id = self.ids.get(key)?;
+        let id = self.find(key, KeyHasher::of(key))?;
         // The newest put or delete of `key` among the unsynced writes, and
         // whether any append follows it.
         let mut base = None;
@@ -180,30 +217,56 @@ impl Disk {
         self.pending.push(Pending { n: self.written, key, write });
     }
 
+    /// The name of key `id`.
+    fn name(&self, id: u32) -> &str {
+        let id = id as usize;
+        let start = if id == 0 { 0 } else { self.name_ends[id - 1] as usize };
+        &self.names[start..self.name_ends[id] as usize]
+    }
+
+    /// The id of `key`, whose hash is `hash`, if it was ever written.
+    fn find(&self, key: &str, hash: u64) -> Option<u32> {
+        let mut id = *self.ids.get(&hash)?;
+        while self.name(id) != key {
+            id = self.same_hash[id as usize];
+            if id == NO_KEY {
+                return None;
+            }
+        }
+        Some(id)
+    }
+
     /// `key`'s id, given it on first use.
     fn id(&mut self, key: &str) -> u32 {
-        if let Some(&id) = self.ids.get(key) {
+        self.intern(key, KeyHasher::of(key))
+    }
+
+    /// [`Disk::id`] of `key`, whose hash is `hash`.
+    fn intern(&mut self, key: &str, hash: u64) -> u32 {
+        if let Some(id) = self.find(key, hash) {
             return id;
         }
-        let id = u32::try_from(self.names.len()).expect("under 2^32 keys");
-        self.names.push(key.into());
-        self.ids.insert(key.into(), id);
+        let id = u32::try_from(self.name_ends.len()).expect("under 2^32 keys");
+        self.names.push_str(key);
+        self.name_ends.push(u32::try_from(self.names.len()).expect("under 4 GiB of key names"));
+        let older = self.ids.insert(hash, id).unwrap_or(NO_KEY);
+        self.same_hash.push(older);
         self.durable.push(None);
         id
     }
 
     /// Keys (in order) starting with `prefix`, as the process sees them now.
     pub fn keys_with_prefix(&self, prefix: &str) -> Vec<String> {
-        let mut keys: BTreeSet<u32> = (0..self.names.len() as u32)
-            .filter(|&id| self.durable[id as usize].is_some() && self.names[id as usize].starts_with(prefix))
+        let mut keys: BTreeSet<u32> = (0..self.name_ends.len() as u32)
+            .filter(|&id| self.durable[id as usize].is_some() && self.name(id).starts_with(prefix))
             .collect();
-        for p in self.pending.iter().filter(|p| self.names[p.key as usize].starts_with(prefix)) {
+        for p in self.pending.iter().filter(|p| self.name(p.key).starts_with(prefix)) {
             match p.write {
                 Write::Put(_) | Write::Append(_) => keys.insert(p.key),
                 Write::Delete => keys.remove(&p.key),
             };
         }
-        let mut names: Vec<String> = keys.into_iter().map(|id| self.names[id as usize].to_string()).collect();
+        let mut names: Vec<String> = keys.into_iter().map(|id| self.name(id).to_string()).collect();
         names.sort_unstable();
         names
     }
@@ -486,6 +549,16 @@ mod tests {
         d.append("seg", b"gh");
         assert_eq!(d.get("seg").as_deref(), Some(&b"gh"[..]), "an append after a delete starts afresh");
         assert_eq!(d.keys_with_prefix("se"), vec!["seg"]);
+    }
+
+    #[test]
+    fn keys_that_share_a_hash_keep_their_own_ids() {
+        let mut d = Disk::default();
+        let (a, b) = (d.intern("a", 7), d.intern("bb", 7));
+        assert_ne!(a, b);
+        assert_eq!((d.intern("a", 7), d.intern("bb", 7)), (a, b), "interned once");
+        assert_eq!((d.find("a", 7), d.find("bb", 7), d.find("c", 7), d.find("a", 8)), (Some(a), Some(b), None, None));
+        assert_eq!((d.name(a), d.name(b)), ("a", "bb"));
     }
 
     #[test]

@@ -269,7 +269,10 @@ pub fn link_reports(data: &mut SweepData, written: &[u64]) {
 }
 
 /// How many client operations of a history (JSON Lines) did not complete
-/// `ok`: its `fail` and `info` completions.
+/// `ok`: its `fail` and `info` completions. A sweep counts them without
+/// writing the history ([`crate::kit::ProtocolRun::not_ok_ops`]); this is
+/// the definition that count is tested against.
+#[cfg(test)]
 fn failed_ops(history: &str) -> u64 {
     (history.matches("\"type\":\"fail\"").count() + history.matches("\"type\":\"info\"").count()) as u64
 }
@@ -540,7 +543,7 @@ fn run_seed(
         rechecked: recheck,
         checks: r.checks.iter().map(|(name, v)| (name.clone(), v.word().to_string())).collect(),
         ops: run.ops,
-        failed_ops: run.history_jsonl().map_or(0, |h| failed_ops(&h)),
+        failed_ops: run.not_ok_ops(),
         wall_seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -589,5 +592,27 @@ pub fn parse_seeds(s: &str) -> Result<std::ops::Range<u64>, String> {
             })?;
             Ok(a..end)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_ops_are_counted_as_the_history_file_counts_them() {
+        // A leader isolated under client load: some ops time out or fail.
+        let file = "scenarios/raft/leader-isolation.json";
+        let scenario = crate::scenario::Scenario::load(std::path::Path::new(file)).expect("the scenario loads");
+        let protocols = crate::protocols::builtin();
+        let prepared = Prepared::new(scenario, file, &protocols, &Default::default()).expect("the scenario is valid");
+        let mut some_failed = false;
+        for seed in 0..3 {
+            let run = prepared.run(seed, TraceSink::Off, false).expect("the seed runs");
+            let from_file = failed_ops(&run.history_jsonl().expect("a history"));
+            assert_eq!(run.not_ok_ops(), from_file, "seed {seed}");
+            some_failed |= from_file > 0;
+        }
+        assert!(some_failed, "the seeds should have ops that did not complete ok");
     }
 }

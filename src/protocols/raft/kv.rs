@@ -8,8 +8,10 @@
 //! take effect once: the machine keeps, per client, the last applied `seq`
 //! and its result, and answers a repeat from that record. A client has one
 //! request in flight at a time, so one record per client suffices.
-
-use std::collections::BTreeMap;
+//!
+//! Both tables are small (a scenario's keys, its clients) and touched on
+//! every apply by every replica, so they are vectors sorted by key and
+//! searched by bisection ([`SortedMap`]) rather than B-trees.
 
 use super::machine::{Effect, NoObs, StateMachine};
 use super::msg::Command;
@@ -19,9 +21,32 @@ use crate::workload::{KvOp, Response};
 /// The key-value state machine.
 #[derive(Clone, Debug, Default)]
 pub struct Kv {
-    data: BTreeMap<u32, i64>,
+    data: SortedMap<u32, i64>,
     /// Per client: last applied request number and its response.
-    sessions: BTreeMap<NodeId, (u64, Response)>,
+    sessions: SortedMap<NodeId, (u64, Response)>,
+}
+
+/// A map kept as a vector sorted by key: for the few keys a state machine holds.
+#[derive(Clone, Debug)]
+struct SortedMap<K, V>(Vec<(K, V)>);
+
+impl<K, V> Default for SortedMap<K, V> {
+    fn default() -> Self {
+        SortedMap(Vec::new())
+    }
+}
+
+impl<K: Ord + Copy, V> SortedMap<K, V> {
+    fn get(&self, key: &K) -> Option<&V> {
+        self.0.binary_search_by(|(k, _)| k.cmp(key)).ok().map(|i| &self.0[i].1)
+    }
+
+    fn insert(&mut self, key: K, value: V) {
+        match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => self.0.insert(i, (key, value)),
+        }
+    }
 }
 
 impl Kv {
@@ -93,5 +118,41 @@ impl StateMachine for Kv {
             KvOp::Read { key } => Some(Response::Ok(self.get(key))),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sorted_map_behaves_as_a_map() {
+        let mut m: SortedMap<u32, i64> = SortedMap::default();
+        let mut reference = std::collections::BTreeMap::new();
+        let mut rng = crate::sim::rng::Prng::stream(3, "kv-map");
+        for _ in 0..2000 {
+            let (k, v) = (rng.index(40) as u32, rng.index(1000) as i64);
+            if rng.index(2) == 0 {
+                m.insert(k, v);
+                reference.insert(k, v);
+            }
+            assert_eq!(m.get(&k), reference.get(&k));
+        }
+        assert_eq!(m.0, reference.into_iter().collect::<Vec<_>>(), "sorted by key, one entry per key");
+    }
+
+    #[test]
+    fn a_repeated_request_takes_effect_once_unless_dedup_is_off() {
+        let write = |seq, value| Command { client: 7, seq, op: KvOp::Write { key: 1, value } };
+        let cas = Command { client: 8, seq: 1, op: KvOp::Cas { key: 1, old: Some(5), new: 6 } };
+        let mut kv = Kv::default();
+        assert_eq!(kv.apply(&write(1, 5), true), Response::Ok(None));
+        assert_eq!(kv.apply(&cas, true), Response::Ok(None));
+        assert_eq!(kv.apply(&write(1, 5), true), Response::Ok(None), "a repeat answers as before");
+        assert_eq!(kv.get(1), Some(6), "and has no effect");
+        assert_eq!(kv.apply(&write(1, 5), false), Response::Ok(None));
+        assert_eq!(kv.get(1), Some(5), "without dedup the repeat takes effect again");
+        assert_eq!(kv.apply(&cas, true), Response::Ok(None), "a repeated cas answers from its record");
+        assert_eq!(kv.get(1), Some(5), "and does not apply again");
     }
 }

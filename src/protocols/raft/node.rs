@@ -27,7 +27,7 @@
 //! for each: the key-value Raft runs with `M = Msg`, `O = Obs`, where
 //! wrapping is the identity.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::hash::Hash;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -109,6 +109,9 @@ struct Node<S: StateMachine, M, O> {
     /// `chain[i - 1]` hashes entries `1..=i` (terms and commands): equal
     /// chains at an index mean equal prefixes, which `log-matching` checks.
     chain: Vec<u64>,
+    /// `cmd_hashes[i - 1]` is the stable hash of entry `i`'s command (for
+    /// the chain and the `Applied` report, hashed once per entry).
+    cmd_hashes: Vec<u64>,
     // Volatile state.
     commit_index: u64,
     last_applied: u64,
@@ -129,15 +132,52 @@ struct Node<S: StateMachine, M, O> {
     hard_slot: usize,
     /// A term-and-vote record was written since the last sync.
     hard_unsynced: bool,
-    // Leader state.
-    next_index: BTreeMap<NodeId, u64>,
-    match_index: BTreeMap<NodeId, u64>,
+    // Leader state, indexed by server id (only the peers' slots are used).
+    next_index: Vec<u64>,
+    match_index: Vec<u64>,
     /// Local time of each follower's last reply in this term (CheckQuorum).
-    last_ack_ns: BTreeMap<NodeId, u64>,
+    last_ack_ns: Vec<u64>,
 }
 
-fn log_key(index: u64) -> String {
-    format!("log/{index:012}")
+/// The storage key of log entry `index`: `log/` and the index in at least
+/// twelve zero-padded digits (`format!("log/{index:012}")`), built on the
+/// stack, since every entry written or deleted names its key.
+struct LogKey {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl LogKey {
+    fn new(index: u64) -> LogKey {
+        let mut digits = [b'0'; 20];
+        let (mut n, mut i) = (index, digits.len());
+        while n >= 100 {
+            let pair = (n % 100) as u8;
+            n /= 100;
+            i -= 2;
+            digits[i] = b'0' + pair / 10;
+            digits[i + 1] = b'0' + pair % 10;
+        }
+        while n > 0 {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        let first = i.min(digits.len() - 12);
+        let mut buf = [0u8; 24];
+        buf[..4].copy_from_slice(b"log/");
+        let len = 4 + digits.len() - first;
+        buf[4..len].copy_from_slice(&digits[first..]);
+        LogKey { buf, len }
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).expect("ASCII digits")
+    }
+}
+
+fn log_key(index: u64) -> LogKey {
+    LogKey::new(index)
 }
 
 /// Storage keys of the two term-and-vote slots.
@@ -190,8 +230,9 @@ fn decode_record<Op: LogOp>(record: &[u8], prev_chain: u64, check_sum: bool) -> 
     Entry::decode_op(entry)
 }
 
-fn chain_next<Op: std::hash::Hash>(prev: u64, entry: &Entry<Op>) -> u64 {
-    stable_hash(&(prev, entry.term, stable_hash(&entry.cmd)))
+/// The chain hash after `prev` of an entry of `term` whose command hashes to `cmd_hash`.
+fn chain_next(prev: u64, term: u64, cmd_hash: u64) -> u64 {
+    stable_hash(&(prev, term, cmd_hash))
 }
 
 /// The armed wake-up: its local deadline and the sleep that waits for it.
@@ -267,19 +308,22 @@ where
         }
         let mut log: Vec<Entry<S::Op>> = Vec::new();
         let mut chain: Vec<u64> = Vec::new();
+        let mut cmd_hashes: Vec<u64> = Vec::new();
         let keys = disk.keys_with_prefix("log/");
         let mut whole = 0;
         for key in &keys {
             // Entries are written and deleted as a suffix, so the keys are 1, 2, ...
             let prev = chain.last().copied().unwrap_or(0);
-            let entry = (*key == log_key(log.len() as u64 + 1))
+            let entry = (key.as_str() == log_key(log.len() as u64 + 1).as_str())
                 .then(|| disk.get(key))
                 .flatten()
                 .and_then(|b| decode_record::<S::Op>(&b, prev, !cfg.bugs.no_log_checksum));
             let Some(entry) = entry else {
                 break;
             };
-            chain.push(chain_next(prev, &entry));
+            let cmd_hash = stable_hash(&entry.cmd);
+            chain.push(chain_next(prev, entry.term, cmd_hash));
+            cmd_hashes.push(cmd_hash);
             log.push(entry);
             whole += 1;
         }
@@ -307,6 +351,7 @@ where
             voted_for,
             log,
             chain,
+            cmd_hashes,
             commit_index: 0,
             last_applied: 0,
             sm: S::new(&cfg.machine),
@@ -320,9 +365,9 @@ where
             hard_seq,
             hard_slot,
             hard_unsynced: false,
-            next_index: BTreeMap::new(),
-            match_index: BTreeMap::new(),
-            last_ack_ns: BTreeMap::new(),
+            next_index: vec![0; servers],
+            match_index: vec![0; servers],
+            last_ack_ns: vec![0; servers],
         };
         node.reset_election_timer();
         node
@@ -362,8 +407,10 @@ where
     fn append(&mut self, entry: Entry<S::Op>) {
         let index = self.last_index() + 1;
         let prev = self.chain.last().copied().unwrap_or(0);
-        self.ctx.storage().put(&log_key(index), encode_record(prev, &entry));
-        self.chain.push(chain_next(self.chain.last().copied().unwrap_or(0), &entry));
+        self.ctx.storage().put(log_key(index).as_str(), encode_record(prev, &entry));
+        let cmd_hash = stable_hash(&entry.cmd);
+        self.chain.push(chain_next(prev, entry.term, cmd_hash));
+        self.cmd_hashes.push(cmd_hash);
         self.log.push(entry);
         assert_eq!(self.chain.len(), self.log.len(), "one chain hash per entry");
         self.dirty = true;
@@ -374,10 +421,11 @@ where
         assert!(from >= 1 && from <= self.last_index(), "truncate {from} of a log of {}", self.last_index());
         let disk = self.ctx.storage();
         for index in (from..=self.last_index()).rev() {
-            disk.delete(&log_key(index));
+            disk.delete(log_key(index).as_str());
         }
         self.log.truncate(from as usize - 1);
         self.chain.truncate(from as usize - 1);
+        self.cmd_hashes.truncate(from as usize - 1);
         self.dirty = true;
     }
 
@@ -437,7 +485,8 @@ where
                 if self.cfg.check_quorum {
                     let now = self.ctx.now_ns();
                     let window = self.cfg.election_timeout_ns.1;
-                    let acked = 1 + self.last_ack_ns.values().filter(|&&t| now.saturating_sub(t) <= window).count();
+                    let acked =
+                        1 + self.peers.iter().filter(|&&p| now.saturating_sub(self.last_ack_ns[p]) <= window).count();
                     if acked < self.majority {
                         // CheckQuorum: a leader that cannot reach a majority steps down.
                         self.become_follower(self.current_term);
@@ -446,7 +495,7 @@ where
                 }
                 for i in 0..self.peers.len() {
                     let p = self.peers[i];
-                    self.next_index.insert(p, self.match_index[&p] + 1);
+                    self.next_index[p] = self.match_index[p] + 1;
                     self.send_append(p);
                 }
                 if S::SERVICE {
@@ -552,9 +601,9 @@ where
         let now = self.ctx.now_ns();
         let next = self.last_index() + 1;
         for &p in &self.peers {
-            self.next_index.insert(p, next);
-            self.match_index.insert(p, 0);
-            self.last_ack_ns.insert(p, now);
+            self.next_index[p] = next;
+            self.match_index[p] = 0;
+            self.last_ack_ns[p] = now;
         }
         // A run-length summary of the log's terms: enough for leader-completeness.
         let mut term_starts: Vec<(u64, u64)> = Vec::new();
@@ -642,7 +691,7 @@ where
     /// flight are not sent again; the heartbeat tick rewinds it to
     /// `match_index + 1` to retransmit whatever was lost.
     fn send_append(&mut self, to: NodeId) {
-        let next = self.next_index[&to];
+        let next = self.next_index[to];
         assert!(next >= 1 && next <= self.last_index() + 1, "next_index {next} outside the log");
         let prev_log_index = next - 1;
         let from = prev_log_index as usize;
@@ -654,7 +703,7 @@ where
             entries: self.log[from..until].to_vec(),
             leader_commit: self.commit_index,
         };
-        self.next_index.insert(to, until as u64 + 1);
+        self.next_index[to] = until as u64 + 1;
         self.send(to, msg);
     }
 
@@ -732,41 +781,54 @@ where
         if self.role != Role::Leader || term != self.current_term {
             return;
         }
-        self.last_ack_ns.insert(from, self.ctx.now_ns());
-        let matched = self.match_index[&from];
-        let next = self.next_index[&from];
+        self.last_ack_ns[from] = self.ctx.now_ns();
+        let matched = self.match_index[from];
+        let next = self.next_index[from];
         if success {
             if index > matched {
-                self.match_index.insert(from, index);
+                self.match_index[from] = index;
             }
-            self.next_index.insert(from, next.max(index + 1));
+            self.next_index[from] = next.max(index + 1);
             self.advance_commit();
-            if self.next_index[&from] <= self.last_index() {
+            if self.next_index[from] <= self.last_index() {
                 self.send_append(from);
             }
         } else if index < next {
-            self.next_index.insert(from, index.max(matched + 1));
+            self.next_index[from] = index.max(matched + 1);
             self.send_append(from);
         }
     }
 
     /// Commits the highest index a majority stores, if it is of the current term.
     fn advance_commit(&mut self) {
-        for n in (self.commit_index + 1..=self.last_index()).rev() {
-            let replicas = 1 + self.match_index.values().filter(|&&m| m >= n).count();
-            if replicas < self.majority {
-                continue;
+        // The highest index a majority stores: the leader holds its whole
+        // log, so it is the highest follower match index that at least
+        // `majority - 1` followers reach, at most the leader's last index.
+        let last = self.last_index();
+        let need = self.majority - 1;
+        let n = if need == 0 {
+            last
+        } else {
+            // The leader's own slot stays 0, which no positive index counts.
+            let matches = &self.match_index;
+            assert_eq!(matches[self.id], 0, "the leader keeps no match index of its own");
+            let mut best = 0;
+            for &m in matches {
+                if m > best && matches.iter().filter(|&&q| q >= m).count() >= need {
+                    best = m;
+                }
             }
+            best.min(last)
+        };
+        if n > self.commit_index {
             let entry_term = self.term_at(n);
-            if entry_term != self.current_term && !self.cfg.bugs.commit_previous_term {
-                // Figure 8: an earlier term's entry is committed only by a current-term entry after it.
-                break;
-            }
-            // BUG(commit-previous-term): with the bug on, the check above is skipped and an
+            // Figure 8: an earlier term's entry is committed only by a current-term entry after it.
+            // BUG(commit-previous-term): with the bug on, this check is skipped and an
             // earlier term's entry counts as committed once a majority stores it.
-            self.commit_index = n;
-            self.emit(Obs::Committed { index: n, entry_term, leader_term: self.current_term });
-            break;
+            if entry_term == self.current_term || self.cfg.bugs.commit_previous_term {
+                self.commit_index = n;
+                self.emit(Obs::Committed { index: n, entry_term, leader_term: self.current_term });
+            }
         }
         self.apply_committed();
     }
@@ -777,9 +839,10 @@ where
         while self.last_applied < self.commit_index.min(self.last_index()) {
             self.last_applied += 1;
             let index = self.last_applied;
-            let Node { ctx, log, sm, role, cfg, .. } = self;
+            let Node { ctx, log, cmd_hashes, sm, role, cfg, .. } = self;
             let entry = &log[index as usize - 1];
-            ctx.emit(O::from(Obs::Applied { index, term: entry.term, cmd_hash: stable_hash(&entry.cmd) }));
+            let cmd_hash = cmd_hashes[index as usize - 1];
+            ctx.emit(O::from(Obs::Applied { index, term: entry.term, cmd_hash }));
             let leader = *role == Role::Leader;
             let now = if S::SERVICE { ctx.now_ns() } else { 0 };
             // BUG(no-dedup) lives in `Kv::apply`: with dedup off, a retried request applies twice.
@@ -827,7 +890,7 @@ where
     fn send_new_entries(&mut self) {
         for i in 0..self.peers.len() {
             let p = self.peers[i];
-            if self.next_index[&p] <= self.last_index() {
+            if self.next_index[p] <= self.last_index() {
                 self.send_append(p);
             }
         }
@@ -853,6 +916,18 @@ where
             }
             Msg::ClientRequest { seq, op } => self.on_client_request(from, seq, op).await,
             Msg::ClientReply { .. } => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_keys_are_the_zero_padded_index() {
+        for index in [0, 1, 9, 10, 123_456, 999_999_999_999, 1_000_000_000_000, u64::MAX] {
+            assert_eq!(log_key(index).as_str(), format!("log/{index:012}"), "index {index}");
         }
     }
 }
