@@ -442,7 +442,11 @@ fn run(
                 for f in &v.faults_before[skipped..] {
                     let until =
                         f.end_ns.map_or("still in force".to_string(), |e| format!("until {:.3} s", e as f64 / 1e9));
-                    println!("  {} from {:.3} s, {until}", f.detail, f.start_ns as f64 / 1e9);
+                    println!(
+                        "  {} from {:.3} s, {until}",
+                        crate::report::plots::fault_words(&f.detail),
+                        f.start_ns as f64 / 1e9
+                    );
                 }
             }
             // The last events up to and including the violating one, one short line each.
@@ -959,7 +963,11 @@ fn print_lin_failure(lin: &crate::report::summary::LinFailure, faults: &[crate::
         const SHOWN: usize = 6;
         for f in &near[near.len().saturating_sub(SHOWN)..] {
             let until = f.end_ns.map_or("still in force".to_string(), |e| format!("until {:.3} s", e as f64 / 1e9));
-            println!("    {} from {:.3} s, {until}", f.detail, f.start_ns as f64 / 1e9);
+            println!(
+                "    {} from {:.3} s, {until}",
+                crate::report::plots::fault_words(&f.detail),
+                f.start_ns as f64 / 1e9
+            );
         }
     }
     let body: Vec<&str> = lin.text.lines().filter(|l| !l.contains(&lin.culprit)).collect();

@@ -57,8 +57,10 @@ pub fn sort(values: &mut [f64]) {
 /// nanoseconds (any order), each by [`quantile`]. Empty input gives four
 /// NaNs.
 pub fn quantiles_ms(latencies_ns: &[u64]) -> [f64; 4] {
-    let mut ms: Vec<f64> = latencies_ns.iter().map(|&ns| ns as f64 / 1e6).collect();
-    sort(&mut ms);
+    // Integers sort faster than floats, and ns -> ms keeps the order.
+    let mut ns = latencies_ns.to_vec();
+    ns.sort_unstable();
+    let ms: Vec<f64> = ns.iter().map(|&n| n as f64 / 1e6).collect();
     SUMMARY_QUANTILES.map(|q| quantile(&ms, q))
 }
 

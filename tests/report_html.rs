@@ -51,7 +51,7 @@ fn passing_run_report() {
             "faultline run scenarios/synthetic.json --seed 42",
             "<td class=\"pass\">pass</td>",
             "<td class=\"unknown\">unknown</td>",
-            "partition [[0],[1,2]]",
+            "partition {0} | {1,2}",
             "end of run",
             "Latency (ms)",
         ],

@@ -270,7 +270,7 @@ pub fn report_html(data: &RunData, svgs: &[(String, String, String)]) -> String 
                 escape(&nodes.join(", ")),
                 fmt_s(fault.start_ns),
                 fault.end_ns.map(fmt_s).unwrap_or_else(|| "end of run".into()),
-                escape(&fault.detail)
+                escape(&super::plots::fault_words(&fault.detail))
             ));
         }
         page.push_str("</table>\n");
@@ -377,7 +377,7 @@ fn lin_faults(summary: &super::data::Summary) -> String {
         .filter(|f| f.start_ns <= end && f.end_ns.is_none_or(|e| e >= from))
         .map(|f| {
             let until = f.end_ns.map_or("on".to_string(), |e| format!("to {} s", fmt_s(e)));
-            format!("{} ({} s {until})", escape(&f.detail), fmt_s(f.start_ns))
+            format!("{} ({} s {until})", escape(&super::plots::fault_words(&f.detail)), fmt_s(f.start_ns))
         })
         .collect();
     if near.is_empty() {

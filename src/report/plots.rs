@@ -183,7 +183,8 @@ pub fn fault_words(text: &str) -> String {
         return text.to_string();
     }
     let groups: Vec<String> = text[open + 2..close]
-        .split("], [")
+        .split(']')
+        .map(|group| group.trim_start_matches([',', ' ', '[']))
         .map(|group| format!("{{{}}}", group.split(',').map(str::trim).collect::<Vec<_>>().join(",")))
         .collect();
     format!("{}{}{}", &text[..open], groups.join(" | "), &text[close + 2..])
