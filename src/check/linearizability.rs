@@ -1863,7 +1863,9 @@ const CULPRIT_OPS_MAX: usize = 400;
 /// - every write of the value completed before another op replaced it,
 ///   and that op completed before the reader began (a stale read);
 /// - the value's one write was seen by an earlier read, then replaced, and
-///   is read again later (a write applied twice).
+///   is read again later (a write applied twice);
+/// - only ops that failed write the value, or none does (a client told its
+///   op failed, yet its value is read).
 ///
 /// The search's op that cannot be placed is often a bystander (a cas that
 /// would strand the stale read); these shapes name the op that is wrong.
@@ -1883,10 +1885,12 @@ pub fn culprit(history: &History, violation: &Violation) -> Culprit {
         if !took_effect(reader) {
             continue;
         }
-        let writers: Vec<&Op> =
+        let all_writers: Vec<&Op> =
             on_key.iter().map(|&i| &ops[i]).filter(|w| writes(w).is_some_and(|(_, v)| v == value)).collect();
+        // A failed op did not happen: its value is no one's to read.
+        let writers: Vec<&Op> = all_writers.iter().copied().filter(|w| w.outcome != Outcome::Fail).collect();
         if writers.is_empty() {
-            continue;
+            return Culprit { index: r, sentence: orphan_culprit(reader, all_writers.first().copied()) };
         }
         // An op that replaced the value and completed before the reader began.
         let replacers = on_key
@@ -1912,6 +1916,28 @@ pub fn culprit(history: &History, violation: &Violation) -> Culprit {
         }
     }
     fallback
+}
+
+/// The sentence for a value nothing that took effect wrote: written only
+/// by `failed` (an op reported as not taking effect), or by nothing.
+fn orphan_culprit(reader: &Op, failed: Option<&Op>) -> String {
+    let digits = 3;
+    match failed {
+        Some(w) => format!(
+            "{} ({}), but the only op that writes that value, p{}'s {}, was reported as not taking effect \
+             (fail at {}): a client was told its op failed, yet its value was read.",
+            reader.what(),
+            served(reader, digits),
+            w.process,
+            action(w),
+            completed_at(w, digits)
+        ),
+        None => format!(
+            "{} ({}), but no operation writes that value: it came from nowhere.",
+            reader.what(),
+            served(reader, digits)
+        ),
+    }
 }
 
 /// The sentence for a value come back: `earlier` saw `writer`'s value, then
