@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub fn lin_window_svg(ops: &[LinOp]) -> String {
     const LEFT_PX: f64 = 100.0;
     const BODY_PX: f64 = 1100.0;
-    const ROW_PX: f64 = 44.0;
+    const ROW_PX: f64 = 58.0;
     const TOP_PX: f64 = 40.0;
     /// Average width of a 12 px sans-serif character, for fitting labels.
     const CHAR_PX: f64 = 6.8;
@@ -50,10 +50,20 @@ pub fn lin_window_svg(ops: &[LinOp]) -> String {
             y + ROW_PX - 2.0
         ));
     }
+    // Each row's bars, for the labels to keep clear of; and each row's placed
+    // labels, on the bars' line and on the line under them.
+    let bar = |op: &LinOp| {
+        let x0 = x_of(op.invoke_ns);
+        (x0, x_of(op.complete_ns.unwrap_or(right)).max(x0 + 3.0))
+    };
+    let mut bars: BTreeMap<u64, Vec<(f64, f64)>> = BTreeMap::new();
+    for op in ops {
+        bars.entry(op.process).or_default().push(bar(op));
+    }
+    let mut placed: BTreeMap<(u64, u8), Vec<(f64, f64)>> = BTreeMap::new();
     for op in ops {
         let y = TOP_PX + ROW_PX * row[&op.process] as f64 + 6.0;
-        let x0 = x_of(op.invoke_ns);
-        let x1 = x_of(op.complete_ns.unwrap_or(right)).max(x0 + 3.0);
+        let (x0, x1) = bar(op);
         let (class, fill, stroke, word) = if op.highlighted {
             ("op highlighted", "#F8C8C8", "#d62728", "could not be placed")
         } else {
@@ -75,22 +85,37 @@ pub fn lin_window_svg(ops: &[LinOp]) -> String {
             None => format!("from {} s, never completed", seconds(op.invoke_ns)),
         };
         let title = format!("{label}: {word}, {when}");
-        // Inside the bar when it fits, else beside it: right of it, or left
-        // of it when the right has no room.
+        // Inside the bar when it fits; else beside it, right or left, where
+        // no other bar or label is; else on the line under the bars, after
+        // the labels already there.
         let text_px = label.chars().count() as f64 * CHAR_PX;
-        let (text_x, anchor, text_fill) = if text_px + 8.0 <= x1 - x0 {
-            (x0 + 4.0, "start", stroke)
-        } else if x1 + 6.0 + text_px <= LEFT_PX + BODY_PX + 30.0 {
-            (x1 + 6.0, "start", "#222222")
-        } else {
-            (x0 - 6.0, "end", "#222222")
+        let overlaps = |a: (f64, f64), b: &(f64, f64)| a.0 < b.1 && b.0 < a.1;
+        let free = |span: (f64, f64), line: u8| {
+            span.0 >= 4.0
+                && span.1 <= LEFT_PX + BODY_PX + 36.0
+                && placed.get(&(op.process, line)).is_none_or(|v| !v.iter().any(|b| overlaps(span, b)))
+                && (line == 1 || !bars[&op.process].iter().any(|b| *b != (x0, x1) && overlaps(span, b)))
         };
+        let right_span = (x1 + 4.0, x1 + 6.0 + text_px);
+        let left_span = (x0 - 6.0 - text_px, x0 - 4.0);
+        let (text_x, line, text_fill) = if text_px + 8.0 <= x1 - x0 {
+            (x0 + 4.0, 0, stroke)
+        } else if free(right_span, 0) {
+            (right_span.0 + 2.0, 0, "#222222")
+        } else if free(left_span, 0) {
+            (left_span.0, 0, "#222222")
+        } else {
+            let after = placed.get(&(op.process, 1)).map_or(0.0, |v| v.iter().map(|b| b.1 + 8.0).fold(0.0, f64::max));
+            (x0.max(after), 1, "#222222")
+        };
+        placed.entry((op.process, line)).or_default().push((text_x - 2.0, text_x + text_px));
+        let (anchor, text_y) = ("start", if line == 0 { y + 20.0 } else { y + 46.0 });
         out.push_str(&format!(
             r#"<g class="{class}"><title>{}</title><rect x="{x0:.1}" y="{y:.1}" width="{:.1}" height="30" rx="3" fill="{fill}" stroke="{stroke}" stroke-width="{}"{dash}/><text x="{text_x:.1}" y="{:.1}" font-size="12" text-anchor="{anchor}" fill="{text_fill}">{}</text></g>"#,
             escape(&title),
             x1 - x0,
             if op.highlighted { 2.5 } else { 1.0 },
-            y + 20.0,
+            text_y,
             escape(&label)
         ));
     }
