@@ -91,7 +91,7 @@ fn trace_lines_carry_labels_and_lamport_timestamps_that_respect_causality() {
     let text = read(&dir, "timeline.jsonl");
     let mut stamps: BTreeMap<u64, u64> = BTreeMap::new();
     let mut clocks: BTreeMap<u64, u64> = BTreeMap::new();
-    let (mut sends, mut delivers) = (0, 0);
+    let (mut sends, mut delivers, mut timers_stamped) = (0, 0, 0);
     for line in text.lines() {
         let l: TraceLine<'_> = serde_json::from_str(line).expect("a trace line");
         // The process whose event it is, if any.
@@ -101,6 +101,8 @@ fn trace_lines_carry_labels_and_lamport_timestamps_that_respect_causality() {
             "observe" | "fsync" | "local-wake" | "fault" | "start" => l.node_id(),
             _ => None,
         };
+        // A task's timer is on its process's clock (a stale one, of a task gone, on none).
+        timers_stamped += usize::from(l.ev == "timer" && l.task.is_some() && l.lamport.is_some());
         if matches!(l.ev.as_ref(), "send" | "deliver" | "observe") {
             assert!(l.label.as_deref().is_some_and(|t| !t.is_empty()), "no label: {line}");
         }
@@ -123,6 +125,7 @@ fn trace_lines_carry_labels_and_lamport_timestamps_that_respect_causality() {
         }
     }
     assert!(sends > 100 && delivers > 100, "{sends} sends, {delivers} deliveries");
+    assert!(timers_stamped > 10, "{timers_stamped} timer lines carry a Lamport timestamp");
     // The hover text of an arrow gives its Lamport timestamps.
     assert!(read(&dir, "timeline.svg").contains("(Lamport "), "no Lamport timestamp in the hover texts");
 }

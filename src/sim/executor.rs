@@ -101,6 +101,12 @@ impl Executor {
         key
     }
 
+    /// The process of task `key`, if it is still alive (for trace text).
+    pub fn proc_of(&self, key: TaskKey) -> Option<NodeId> {
+        let task = self.tasks.get(key.index())?;
+        (task.generation == key.generation() && task.future.is_some()).then_some(task.proc)
+    }
+
     /// Polls the task `key` if it is still alive. `before_poll` is told the
     /// task's process and waker and may veto the poll (a paused process).
     #[inline]

@@ -425,8 +425,11 @@ where
                 Event::Wake(key) => {
                     w.trace.record(EventKind::Timer, time, 0, 0, key.0);
                     if w.trace.wants_text() {
+                        // A timer is an event of its task's process, on that process's Lamport clock.
+                        let lamport = self.exec.proc_of(key).map(|p| w.trace.lamport.local(p));
                         w.trace.text(|i| {
-                            TraceLine { task: Some(key.0), ..TraceLine::new(i, time, EventKind::Timer) }.to_json()
+                            TraceLine { task: Some(key.0), lamport, ..TraceLine::new(i, time, EventKind::Timer) }
+                                .to_json()
                         });
                     }
                     // The ready list is empty here, so polling the task at
