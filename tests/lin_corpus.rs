@@ -20,15 +20,20 @@ fn check_file(dir: &std::path::Path, name: &str, expected: bool) -> Result<(), S
     }
 }
 
-#[test]
-fn corpus_verdicts_match_expected() {
+/// The corpus folder and its expected verdicts (file -> linearizable), or
+/// `None` (with a note) where the corpus is not beside the crate.
+fn corpus() -> Option<(PathBuf, std::collections::BTreeMap<String, bool>)> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/histories/porcupine");
     let Ok(expected) = std::fs::read_to_string(root.join("expected.json")) else {
         println!("corpus not found at {}: skipped", root.display());
-        return;
+        return None;
     };
-    let expected: std::collections::BTreeMap<String, bool> =
-        serde_json::from_str(&expected).expect("expected.json is a map of booleans");
+    Some((root, serde_json::from_str(&expected).expect("expected.json is a map of booleans")))
+}
+
+#[test]
+fn corpus_verdicts_match_expected() {
+    let Some((root, expected)) = corpus() else { return };
     assert_eq!(expected.len(), 108, "the corpus has 108 histories");
     let failures: Vec<String> = expected.iter().filter_map(|(name, &ok)| check_file(&root, name, ok).err()).collect();
     assert!(failures.is_empty(), "{failures:#?}");
@@ -102,13 +107,7 @@ fn unexplained_reads(
 #[test]
 fn corpus_witnesses_fail_and_explain_their_reads() {
     use faultline::check::lin::{shrink, Budget};
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/histories/porcupine");
-    let Ok(expected) = std::fs::read_to_string(root.join("expected.json")) else {
-        println!("corpus not found at {}: skipped", root.display());
-        return;
-    };
-    let expected: std::collections::BTreeMap<String, bool> =
-        serde_json::from_str(&expected).expect("expected.json is a map of booleans");
+    let Some((root, expected)) = corpus() else { return };
     // Step budgets, so the witnesses are the same on any machine.
     let budget = Budget::Steps(200_000_000);
     let (mut checked, mut with_appends, mut kept, mut total) = (0, 0, 0, 0);
