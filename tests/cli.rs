@@ -2,28 +2,10 @@
 //! check, 2 bad input, 3 inconclusive), what `run` writes and prints, the
 //! reproduce command, sweeps, `check` and `bench`.
 
+mod common;
+
+use common::cli::faultline as check;
 use std::path::PathBuf;
-use std::process::Command;
-
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `faultline ARGS` from the crate root.
-fn check(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run faultline");
-    Output {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("faultline-test-{}-{name}", std::process::id()));

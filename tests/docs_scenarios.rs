@@ -21,8 +21,9 @@
 //!
 //! Blocks with any other info string (`text`, none) are not checked.
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::{json, Value};
 
@@ -95,24 +96,9 @@ fn json_blocks() -> Vec<Block> {
     blocks().into_iter().filter(|b| b.info.split_whitespace().next() == Some("json")).collect()
 }
 
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs `faultline ARGS` in the test's temp folder.
-fn faultline(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(args)
-        .current_dir(temp_dir())
-        .output()
-        .expect("run faultline");
-    Output {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn faultline(args: &[&str]) -> common::cli::Output {
+    common::cli::faultline_in(&temp_dir(), args)
 }
 
 fn temp_dir() -> PathBuf {

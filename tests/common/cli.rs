@@ -16,11 +16,13 @@ pub struct Output {
 
 /// Runs `faultline ARGS` from the crate root.
 pub fn faultline(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("run faultline");
+    faultline_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+/// Runs `faultline ARGS` in folder `dir`.
+pub fn faultline_in(dir: &Path, args: &[&str]) -> Output {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_faultline")).args(args).current_dir(dir).output().expect("run faultline");
     Output {
         code: out.status.code().expect("exit code"),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
