@@ -108,3 +108,60 @@ fn planted_linearizability_bugs_name_the_culprit_and_its_node() {
     assert_eq!(explained, 6);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The culprit's shapes on hand-made histories: a read of a value nothing
+/// wrote, a stale read, a value come back; and a failure in none of these
+/// shapes keeps the search's own sentence.
+#[test]
+fn each_culprit_shape_is_named() {
+    use faultline::check::lin::{check, culprit, Model, Verdict};
+    let sentence = |text: &str| {
+        let history = parse_history(text).expect("parses");
+        let Verdict::NotLinearizable(v) = check(&history, Model::Register, None) else { panic!("fails: {text}") };
+        let c = culprit(&history, &v);
+        (history.ops()[c.index].describe(), c.sentence, v.culprit.clone())
+    };
+    let nowhere = sentence(
+        r#"{"process":0,"type":"invoke","f":"read","value":null}
+{"process":0,"type":"ok","f":"read","value":7}"#,
+    );
+    assert!(nowhere.1.contains("came from nowhere"), "{nowhere:?}");
+    let stale = sentence(
+        r#"{"process":0,"type":"invoke","f":"write","value":1}
+{"process":0,"type":"ok","f":"write","value":1}
+{"process":1,"type":"invoke","f":"write","value":2}
+{"process":1,"type":"ok","f":"write","value":2}
+{"process":2,"type":"invoke","f":"read","value":null}
+{"process":2,"type":"ok","f":"read","value":1}"#,
+    );
+    assert!(stale.0.starts_with("p2 read -> 1") && stale.1.contains("already overwritten"), "{stale:?}");
+    let back = sentence(
+        r#"{"process":0,"type":"invoke","f":"write","value":1}
+{"process":1,"type":"invoke","f":"read","value":null}
+{"process":1,"type":"ok","f":"read","value":1}
+{"process":1,"type":"invoke","f":"write","value":2}
+{"process":1,"type":"ok","f":"write","value":2}
+{"process":2,"type":"invoke","f":"read","value":null}
+{"process":2,"type":"ok","f":"read","value":1}
+{"process":0,"type":"ok","f":"write","value":1}"#,
+    );
+    assert!(back.0.starts_with("p2 read -> 1") && back.1.contains("applied twice"), "{back:?}");
+    // Two writes racing, read in opposite orders by two clients: no single
+    // op is to blame, so the search's sentence stands.
+    let race = sentence(
+        r#"{"process":0,"type":"invoke","f":"write","value":1}
+{"process":1,"type":"invoke","f":"write","value":2}
+{"process":2,"type":"invoke","f":"read","value":null}
+{"process":2,"type":"ok","f":"read","value":1}
+{"process":2,"type":"invoke","f":"read","value":null}
+{"process":2,"type":"ok","f":"read","value":2}
+{"process":3,"type":"invoke","f":"read","value":null}
+{"process":3,"type":"ok","f":"read","value":2}
+{"process":3,"type":"invoke","f":"read","value":null}
+{"process":3,"type":"ok","f":"read","value":1}
+{"process":0,"type":"ok","f":"write","value":1}
+{"process":1,"type":"ok","f":"write","value":2}"#,
+    );
+    assert_eq!(race.1, race.2, "{race:?}");
+    assert!(race.1.contains("cannot be placed"), "{race:?}");
+}
