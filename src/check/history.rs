@@ -242,15 +242,17 @@ impl History {
     /// overlapping. These are simulator bugs, not user errors.
     pub fn from_ops(mut ops: Vec<Op>) -> History {
         ops.sort_by_key(|op| op.invoke_index);
-        let mut seen = std::collections::BTreeSet::new();
+        // Every event index, to find one used twice: a sorted vector, not a
+        // set, as this runs once per seed of a sweep.
+        let mut seen: Vec<usize> = Vec::with_capacity(2 * ops.len());
         let mut last_end: BTreeMap<u64, usize> = BTreeMap::new();
         for op in &ops {
-            assert!(seen.insert(op.invoke_index), "event index {} used twice", op.invoke_index);
+            seen.push(op.invoke_index);
             match (op.complete_index, &op.outcome) {
                 (None, Outcome::Open) => {}
                 (Some(c), o) if *o != Outcome::Open => {
                     assert!(c > op.invoke_index, "op completes before it is invoked: {op:?}");
-                    assert!(seen.insert(c), "event index {c} used twice");
+                    seen.push(c);
                 }
                 _ => panic!("complete_index must be None exactly for Open ops: {op:?}"),
             }
@@ -267,6 +269,10 @@ impl History {
                 assert!(*end < op.invoke_index, "process {} has two ops in flight", op.process);
             }
             last_end.insert(op.process, op.complete_index.unwrap_or(usize::MAX));
+        }
+        seen.sort_unstable();
+        if let Some(twice) = seen.windows(2).find(|w| w[0] == w[1]) {
+            panic!("event index {} used twice", twice[0]);
         }
         History { ops }
     }

@@ -101,20 +101,33 @@ fn slot<T: Default>(table: &mut Vec<T>, index: u64) -> &mut T {
 
 /// `log-matching`: an (index, term) pair always has the same prefix.
 pub fn log_matching() -> Box<dyn Invariant<Obs>> {
-    // Per index: (term, prefix hash, first node seen) for each term seen there.
-    let mut seen: Vec<Vec<(u64, u64, NodeId)>> = Vec::new();
+    // Per index: (term, prefix hash, first node seen) of the first term seen
+    // there, inline; the other terms seen at an index (an overwritten
+    // entry, rare) in a map, so the common case allocates nothing per index.
+    let mut first: Vec<Option<(u64, u64, NodeId)>> = Vec::new();
+    let mut others: BTreeMap<u64, Vec<(u64, u64, NodeId)>> = BTreeMap::new();
     Box::new(FnInvariant::new("log-matching", move |_, node, obs: &Obs| {
         if let Obs::Appended { index, term, chain } = *obs {
-            let terms = slot(&mut seen, index);
-            match terms.iter().find(|(t, _, _)| *t == term).map(|&(_, c, other)| (c, other)) {
-                Some((c, other)) if c != chain => {
-                    return Err(format!(
-                        "n{node} and n{other} both hold an entry of term {term} at index {index}, \
-                         but their logs differ before it (prefix hashes {chain:016x} and {c:016x})"
-                    ));
+            let seen = match slot(&mut first, index) {
+                Some((t, c, other)) if *t == term => Some((*c, *other)),
+                Some(_) => {
+                    let terms = others.entry(index).or_default();
+                    let seen = terms.iter().find(|(t, _, _)| *t == term).map(|&(_, c, other)| (c, other));
+                    if seen.is_none() {
+                        terms.push((term, chain, node));
+                    }
+                    seen
                 }
-                Some(_) => {}
-                None => terms.push((term, chain, node)),
+                empty => {
+                    *empty = Some((term, chain, node));
+                    None
+                }
+            };
+            if let Some((c, other)) = seen.filter(|&(c, _)| c != chain) {
+                return Err(format!(
+                    "n{node} and n{other} both hold an entry of term {term} at index {index}, \
+                     but their logs differ before it (prefix hashes {chain:016x} and {c:016x})"
+                ));
             }
         }
         Ok(())
