@@ -91,7 +91,7 @@ mod tests {
             term: 3,
             prev_log_index: 41,
             prev_log_term: 2,
-            entries: vec![entry; 64],
+            entries: vec![entry; 64].into(),
             leader_commit: 40,
         };
         assert_eq!(msg(&append), "AppendEntries t3 prev 41/2 +64 c40");

@@ -9,6 +9,8 @@
 //! `Command` written bare mean the key-value Raft. An operation stored in
 //! the log implements [`LogOp`], its on-disk form.
 
+use std::rc::Rc;
+
 use crate::sim::NodeId;
 use crate::workload::{KvOp, Response};
 
@@ -74,8 +76,10 @@ pub enum Msg<Op = KvOp, Reply = Response> {
         prev_log_index: u64,
         /// Term of that entry (0 for index 0).
         prev_log_term: u64,
-        /// Entries to store (empty for a heartbeat).
-        entries: Vec<Entry<Op>>,
+        /// Entries to store (empty for a heartbeat). Shared: the leader
+        /// sends one batch to every follower at the same point, so the copies
+        /// share one allocation (it hashes and prints as the slice it holds).
+        entries: Rc<[Entry<Op>]>,
         /// The leader's commit index.
         leader_commit: u64,
     },

@@ -29,7 +29,6 @@
 
 use std::collections::BTreeSet;
 use std::hash::Hash;
-use std::pin::Pin;
 use std::rc::Rc;
 
 use super::invariants::Obs;
@@ -137,6 +136,14 @@ struct Node<S: StateMachine, M, O> {
     match_index: Vec<u64>,
     /// Local time of each follower's last reply in this term (CheckQuorum).
     last_ack_ns: Vec<u64>,
+    /// The entries last sent, as (first slot, end slot, log epoch, the
+    /// entries): the next follower sent the same range gets the same batch
+    /// instead of a copy. `log_epoch` counts truncations, the only change
+    /// to entries already in the log.
+    batch: Option<(usize, usize, u64, Rc<[Entry<S::Op>]>)>,
+    log_epoch: u64,
+    /// The batch of a heartbeat, shared by every one this node sends.
+    no_entries: Rc<[Entry<S::Op>]>,
 }
 
 /// The storage key of log entry `index`: `log/` and the index in at least
@@ -235,8 +242,10 @@ fn chain_next(prev: u64, term: u64, cmd_hash: u64) -> u64 {
     stable_hash(&(prev, term, cmd_hash))
 }
 
-/// The armed wake-up: its local deadline and the sleep that waits for it.
-type Timer<'a, M, O> = (u64, Pin<Box<Sleep<'a, M, O>>>);
+/// The armed wake-up: its local deadline and the sleep that waits for it
+/// (kept across loop turns, so the timer is armed once per deadline; a
+/// `Sleep` is `Unpin`, so it needs no box).
+type Timer<'a, M, O> = (u64, Sleep<'a, M, O>);
 
 /// The node's entry point: load durable state, then run the event loop.
 ///
@@ -270,7 +279,7 @@ where
             wake = wake.min(node.election_deadline_ns);
         }
         if timer.as_ref().is_none_or(|&(at, _)| at > wake) {
-            timer = Some((wake, Box::pin(ctx.sleep_until_ns(wake))));
+            timer = Some((wake, ctx.sleep_until_ns(wake)));
         }
         let sleep = &mut timer.as_mut().expect("armed above").1;
         crate::select! {
@@ -368,6 +377,9 @@ where
             next_index: vec![0; servers],
             match_index: vec![0; servers],
             last_ack_ns: vec![0; servers],
+            batch: None,
+            log_epoch: 0,
+            no_entries: Rc::from(Vec::new()),
         };
         node.reset_election_timer();
         node
@@ -424,6 +436,7 @@ where
             disk.delete(log_key(index).as_str());
         }
         self.log.truncate(from as usize - 1);
+        self.log_epoch += 1;
         self.chain.truncate(from as usize - 1);
         self.cmd_hashes.truncate(from as usize - 1);
         self.dirty = true;
@@ -696,11 +709,20 @@ where
         let prev_log_index = next - 1;
         let from = prev_log_index as usize;
         let until = (from + self.cfg.batch_entries_max).min(self.log.len());
+        let entries = match &self.batch {
+            _ if from == until => self.no_entries.clone(),
+            Some((f, u, epoch, batch)) if (*f, *u, *epoch) == (from, until, self.log_epoch) => batch.clone(),
+            _ => {
+                let batch: Rc<[Entry<S::Op>]> = Rc::from(&self.log[from..until]);
+                self.batch = Some((from, until, self.log_epoch, batch.clone()));
+                batch
+            }
+        };
         let msg = Msg::AppendEntries {
             term: self.current_term,
             prev_log_index,
             prev_log_term: self.term_at(prev_log_index),
-            entries: self.log[from..until].to_vec(),
+            entries,
             leader_commit: self.commit_index,
         };
         self.next_index[to] = until as u64 + 1;
@@ -713,7 +735,7 @@ where
         term: u64,
         prev_log_index: u64,
         prev_log_term: u64,
-        entries: Vec<Entry<S::Op>>,
+        entries: Rc<[Entry<S::Op>]>,
         leader_commit: u64,
     ) {
         if term < self.current_term {
@@ -748,7 +770,7 @@ where
         }
         let new_last = prev_log_index + entries.len() as u64;
         let mut emitted_last = false;
-        for (k, entry) in entries.into_iter().enumerate() {
+        for (k, entry) in entries.iter().enumerate() {
             let index = prev_log_index + 1 + k as u64;
             if index <= self.last_index() {
                 if self.term_at(index) == entry.term {
@@ -756,7 +778,7 @@ where
                 }
                 self.truncate(index);
             }
-            self.append(entry);
+            self.append(entry.clone());
             self.emit_appended(index);
             emitted_last = index == new_last;
         }
