@@ -13,12 +13,13 @@
 //! A radix heap holds the events. Once more than [`WHEEL_AT`] are pending
 //! at once (thousands of timers), a timer wheel (`wheel.rs`) takes over the
 //! next half second or so, where nearly every event falls, and the radix
-//! heap keeps the rest: the wheel files an event once where the radix heap
-//! refiles it a few times, but with few events pending its bitmap search
-//! and slab cost more than the heap's refiling. With ties shuffled the
-//! radix heap holds everything, as it always has: there the order of
-//! same-time events depends on which of them were already in the run, so
-//! the structure is part of the run.
+//! heap keeps the rest: the wheel files an event once, in order within its
+//! slot, and pops it straight from there, where the radix heap refiles it
+//! a few times, but with few events pending its bitmap search and slab
+//! cost more than the heap's refiling. With ties shuffled the radix heap
+//! holds everything, as it always has: there the order of same-time
+//! events depends on which of them were already in the run, so the
+//! structure is part of the run.
 
 pub use super::types::Nanos;
 use super::wheel::{Wheel, SLOT_BITS};
@@ -94,21 +95,18 @@ pub(crate) const WHEEL_AT: usize = 2048;
 ///
 /// The radix heap alone until [`WHEEL_AT`] events are pending; then, in
 /// FIFO mode (ties in push order), an event due within the wheel's horizon
-/// of the front goes into the [`Wheel`], a later one into the radix heap,
-/// from which it moves into the wheel once the front comes near. Taking
-/// the wheel's next slot, sorted by (time, seq), refills a short sorted run
-/// from which events pop; a push for a slot already taken (the current
-/// instant, mostly) is inserted into the run in order. In FIFO mode every
-/// pop is checked to be in (time, seq) order, so the order is exactly that
-/// of any correct priority queue, whichever structure held the event.
+/// of the last pop goes into the [`Wheel`], a later one into the radix
+/// heap, from which it moves into the wheel once the front comes near.
+/// Every event in the wheel precedes every event in the radix heap, so a
+/// pop takes the wheel's first event while it holds any. In FIFO mode
+/// every pop is checked to be in (time, seq) order, so the order is
+/// exactly that of any correct priority queue, whichever structure held
+/// the event.
 pub struct EventQueue {
     /// Every event until the wheel starts; then the events past the wheel.
     radix: Radix,
     /// Started when [`WHEEL_AT`] events were pending (never with shuffled ties).
     wheel: Option<Box<Wheel>>,
-    /// With the wheel: events taken out of it, sorted; `run[head..]` are pending.
-    run: Vec<Entry>,
-    head: usize,
     len: usize,
     /// Most events pending at once so far, and the cap past which `over` is set.
     peak: usize,
@@ -125,8 +123,6 @@ impl Default for EventQueue {
         EventQueue {
             radix: Radix::default(),
             wheel: None,
-            run: Vec::new(),
-            head: 0,
             len: 0,
             peak: 0,
             cap: usize::MAX,
@@ -138,8 +134,8 @@ impl Default for EventQueue {
     }
 }
 
-/// Sorts entries by (time, seq): insertion sort for the few a bucket or a
-/// slot usually holds (no call, no copy when already in order), the library
+/// Sorts entries by (time, seq): insertion sort for the few a bucket
+/// usually holds (no call, no copy when already in order), the library
 /// sort beyond. Keys are unique, so the order is the same either way.
 #[inline]
 fn sort_run(run: &mut [Entry]) {
@@ -201,7 +197,7 @@ impl EventQueue {
     }
 
     /// Schedules `event` at `time`, which must not precede the last event popped.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, time: Nanos, event: Event) {
         assert!(time >= self.last_popped.0, "event scheduled in the past: {time} < {}", self.last_popped.0);
         self.len += 1;
@@ -211,39 +207,38 @@ impl EventQueue {
         }
         let seq = self.seq;
         self.seq += 1;
+        // The common case first: a near event, filed in the wheel.
+        if let Some(wheel) = &mut self.wheel {
+            if wheel.covers(time >> SLOT_BITS) {
+                wheel.put(Entry { time, seq, event });
+                return;
+            }
+        }
+        self.push_other(Entry { time, seq, event });
+    }
+
+    /// A push that the wheel does not take: shuffled ties, no wheel yet, or
+    /// past the wheel's horizon.
+    #[inline(never)]
+    fn push_other(&mut self, e: Entry) {
         if let Some(sched) = &mut self.shuffle {
             let seq = sched.next_u64();
-            self.radix.push(Entry { time, seq, event }, true);
+            self.radix.push(Entry { seq, ..e }, true);
             return;
         }
-        let e = Entry { time, seq, event };
-        let Some(wheel) = &mut self.wheel else {
-            self.radix.push(e, false);
-            if self.len > WHEEL_AT {
-                self.start_wheel();
-            }
-            return;
-        };
-        let slot = time >> SLOT_BITS;
-        if slot < wheel.cursor() {
-            // A slot already taken: into the run, in order (FIFO: `seq` is
-            // the largest yet, so time alone places it).
-            let at = self.head + self.run[self.head..].partition_point(|x| x.time <= time);
-            self.run.insert(at, e);
-        } else if wheel.covers(slot) {
-            wheel.put(e);
-        } else {
-            self.radix.push(e, false);
+        self.radix.push(e, false);
+        if self.wheel.is_none() && self.len > WHEEL_AT {
+            self.start_wheel();
         }
     }
 
     /// Many events are pending: the wheel takes over the near ones, all of
-    /// which are in the radix heap now.
+    /// which are in the radix heap now. Its cursor is the last pop's slot,
+    /// since a push may still come before the earliest pending event.
     #[cold]
     fn start_wheel(&mut self) {
         let mut wheel = Box::<Wheel>::default();
-        let first = self.radix.peek_time().expect("events are pending");
-        wheel.jump_to(first >> SLOT_BITS);
+        wheel.jump_to(self.last_popped.0 >> SLOT_BITS);
         migrate(&mut self.radix, &mut wheel);
         self.wheel = Some(wheel);
     }
@@ -254,15 +249,19 @@ impl EventQueue {
         if self.len == 0 {
             return None;
         }
-        let e = if self.wheel.is_none() {
-            self.radix.pop()
-        } else {
-            if self.head == self.run.len() {
-                self.refill();
+        let e = match &mut self.wheel {
+            None => self.radix.pop(),
+            Some(wheel) => {
+                if wheel.len() == 0 {
+                    // Nothing near: the wheel moves to the radix heap's front.
+                    jump(&mut self.radix, wheel);
+                }
+                let (e, moved) = wheel.pop();
+                if moved && self.radix.len > 0 {
+                    migrate(&mut self.radix, wheel);
+                }
+                e
             }
-            let e = self.run[self.head];
-            self.head += 1;
-            e
         };
         self.len -= 1;
         assert!(
@@ -275,42 +274,36 @@ impl EventQueue {
         Some((e.time, e.event))
     }
 
+    /// The earliest event if the wheel holds it (a hint for the caller to
+    /// warm up what the event touches; `None` says nothing).
+    #[inline(always)]
+    pub fn next_event(&self) -> Option<Event> {
+        match &self.wheel {
+            Some(wheel) if wheel.len() > 0 => Some(wheel.peek_entry().event),
+            _ => None,
+        }
+    }
+
     /// The time of the earliest event, if any.
-    #[inline]
+    #[inline(always)]
     pub fn peek_time(&mut self) -> Option<Nanos> {
         if self.len == 0 {
             return None;
         }
-        if self.wheel.is_none() {
-            return self.radix.peek_time();
+        match &self.wheel {
+            Some(wheel) if wheel.len() > 0 => Some(wheel.peek_time()),
+            _ => self.radix.peek_time(),
         }
-        if self.head == self.run.len() {
-            self.refill();
-        }
-        Some(self.run[self.head].time)
     }
+}
 
-    /// With the wheel, the run is spent: refill it from the wheel's next slot.
-    fn refill(&mut self) {
-        let wheel = self.wheel.as_mut().expect("refill runs with the wheel");
-        self.run.clear();
-        self.head = 0;
-        if wheel.len() == 0 {
-            // Nothing near: the wheel moves to the radix heap's front.
-            let next = self.radix.peek_time().expect("queue length says an event is pending");
-            wheel.jump_to(next >> SLOT_BITS);
-            migrate(&mut self.radix, wheel);
-        }
-        wheel.take_next(&mut self.run);
-        if self.run.len() > 1 {
-            // The slot lists its events newest first.
-            self.run.reverse();
-            sort_run(&mut self.run);
-        }
-        if self.radix.len > 0 {
-            migrate(&mut self.radix, wheel);
-        }
-    }
+/// The wheel is empty: its cursor moves to the radix heap's front, and
+/// what it then covers moves in.
+#[cold]
+fn jump(radix: &mut Radix, wheel: &mut Wheel) {
+    let next = radix.peek_time().expect("queue length says an event is pending");
+    wheel.jump_to(next >> SLOT_BITS);
+    migrate(radix, wheel);
 }
 
 /// Moves the radix heap's events that the wheel now covers into it, in
@@ -559,6 +552,44 @@ mod tests {
         }
         while let Some(expected) = reference.pop_first() {
             assert_eq!(q.pop(), Some((expected.0, Event::Action(expected.1))));
+        }
+        assert_eq!(q.pop(), None);
+    }
+
+    #[test]
+    fn a_wheel_slot_keeps_time_then_push_order_whatever_the_push_order() {
+        // Past WHEEL_AT pending, pushes into one 8 µs slot in falling,
+        // rising and equal times, then a gap past the horizon (the wheel
+        // empties and jumps): pops must come out as a sorted set says.
+        let mut q = EventQueue::new();
+        let mut reference = std::collections::BTreeSet::new();
+        let mut n = 0u32;
+        let mut push = |q: &mut EventQueue, reference: &mut std::collections::BTreeSet<(Nanos, u32)>, t| {
+            q.push(t, Event::Action(n));
+            reference.insert((t, n));
+            n += 1;
+        };
+        for i in 0..=WHEEL_AT as u64 {
+            push(&mut q, &mut reference, 5_000 - i % 4_000);
+        }
+        assert!(q.wheel.is_some(), "the wheel started");
+        for i in 0..300u64 {
+            push(&mut q, &mut reference, 3_000 + (i * 37) % 2_000);
+            push(&mut q, &mut reference, 4_000);
+        }
+        push(&mut q, &mut reference, 2_000_000_000);
+        push(&mut q, &mut reference, 2_000_000_001);
+        push(&mut q, &mut reference, 2_000_000_000);
+        let mut popped = 0;
+        while let Some(expected) = reference.pop_first() {
+            assert_eq!(q.pop(), Some((expected.0, Event::Action(expected.1))), "pop {popped}");
+            popped += 1;
+            if popped == 100 {
+                // Pushes for the current instant after pops join in order.
+                let now = expected.0;
+                push(&mut q, &mut reference, now);
+                push(&mut q, &mut reference, now + 1);
+            }
         }
         assert_eq!(q.pop(), None);
     }

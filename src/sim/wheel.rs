@@ -1,22 +1,26 @@
 //! The timer wheel in front of the event queue's radix heap: near events
 //! (within about 537 ms of the queue's front) are filed once, in the slot
-//! of their time, and come out slot by slot.
+//! of their time, in (time, seq) order, and pop straight from their slot.
 //!
 //! Most events a simulation schedules are near: message latencies,
 //! fsyncs, heartbeats and election timeouts. A radix heap files an event
 //! relative to its front and refiles it each time the front reaches its
 //! bucket, so an event 50 ms ahead among thousands moves two or three
 //! times before it is due; here it is written once and read once. A slot
-//! spans 2^[`SLOT_BITS`] ns (8.2 µs), so it holds a handful of events,
-//! which the queue sorts by (time, seq) as it takes them. Events are nodes
-//! of a slab linked per slot (no allocation per event once the slab has
-//! grown); a two-level bitmap finds the next non-empty slot.
+//! spans 2^[`SLOT_BITS`] ns (8.2 µs), so it holds a handful of events.
+//! Each slot is a circular list of slab nodes kept sorted by (time, seq):
+//! the slot remembers its last node, whose link is the first, so a pop
+//! takes the first node and a push for the slot's latest time (same-time
+//! events, which come in `seq` order) appends in O(1); an earlier one
+//! walks the few nodes the slot holds. No sort, no copy into a run, no
+//! allocation per event once the slab has grown; a two-level bitmap finds
+//! the next non-empty slot.
 //!
 //! The wheel holds the slots `cursor .. cursor + SLOTS` (absolute slot
-//! numbers, time >> SLOT_BITS); the queue keeps anything later in its
-//! radix heap and moves it in as the cursor advances, before any event can
-//! be filed directly into the slots that open, so a slot never mixes old
-//! and new order in a way the sort could not mend.
+//! numbers, time >> SLOT_BITS), where `cursor` is the slot of the last
+//! event popped (so no push can fall before it); the queue keeps anything
+//! later in its radix heap and moves it in as the cursor advances, before
+//! anything is popped from the slots that opened.
 
 use super::queue::Entry;
 
@@ -32,23 +36,31 @@ const SUMMARY: usize = WORDS.div_ceil(64);
 #[derive(Clone, Copy)]
 struct Node {
     entry: Entry,
-    /// The next node of the slot (or of the free list), as index + 1; 0 ends it.
+    /// The next node of the slot's ring (the last node links to the first),
+    /// or of the free list (0 ends it).
     next: u32,
+}
+
+#[inline(always)]
+fn key(e: &Entry) -> (u64, u64) {
+    (e.time, e.seq)
 }
 
 /// Near events by slot.
 pub(crate) struct Wheel {
-    /// First node of each slot, as index + 1 (0: empty), by `slot & MASK`.
-    heads: Vec<u32>,
+    /// Last node of each slot's ring (0: empty), by `slot & MASK`.
+    tails: Box<[u32; SLOTS as usize]>,
     /// Which slots are non-empty, and which words of that are non-zero.
-    bits: Vec<u64>,
+    bits: Box<[u64; WORDS]>,
     summary: [u64; SUMMARY],
     nodes: Vec<Node>,
-    /// Free nodes, linked through `next`, as index + 1.
+    /// Free nodes, linked through `next`.
     free: u32,
-    /// The earliest slot not yet taken out: every event held is in
-    /// `cursor .. cursor + SLOTS`.
+    /// The slot of the last event popped (or where the wheel started):
+    /// every event held is in `cursor .. cursor + SLOTS`.
     cursor: u64,
+    /// The earliest non-empty slot, while any event is held.
+    front: u64,
     len: usize,
 }
 
@@ -57,12 +69,15 @@ impl Default for Wheel {
         Wheel {
             // Zeroed memory: the allocator hands it out lazily, so a short run
             // pays only for the slots it touches.
-            heads: vec![0; SLOTS as usize],
-            bits: vec![0; WORDS],
+            // (Fixed-size arrays: an index masked to the wheel needs no bounds check.)
+            tails: vec![0; SLOTS as usize].into_boxed_slice().try_into().expect("SLOTS entries"),
+            bits: vec![0; WORDS].into_boxed_slice().try_into().expect("WORDS entries"),
             summary: [0; SUMMARY],
-            nodes: Vec::new(),
+            // Node 0 is never used, so index 0 can mean "none".
+            nodes: vec![Node { entry: Entry { time: 0, seq: 0, event: super::queue::Event::Converge }, next: 0 }],
             free: 0,
             cursor: 0,
+            front: 0,
             len: 0,
         }
     }
@@ -75,14 +90,8 @@ impl Wheel {
         self.len
     }
 
-    /// The earliest slot not yet taken out.
-    #[inline]
-    pub fn cursor(&self) -> u64 {
-        self.cursor
-    }
-
     /// Whether absolute slot `slot` (not before the cursor) is in the wheel.
-    #[inline]
+    #[inline(always)]
     pub fn covers(&self, slot: u64) -> bool {
         slot - self.cursor < SLOTS
     }
@@ -93,34 +102,69 @@ impl Wheel {
         self.cursor = slot;
     }
 
-    /// Files `entry`, whose slot the wheel covers.
-    #[inline]
+    #[inline(always)]
+    fn node(&self, i: u32) -> &Node {
+        &self.nodes[i as usize]
+    }
+
+    #[inline(always)]
+    fn node_mut(&mut self, i: u32) -> &mut Node {
+        &mut self.nodes[i as usize]
+    }
+
+    /// Files `entry`, whose slot the wheel covers, in (time, seq) order.
+    #[inline(always)]
     pub fn put(&mut self, entry: Entry) {
-        debug_assert!(self.covers(entry.time >> SLOT_BITS));
-        let pos = ((entry.time >> SLOT_BITS) & MASK) as usize;
-        let head = self.heads[pos];
-        let node = Node { entry, next: head };
+        let slot = entry.time >> SLOT_BITS;
+        debug_assert!(self.covers(slot));
+        let pos = (slot & MASK) as usize;
+        if self.len == 0 || slot < self.front {
+            self.front = slot;
+        }
         let index = match self.free {
             0 => {
-                self.nodes.push(node);
-                u32::try_from(self.nodes.len()).expect("too many pending events")
+                self.nodes.push(Node { entry, next: 0 });
+                u32::try_from(self.nodes.len() - 1).expect("too many pending events")
             }
             i => {
-                let slot = &mut self.nodes[i as usize - 1];
-                self.free = slot.next;
-                *slot = node;
+                let node = self.node_mut(i);
+                let free = node.next;
+                node.entry = entry;
+                self.free = free;
                 i
             }
         };
-        self.heads[pos] = index;
-        if head == 0 {
+        self.len += 1;
+        let tail = self.tails[pos];
+        if tail == 0 {
+            self.node_mut(index).next = index;
+            self.tails[pos] = index;
             let w = pos / 64;
             if self.bits[w] == 0 {
                 self.summary[w / 64] |= 1 << (w % 64);
             }
             self.bits[w] |= 1 << (pos % 64);
+            return;
         }
-        self.len += 1;
+        let last = self.node(tail);
+        let mut prev = tail;
+        if key(&last.entry) < key(&entry) {
+            // The slot's latest: append, and the new node is the tail.
+            self.tails[pos] = index;
+        } else {
+            // Walk from the first node to the last one not after `entry`
+            // (the tail is after it, so the walk ends).
+            loop {
+                let next = self.node(prev).next;
+                if key(&self.node(next).entry) > key(&entry) {
+                    break;
+                }
+                prev = next;
+            }
+        }
+        let after = self.node(prev).next;
+        self.node_mut(index).next = after;
+        self.node_mut(prev).next = index;
     }
 
     /// The first non-empty slot position at or after `pos` (no wrap).
@@ -150,32 +194,61 @@ impl Wheel {
         }
     }
 
-    /// Appends the earliest non-empty slot's events to `out` (in no
-    /// particular order) and moves the cursor past that slot.
+    /// The earliest non-empty slot after `slot`, which has just emptied;
+    /// the wheel must not be empty.
     #[inline]
-    pub fn take_next(&mut self, out: &mut Vec<Entry>) {
-        assert!(self.len > 0, "take from an empty wheel");
-        let p = (self.cursor & MASK) as usize;
+    fn next_after(&self, slot: u64) -> u64 {
+        let p = (slot & MASK) as usize;
         let pos = match self.find_from(p) {
             Some(pos) => pos,
             None => self.find_from(0).expect("the wheel's length says an event is held"),
         };
-        let slot = self.cursor + ((pos as u64).wrapping_sub(p as u64) & MASK);
-        let mut i = std::mem::replace(&mut self.heads[pos], 0);
+        slot + ((pos as u64).wrapping_sub(p as u64) & MASK)
+    }
+
+    /// The earliest event held; the wheel must not be empty.
+    #[inline(always)]
+    pub fn peek_entry(&self) -> &Entry {
+        let tail = self.tails[(self.front & MASK) as usize];
+        &self.node(self.node(tail).next).entry
+    }
+
+    /// The time of the earliest event held; the wheel must not be empty.
+    #[inline(always)]
+    pub fn peek_time(&self) -> u64 {
+        self.peek_entry().time
+    }
+
+    /// Removes and returns the earliest event, moving the cursor to its
+    /// slot; the wheel must not be empty. Returns whether the cursor moved
+    /// (the caller then moves in what the wheel now covers).
+    #[inline(always)]
+    pub fn pop(&mut self) -> (Entry, bool) {
+        assert!(self.len > 0, "pop from an empty wheel");
+        let slot = self.front;
+        let moved = slot != self.cursor;
+        self.cursor = slot;
+        let pos = (slot & MASK) as usize;
+        let tail = self.tails[pos];
+        let first = self.node(tail).next;
+        let Node { entry, next } = *self.node(first);
+        let free = self.free;
+        self.node_mut(first).next = free;
+        self.free = first;
+        self.len -= 1;
+        if first != tail {
+            self.node_mut(tail).next = next;
+            return (entry, moved);
+        }
+        self.tails[pos] = 0;
         let w = pos / 64;
         self.bits[w] &= !(1 << (pos % 64));
         if self.bits[w] == 0 {
             self.summary[w / 64] &= !(1 << (w % 64));
         }
-        while i != 0 {
-            let node = &mut self.nodes[i as usize - 1];
-            out.push(node.entry);
-            let next = node.next;
-            node.next = self.free;
-            self.free = i;
-            i = next;
-            self.len -= 1;
+        if self.len > 0 {
+            self.front = self.next_after(slot);
         }
-        self.cursor = slot + 1;
+        (entry, moved)
     }
 }
