@@ -443,7 +443,12 @@ where
                     // The ready list is empty here, so polling the task at
                     // once is what `run_ready` would do first, without the
                     // list (the foreign queue is empty too: nothing ran since
-                    // it was drained).
+                    // it was drained). With thousands of timers the next
+                    // task's slot is far from this one in memory: load it
+                    // now, so that the cache miss overlaps this poll.
+                    if let Some(Event::Wake(next)) = w.queue.next_event() {
+                        self.exec.touch(next);
+                    }
                     drop(w);
                     debug_assert!(self.ready.is_empty());
                     self.poll(key);
@@ -531,8 +536,10 @@ where
         });
         let mut w = self.world.borrow_mut();
         w.current_waker_data = std::ptr::null();
-        self.ready.append(&mut w.ready);
-        if matches!(polled, Polled::Pending | Polled::Done) && !w.spawned.is_empty() {
+        if !w.ready.is_empty() {
+            self.ready.append(&mut w.ready);
+        }
+        if !w.spawned.is_empty() && matches!(polled, Polled::Pending | Polled::Done) {
             let spawned = std::mem::take(&mut w.spawned);
             drop(w);
             for (proc, fut) in spawned {
