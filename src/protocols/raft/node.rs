@@ -140,11 +140,14 @@ struct Node<S: StateMachine, M, O> {
     /// entries): the next follower sent the same range gets the same batch
     /// instead of a copy. `log_epoch` counts truncations, the only change
     /// to entries already in the log.
-    batch: Option<(usize, usize, u64, Rc<[Entry<S::Op>]>)>,
+    batch: Option<Batch<S::Op>>,
     log_epoch: u64,
     /// The batch of a heartbeat, shared by every one this node sends.
     no_entries: Rc<[Entry<S::Op>]>,
 }
+
+/// A batch of entries sent: (first slot, end slot, log epoch, the entries).
+type Batch<Op> = (usize, usize, u64, Rc<[Entry<Op>]>);
 
 /// The storage key of log entry `index`: `log/` and the index in at least
 /// twelve zero-padded digits (`format!("log/{index:012}")`), built on the
