@@ -113,7 +113,8 @@ where
     /// Starts another task on this process; it dies with the process. The
     /// handle awaits its output or cancels it; dropping the handle detaches it.
     pub fn spawn<T: 'static>(&self, task: impl Future<Output = T> + 'static) -> JoinHandle<T> {
-        let (future, handle) = crate::coro::task::wrap(self.core(), self.id, task);
+        let bell = self.world.borrow().cancel_bell.clone();
+        let (future, handle) = crate::coro::task::wrap(self.core(), bell, self.id, task);
         self.world.borrow_mut().spawned.push((self.id, Box::pin(future)));
         handle
     }

@@ -1,13 +1,21 @@
 //! Handles to spawned tasks: await a task's result, or cancel it.
 //!
-//! [`crate::Ctx::spawn`] wraps the task's future in a small `async` block
-//! that shares a state with the [`JoinHandle`]: the result once there is one, a
+//! [`crate::Ctx::spawn`] wraps the task's future in a [`TaskFuture`] that
+//! shares a state with the [`JoinHandle`]: the result once there is one, a
 //! cancel flag, and who to wake. Cancelling sets the flag and wakes the task;
 //! its next poll drops the inner future (running its destructors) and ends,
 //! so cancellation takes effect at the current instant, at a deterministic
 //! place in the ready list. Dropping a handle detaches the task: it runs on.
 //! A task dies with its node like any other; a handle held by a task of the
 //! same node dies with it too.
+//!
+//! The wrapper is a hand-written future, not an `async` block, for memory:
+//! an `async` block stores a captured future and the pinned local it is
+//! moved into side by side (twice the task's size), and every poll read the
+//! cancel flag from the shared state, a separate allocation, which with
+//! thousands of tasks is a cache miss per wake-up. Here the future is
+//! stored once, and a poll looks at the shared state only once the
+//! simulation's cancel bell has rung (some handle, anywhere, was cancelled).
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -16,6 +24,8 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 pub use super::chan::Canceled;
+use pin_project_lite::pin_project;
+
 use crate::sim::world::{Core, Waiter};
 use crate::sim::NodeId;
 
@@ -32,8 +42,10 @@ struct State<T> {
 struct Shared<T> {
     core: Rc<RefCell<dyn Core>>,
     node: NodeId,
-    /// Read on every poll of the task, so a `Cell` apart from the rest.
+    /// Read on a task's poll once the bell has rung, so a `Cell` apart from the rest.
     cancel: Cell<bool>,
+    /// The simulation's cancel bell: rung by every cancel (see [`TaskFuture`]).
+    bell: Rc<Cell<bool>>,
     state: RefCell<State<T>>,
 }
 
@@ -75,39 +87,80 @@ impl<T> Drop for EndOnDrop<T> {
     }
 }
 
-/// Wraps `future` as the task the executor runs, and makes its handle. The
-/// wrapper is an `async` block, so the task's future lives inline in it.
+pin_project! {
+    /// The wrapped future: running, or done (its output handed over, or cancelled).
+    #[project = StageProj]
+    enum Stage<F> {
+        Running { #[pin] future: F },
+        Done,
+    }
+}
+
+pin_project! {
+    /// The task the executor runs for a spawned future: polls it, hands its
+    /// output to the handle, and drops it at the first poll after a cancel.
+    pub(crate) struct TaskFuture<F, T> {
+        #[pin]
+        stage: Stage<F>,
+        // Whether the task's waiter is recorded in the shared state (for a cancel's wake).
+        registered: bool,
+        // The simulation's cancel bell, shared by every task: reading it
+        // touches memory every poll touches, unlike the shared state.
+        bell: Rc<Cell<bool>>,
+        // Dropped after `stage`: a future dropped by a crash is gone before
+        // the joiner hears of it, as on a cancel.
+        guard: EndOnDrop<T>,
+    }
+}
+
+impl<F: Future<Output = T>, T> Future for TaskFuture<F, T> {
+    type Output = ();
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let shared = &this.guard.0;
+        if this.bell.get() && shared.cancel.get() {
+            // A cancelled future is dropped here, before the joiner hears of it.
+            this.stage.set(Stage::Done);
+            shared.end(None);
+            return Poll::Ready(());
+        }
+        if !*this.registered {
+            *this.registered = true;
+            shared.state.borrow_mut().task = Some(shared.core.borrow().waiter_for(cx.waker()));
+        }
+        let output = match this.stage.as_mut().project() {
+            StageProj::Running { future } => match future.poll(cx) {
+                Poll::Ready(output) => output,
+                Poll::Pending => return Poll::Pending,
+            },
+            StageProj::Done => return Poll::Ready(()),
+        };
+        // The finished future is dropped before the joiner hears of it.
+        this.stage.set(Stage::Done);
+        shared.end(Some(output));
+        Poll::Ready(())
+    }
+}
+
+/// Wraps `future` as the task the executor runs, and makes its handle;
+/// `bell` is the simulation's cancel bell.
 pub(crate) fn wrap<F: Future + 'static>(
     core: Rc<RefCell<dyn Core>>,
+    bell: Rc<Cell<bool>>,
     node: NodeId,
     future: F,
-) -> (impl Future<Output = ()>, JoinHandle<F::Output>) {
+) -> (TaskFuture<F, F::Output>, JoinHandle<F::Output>) {
     let shared = Rc::new(Shared {
         core,
         node,
         cancel: Cell::new(false),
+        bell: bell.clone(),
         state: RefCell::new(State { result: None, done: false, task: None, joiner: None }),
     });
-    let guard = EndOnDrop(shared.clone());
-    let task = async move {
-        let output = {
-            let mut future = std::pin::pin!(future);
-            let mut registered = false;
-            std::future::poll_fn(|cx| {
-                if guard.0.cancel.get() {
-                    return Poll::Ready(None);
-                }
-                if !registered {
-                    registered = true;
-                    guard.0.state.borrow_mut().task = Some(guard.0.core.borrow().waiter_for(cx.waker()));
-                }
-                future.as_mut().poll(cx).map(Some)
-            })
-            .await
-            // A cancelled future is dropped here, before the joiner hears of it.
-        };
-        guard.0.end(output);
-    };
+    let task =
+        TaskFuture { stage: Stage::Running { future }, registered: false, bell, guard: EndOnDrop(shared.clone()) };
     (task, JoinHandle { shared })
 }
 
@@ -121,6 +174,7 @@ impl<T> JoinHandle<T> {
                 return;
             }
             self.shared.cancel.set(true);
+            self.shared.bell.set(true);
             s.task.take()
         };
         // A task not polled yet is on the ready list already and sees the flag.

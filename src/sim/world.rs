@@ -7,7 +7,9 @@
 //! drops a task, and context calls borrow only for the call, so a borrow
 //! conflict is a kernel bug (and panics).
 
+use std::cell::Cell;
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::task::Waker;
 
 use crate::net::{Fate, Latency, Network};
@@ -201,6 +203,9 @@ pub(crate) struct World<M, O> {
     pub node_count: usize,
     pub ready: Vec<TaskKey>,
     pub spawned: Vec<(NodeId, crate::sim::executor::LocalFuture)>,
+    /// Rung by the first cancel of a task handle: until then no task's poll
+    /// reads its handle's state ([`crate::coro::task`]).
+    pub(crate) cancel_bell: Rc<Cell<bool>>,
     /// The task being polled and its waker's data pointer: a primitive that
     /// is handed this waker can register the task itself instead of a clone.
     pub current_task: TaskKey,
@@ -280,6 +285,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             node_count,
             ready: Vec::new(),
             spawned: Vec::new(),
+            cancel_bell: Rc::default(),
             current_task: TaskKey(u64::MAX),
             current_waker_data: std::ptr::null(),
             rng_net: Prng::stream(seed, "net"),
