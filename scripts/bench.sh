@@ -40,7 +40,7 @@ fi
 
 printf '%-10s %14s %14s %14s %16s %8s\n' workload faultline turmoil madsim heap "vs best peer"
 for w in pingpong broadcast timers; do
-    ours=$("$bin" bench "$w" --repeat "$runs" | tail -n 1 | field per_sec)
+    ours=$("$bin" bench "$w" --repeat "$runs" 2>/dev/null | tail -n 1 | field per_sec)
     turmoil=- madsim=- heap=- ratio=-
     if [[ -n "$peers" ]]; then
         turmoil=$(median_rate "$peers_target/release/turmoil-bench" "$w")
@@ -54,7 +54,7 @@ for w in pingpong broadcast timers; do
     printf '%-10s %14.0f %14s %14s %16s %8s\n' "$w" "$ours" "$turmoil" "$madsim" "$heap" "$ratio"
 done
 
-raft=$("$bin" bench raft --repeat "$runs" | tail -n 1)
+raft=$("$bin" bench raft --repeat "$runs" 2>/dev/null | tail -n 1)
 echo "raft       $(echo "$raft" | field sim_per_wall) simulated s per wall s ($(echo "$raft" | field per_sec) deliveries/s)"
 
 # Seeds per core-hour: CPU seconds (user + system) of the whole sweep.
