@@ -25,7 +25,13 @@
 //! allocation of its own: a Raft log writes a new key per entry. Nothing
 //! iterates the id table in hash order: the one listing,
 //! [`Disk::keys_with_prefix`], sorts what it finds.
-//! An append's bytes wait in one buffer shared by the pending writes.
+//! An append's bytes wait in one buffer shared by the pending writes, and
+//! the durable values live end to end in one byte arena ([`Durable`]), as
+//! a disk keeps its data in one file: a run that leaves many values (a
+//! Raft log of a key per entry) holds one allocation for them, not one
+//! each, so neither making a write durable nor freeing the disk at the end
+//! of the run walks the allocator's free lists value by value (which, with
+//! the values scattered over the heap, cost a cache miss each).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -118,6 +124,77 @@ struct Pending {
     write: Write,
 }
 
+/// The durable values by key id, end to end in one byte arena. A value
+/// written anew goes to the arena's end (an append to the value at the end
+/// grows it in place); the bytes it replaces stay as garbage until garbage
+/// is over half the arena (and at least [`ARENA_COMPACT_BYTES`]), when the
+/// live values are packed in id order.
+#[derive(Debug, Default, Clone)]
+struct Durable {
+    bytes: Vec<u8>,
+    /// Per key id: where its value lies in `bytes`, if it has one.
+    spans: Vec<Option<Range<usize>>>,
+    /// Bytes of `bytes` no span covers.
+    garbage: usize,
+}
+
+/// The least garbage worth packing the arena for.
+const ARENA_COMPACT_BYTES: usize = 64 * 1024;
+
+impl Durable {
+    /// The value of key `id`, if it has one.
+    #[inline]
+    fn get(&self, id: u32) -> Option<&[u8]> {
+        self.spans[id as usize].clone().map(|r| &self.bytes[r])
+    }
+
+    /// Sets (or, with `None`, removes) the value of key `id`.
+    fn set(&mut self, id: u32, value: Option<&[u8]>) {
+        if let Some(old) = self.spans[id as usize].take() {
+            self.garbage += old.len();
+        }
+        if let Some(v) = value {
+            let start = self.bytes.len();
+            self.bytes.extend_from_slice(v);
+            self.spans[id as usize] = Some(start..self.bytes.len());
+        }
+        self.compact_if_worth_it();
+    }
+
+    /// Adds `more` at the end of key `id`'s value (an absent value is empty).
+    fn append(&mut self, id: u32, more: &[u8]) {
+        match self.spans[id as usize].clone() {
+            Some(r) if r.end == self.bytes.len() => {
+                self.bytes.extend_from_slice(more);
+                self.spans[id as usize] = Some(r.start..self.bytes.len());
+            }
+            Some(r) => {
+                let start = self.bytes.len();
+                self.garbage += r.len();
+                self.bytes.extend_from_within(r);
+                self.bytes.extend_from_slice(more);
+                self.spans[id as usize] = Some(start..self.bytes.len());
+                self.compact_if_worth_it();
+            }
+            None => self.set(id, Some(more)),
+        }
+    }
+
+    fn compact_if_worth_it(&mut self) {
+        if self.garbage < ARENA_COMPACT_BYTES || self.garbage * 2 <= self.bytes.len() {
+            return;
+        }
+        let mut packed = Vec::with_capacity(self.bytes.len() - self.garbage);
+        for span in self.spans.iter_mut().flatten() {
+            let start = packed.len();
+            packed.extend_from_slice(&self.bytes[span.clone()]);
+            *span = start..packed.len();
+        }
+        self.bytes = packed;
+        self.garbage = 0;
+    }
+}
+
 /// Once this many bytes of [`Disk::appended`] are durable while later
 /// appends are still pending, the durable ones are dropped from its front.
 const APPENDED_COMPACT_BYTES: usize = 64 * 1024;
@@ -137,7 +214,7 @@ pub struct Disk {
     /// Per id: the next older id with the same hash, or [`NO_KEY`].
     same_hash: Vec<u32>,
     /// What survives a crash, by key id.
-    durable: Vec<Option<Vec<u8>>>,
+    durable: Durable,
     /// Writes not yet durable, oldest first. Reads look here first, so no
     /// second full map is kept: a write costs one update (when it becomes
     /// durable) and a crash just forgets this list.
@@ -179,7 +256,7 @@ impl Disk {
                 Write::Put(v) => (Some(v.as_slice()), i + 1),
                 _ => (None, i + 1),
             },
-            None => (self.durable[id as usize].as_deref(), 0),
+            None => (self.durable.get(id), 0),
         };
         if !appended {
             return value.map(Cow::Borrowed);
@@ -251,14 +328,14 @@ impl Disk {
         self.name_ends.push(u32::try_from(self.names.len()).expect("under 4 GiB of key names"));
         let older = self.ids.insert(hash, id).unwrap_or(NO_KEY);
         self.same_hash.push(older);
-        self.durable.push(None);
+        self.durable.spans.push(None);
         id
     }
 
     /// Keys (in order) starting with `prefix`, as the process sees them now.
     pub fn keys_with_prefix(&self, prefix: &str) -> Vec<String> {
         let mut keys: BTreeSet<u32> = (0..self.name_ends.len() as u32)
-            .filter(|&id| self.durable[id as usize].is_some() && self.name(id).starts_with(prefix))
+            .filter(|&id| self.durable.get(id).is_some() && self.name(id).starts_with(prefix))
             .collect();
         for p in self.pending.iter().filter(|p| self.name(p.key).starts_with(prefix)) {
             match p.write {
@@ -284,12 +361,10 @@ impl Disk {
         let done = self.pending.partition_point(|p| p.n <= upto);
         let Disk { durable, pending, appended, .. } = self;
         for p in pending.drain(..done) {
-            let value = &mut durable[p.key as usize];
-            match (p.write, value) {
-                (Write::Put(v), value) => *value = Some(v),
-                (Write::Append(r), Some(v)) => v.extend_from_slice(&appended[r]),
-                (Write::Append(r), value) => *value = Some(appended[r].to_vec()),
-                (Write::Delete, value) => *value = None,
+            match p.write {
+                Write::Put(v) => durable.set(p.key, Some(&v)),
+                Write::Append(r) => durable.append(p.key, &appended[r]),
+                Write::Delete => durable.set(p.key, None),
             }
         }
         self.compact_appended();
@@ -339,16 +414,15 @@ impl Disk {
     pub(crate) fn crash_torn(&mut self, rng: &mut crate::sim::rng::Prng) -> (usize, usize, usize) {
         let (mut lost, mut kept, mut torn) = (0, 0, 0);
         for (key, value) in self.unsynced_values() {
-            let durable = &mut self.durable[key as usize];
             match (rng.index(3), value) {
                 (0, _) => lost += 1,
                 (_, None) => {
                     kept += 1;
-                    *durable = None;
+                    self.durable.set(key, None);
                 }
                 (1, Some(v)) => {
                     kept += 1;
-                    *durable = Some(v);
+                    self.durable.set(key, Some(&v));
                 }
                 (_, Some(mut v)) => {
                     torn += 1;
@@ -358,7 +432,7 @@ impl Disk {
                     } else {
                         v.truncate(rng.index(v.len().max(1)));
                     }
-                    *durable = Some(v);
+                    self.durable.set(key, Some(&v));
                 }
             }
         }
@@ -382,7 +456,7 @@ impl Disk {
                 Write::Append(r) => {
                     let seen = match view.get(&p.key) {
                         Some(seen) => seen.as_deref(),
-                        None => self.durable[p.key as usize].as_deref(),
+                        None => self.durable.get(p.key),
                     };
                     let mut v = seen.unwrap_or_default().to_vec();
                     v.extend_from_slice(&self.appended[r]);
@@ -407,6 +481,43 @@ impl Disk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_arena_matches_a_map_through_overwrites_appends_deletes_and_packing() {
+        // Enough overwritten bytes that the arena packs itself many times.
+        let mut rng = crate::sim::rng::Prng::stream(7, "arena-test");
+        let mut arena = Durable::default();
+        let mut reference: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+        arena.spans.resize(40, None);
+        let mut packed = 0;
+        for round in 0..20_000u32 {
+            let id = rng.index(40) as u32;
+            let value: Vec<u8> = (0..rng.index(300)).map(|i| (round as usize + i) as u8).collect();
+            match rng.index(4) {
+                0 => {
+                    arena.set(id, None);
+                    reference.remove(&id);
+                }
+                1 => {
+                    arena.append(id, &value);
+                    reference.entry(id).or_default().extend_from_slice(&value);
+                }
+                _ => {
+                    arena.set(id, Some(&value));
+                    reference.insert(id, value);
+                }
+            }
+            if arena.garbage == 0 {
+                packed += 1;
+            }
+            let live: usize = reference.values().map(Vec::len).sum();
+            assert_eq!(arena.bytes.len(), live + arena.garbage, "round {round}: every byte is live or garbage");
+        }
+        assert!(packed > 10, "the arena packed itself ({packed} rounds without garbage)");
+        for id in 0..40 {
+            assert_eq!(arena.get(id), reference.get(&id).map(Vec::as_slice), "key {id}");
+        }
+    }
 
     #[test]
     fn a_torn_crash_loses_keeps_or_tears_each_unsynced_write() {
