@@ -318,22 +318,15 @@ where
     type Output = ();
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        // One borrow of the world and one look-up of the process: this is
-        // the hot path of every timer (see `arm_timer` for the rules).
         let ctx = self.ctx;
         let mut w = ctx.world.borrow_mut();
         let w = &mut *w;
-        let now = w.now;
-        let clock = &w.procs[ctx.id].clock;
-        let local = clock.local(now);
+        let local = w.local_now(ctx.id);
         if local >= self.deadline_local {
             return Poll::Ready(());
         }
-        let at = clock.global_for(self.deadline_local, now, local);
-        if self.armed_at != Some(at) || at <= now {
-            self.armed_at = Some(at);
-            w.wake_at(at.max(now), cx.waker());
-        }
+        let deadline = self.deadline_local;
+        arm_timer(w, ctx.id, deadline, local, &mut self.armed_at, cx);
         Poll::Pending
     }
 }
