@@ -142,6 +142,11 @@ struct Durable {
 const ARENA_COMPACT_BYTES: usize = 64 * 1024;
 
 impl Durable {
+    /// Makes room for the next key id, with no value.
+    fn add_key(&mut self) {
+        self.spans.push(None);
+    }
+
     /// The value of key `id`, if it has one.
     #[inline]
     fn get(&self, id: u32) -> Option<&[u8]> {
@@ -328,7 +333,7 @@ impl Disk {
         self.name_ends.push(u32::try_from(self.names.len()).expect("under 4 GiB of key names"));
         let older = self.ids.insert(hash, id).unwrap_or(NO_KEY);
         self.same_hash.push(older);
-        self.durable.spans.push(None);
+        self.durable.add_key();
         id
     }
 
@@ -488,9 +493,10 @@ mod tests {
         let mut rng = crate::sim::rng::Prng::stream(7, "arena-test");
         let mut arena = Durable::default();
         let mut reference: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
-        arena.spans.resize(40, None);
+        (0..40).for_each(|_| arena.add_key());
         let mut packed = 0;
         for round in 0..20_000u32 {
+            let garbage_before = arena.garbage;
             let id = rng.index(40) as u32;
             let value: Vec<u8> = (0..rng.index(300)).map(|i| (round as usize + i) as u8).collect();
             match rng.index(4) {
@@ -507,13 +513,13 @@ mod tests {
                     reference.insert(id, value);
                 }
             }
-            if arena.garbage == 0 {
-                packed += 1;
+            if arena.garbage < garbage_before {
+                packed += 1; // only packing lowers the garbage
             }
             let live: usize = reference.values().map(Vec::len).sum();
             assert_eq!(arena.bytes.len(), live + arena.garbage, "round {round}: every byte is live or garbage");
         }
-        assert!(packed > 10, "the arena packed itself ({packed} rounds without garbage)");
+        assert!(packed > 10, "the arena packed itself only {packed} times");
         for id in 0..40 {
             assert_eq!(arena.get(id), reference.get(&id).map(Vec::as_slice), "key {id}");
         }
