@@ -42,7 +42,7 @@ use std::ops::Range;
 /// random seed), a few instructions per eight bytes of key. The finaliser
 /// matters: keys such as `log/000000001234` differ only in their last
 /// bytes, which a multiply carries only upwards, so without it the low
-/// bits (the hash table's bucket) of many keys would collide.
+/// bits of many keys would collide. [`key_hash`] builds on it.
 #[derive(Default, Clone, Copy)]
 struct KeyHasher(u64);
 
@@ -63,11 +63,16 @@ impl Hasher for KeyHasher {
         self.add(i as u64);
     }
     fn finish(&self) -> u64 {
-        let z = self.0;
-        let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        mix64(self.0)
     }
+}
+
+/// splitmix64's finaliser: a full-avalanche bijection on u64.
+#[inline]
+fn mix64(z: u64) -> u64 {
+    let z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    let z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 impl KeyHasher {
@@ -75,14 +80,37 @@ impl KeyHasher {
     fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
+}
 
-    /// The hash of `key`, as `Hash for str` feeds it.
-    #[inline]
-    fn of(key: &str) -> u64 {
-        let mut h = KeyHasher::default();
-        std::hash::Hash::hash(key, &mut h);
-        h.finish()
+/// The bits of a [`key_hash`] that count a numbered key's number: the
+/// table's bucket comes from the low bits, its 7-bit tag from the top ones.
+const NUMBER_BITS: u64 = u64::MAX >> 7;
+
+/// The hash of a key for the id table. A key that ends in a number
+/// (`log/000000001234`) hashes as its stem (the text before the digits,
+/// and how many digits there are) plus the number, in the low bits, with
+/// the top seven bits drawn from both: the keys of one log are adjacent
+/// in a hash table (whose bucket is the hash's low bits, as in `std`'s), so
+/// a log that writes a key per entry fills the table in order, where a
+/// scattering hash would make each new key a cache miss in a table of
+/// tens of thousands; the top bits (the table's per-slot tag) still
+/// differ, so a lookup does not compare the names of a key's neighbours.
+/// Two keys of one stem never share a hash (below 2^57); others may, told
+/// apart by name.
+#[inline]
+fn key_hash(key: &str) -> u64 {
+    let bytes = key.as_bytes();
+    let digits = bytes.iter().rev().take(19).take_while(|b| b.is_ascii_digit()).count();
+    let (stem, number) = bytes.split_at(bytes.len() - digits);
+    let mut h = KeyHasher::default();
+    h.write(stem);
+    h.write_u8(digits as u8);
+    let base = h.finish();
+    if digits == 0 {
+        return base;
     }
+    let n = number.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    (base.wrapping_add(n) & NUMBER_BITS) | (mix64(base ^ n) & !NUMBER_BITS)
 }
 
 /// The hasher of a table whose keys are already [`KeyHasher`] hashes.
@@ -240,7 +268,7 @@ impl Disk {
     /// Reads a key as the process sees it now (unsynced writes included).
     /// Borrowed unless unsynced appends must be joined to what they extend.
     pub fn get(&self, key: &str) -> Option<Cow<'_, [u8]>> {
-        let id = self.find(key, KeyHasher::of(key))?;
+        let id = self.find(key, key_hash(key))?;
         // The newest put or delete of `key` among the unsynced writes, and
         // whether any append follows it.
         let mut base = None;
@@ -320,7 +348,7 @@ impl Disk {
 
     /// `key`'s id, given it on first use.
     fn id(&mut self, key: &str) -> u32 {
-        self.intern(key, KeyHasher::of(key))
+        self.intern(key, key_hash(key))
     }
 
     /// [`Disk::id`] of `key`, whose hash is `hash`.
@@ -679,14 +707,31 @@ mod tests {
     }
 
     #[test]
+    fn numbered_keys_are_adjacent_and_tagged_apart() {
+        // A log's keys hash to consecutive low bits (a table's buckets) ...
+        let base = key_hash("log/000000000000");
+        for i in 1..4096u64 {
+            let h = key_hash(&format!("log/{i:012}"));
+            assert_eq!(h & NUMBER_BITS, base.wrapping_add(i) & NUMBER_BITS, "key {i}");
+        }
+        // ... with top bits (a table's tags) spread out ...
+        let tags: BTreeSet<u64> = (0..4096u64).map(|i| key_hash(&format!("log/{i:012}")) >> 57).collect();
+        assert!(tags.len() > 100, "{} of 128 tags used", tags.len());
+        // ... and the stem, the digits' count and non-numbered keys all count.
+        let names = ["log/1", "log/01", "log1", "seg/1", "log/", "hard", "hard/0", "hard/1", "a1b", "a1c"];
+        let hashes: BTreeSet<u64> = names.iter().map(|k| key_hash(k)).collect();
+        assert_eq!(hashes.len(), names.len(), "distinct keys, distinct hashes here");
+        // Twenty digits: the number takes the last nineteen.
+        assert_ne!(key_hash("k12345678901234567890"), key_hash("k22345678901234567890"));
+    }
+
+    #[test]
     fn keys_that_differ_in_their_last_bytes_spread_over_the_buckets() {
-        // The low bits pick a hash table's bucket: thousands of log keys
-        // must not crowd into a few of them.
+        // The low bits pick a hash table's bucket: keys that are not
+        // numbered alike must not crowd into a few of them.
         let mut low: BTreeSet<u64> = BTreeSet::new();
         for i in 0..4096u64 {
-            let mut h = KeyHasher::default();
-            std::hash::Hash::hash(format!("log/{i:012}").as_str(), &mut h);
-            low.insert(h.finish() & 4095);
+            low.insert(key_hash(&format!("{i:x}-x")) & 4095);
         }
         assert!(low.len() > 2400, "{} of 4096 buckets used", low.len());
     }
