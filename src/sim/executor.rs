@@ -107,12 +107,20 @@ impl Executor {
         (task.generation == key.generation() && task.future.is_some()).then_some(task.proc)
     }
 
-    /// Reads task `key`'s slot and does nothing with it: a hint that it
-    /// is polled soon, so its cache miss overlaps other work.
+    /// A hint that task `key` is polled next: reads its slot and asks the
+    /// CPU to fetch the first lines of its future, without waiting for
+    /// either, so that their cache misses overlap the poll in progress.
+    /// With thousands of tasks (timers) a wake-up's future is rarely in
+    /// cache, and fetching it on demand was most of a wake-up's time.
     #[inline(always)]
     pub fn touch(&self, key: TaskKey) {
-        if let Some(task) = self.tasks.get(key.index()) {
-            std::hint::black_box(task.generation);
+        if let Some(Task { future: Some(future), .. }) = self.tasks.get(key.index()) {
+            // Its first two lines: the wrapper's fields and the start of the
+            // state machine. (Fetching a third, or asking the future's size
+            // first, measured slower on `bench timers`.)
+            let start: *const u8 = (&**future as *const dyn Future<Output = ()>).cast();
+            prefetch(start);
+            prefetch(start.wrapping_add(64));
         }
     }
 
@@ -170,4 +178,19 @@ impl Executor {
     pub fn live(&self) -> usize {
         self.live
     }
+}
+
+/// Asks the CPU to load the cache line holding `p` and goes on at once.
+/// A no-op off x86-64.
+#[inline(always)]
+fn prefetch(p: *const u8) {
+    // SAFETY: a prefetch is only a hint to the cache: it never faults,
+    // whatever the address, and reads nothing into the program, so it
+    // cannot break any of Rust's rules.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
