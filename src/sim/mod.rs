@@ -431,12 +431,12 @@ where
             self.steps += 1;
             match event {
                 Event::Wake(key) => {
-                    w.trace.record(EventKind::Timer, time, 0, 0, key.0);
+                    w.trace.record(EventKind::Timer, time, 0, 0, key.raw());
                     if w.trace.wants_text() {
                         // A timer is an event of its task's process, on that process's Lamport clock.
                         let lamport = self.exec.proc_of(key).map(|p| w.trace.lamport.local(p));
                         w.trace.text(|i| {
-                            TraceLine { task: Some(key.0), lamport, ..TraceLine::new(i, time, EventKind::Timer) }
+                            TraceLine { task: Some(key.raw()), lamport, ..TraceLine::new(i, time, EventKind::Timer) }
                                 .to_json()
                         });
                     }

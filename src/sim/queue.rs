@@ -24,26 +24,39 @@
 pub use super::types::Nanos;
 use super::wheel::{Wheel, SLOT_BITS};
 
-/// Packed identity of a task: slab index in the low half, generation in the
-/// high half, so a wake-up for a task that has since died is recognised.
+/// Identity of a task: slab index and generation, so a wake-up for a task
+/// that has since died is recognised. Two `u32`s rather than one `u64`, so
+/// an [`Event`] is 12 bytes, 4-aligned, and a timer wheel node packs into
+/// 32 bytes (two to a cache line) instead of 40.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TaskKey(pub u64);
+pub struct TaskKey {
+    index: u32,
+    generation: u32,
+}
 
 impl TaskKey {
+    /// No task.
+    pub(crate) const NONE: TaskKey = TaskKey { index: u32::MAX, generation: u32::MAX };
+
     /// Packs an index and a generation.
     #[inline]
     pub fn new(index: u32, generation: u32) -> TaskKey {
-        TaskKey((generation as u64) << 32 | index as u64)
+        TaskKey { index, generation }
     }
     /// The slab index.
     #[inline]
     pub fn index(self) -> usize {
-        (self.0 & 0xFFFF_FFFF) as usize
+        self.index as usize
     }
     /// The generation.
     #[inline]
     pub fn generation(self) -> u32 {
-        (self.0 >> 32) as u32
+        self.generation
+    }
+    /// Both as one number (generation in the high half), as traces show it.
+    #[inline]
+    pub fn raw(self) -> u64 {
+        (self.generation as u64) << 32 | self.index as u64
     }
 }
 
@@ -279,7 +292,7 @@ impl EventQueue {
     #[inline(always)]
     pub fn next_event(&self) -> Option<Event> {
         match &self.wheel {
-            Some(wheel) if wheel.len() > 0 => Some(wheel.peek_entry().event),
+            Some(wheel) if wheel.len() > 0 => Some(wheel.peek_event()),
             _ => None,
         }
     }

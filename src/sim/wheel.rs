@@ -22,7 +22,7 @@
 //! later in its radix heap and moves it in as the cursor advances, before
 //! anything is popped from the slots that opened.
 
-use super::queue::Entry;
+use super::queue::{Entry, Event};
 
 /// A slot spans 2^13 ns.
 pub(crate) const SLOT_BITS: u32 = 13;
@@ -33,17 +33,31 @@ const MASK: u64 = SLOTS - 1;
 const WORDS: usize = (SLOTS / 64) as usize;
 const SUMMARY: usize = WORDS.div_ceil(64);
 
+/// An event and its link, flat (not an [`Entry`] and a link) so that the
+/// 12-byte event and the link share the 8-byte alignment's padding: 32
+/// bytes, two nodes to a cache line, none split across two.
 #[derive(Clone, Copy)]
 struct Node {
-    entry: Entry,
+    time: u64,
+    seq: u64,
+    event: Event,
     /// The next node of the slot's ring (the last node links to the first),
     /// or of the free list (0 ends it).
     next: u32,
 }
 
-#[inline(always)]
-fn key(e: &Entry) -> (u64, u64) {
-    (e.time, e.seq)
+const _: () = assert!(std::mem::size_of::<Node>() == 32);
+
+impl Node {
+    #[inline(always)]
+    fn key(&self) -> (u64, u64) {
+        (self.time, self.seq)
+    }
+
+    #[inline(always)]
+    fn entry(&self) -> Entry {
+        Entry { time: self.time, seq: self.seq, event: self.event }
+    }
 }
 
 /// Near events by slot.
@@ -74,7 +88,7 @@ impl Default for Wheel {
             bits: vec![0; WORDS].into_boxed_slice().try_into().expect("WORDS entries"),
             summary: [0; SUMMARY],
             // Node 0 is never used, so index 0 can mean "none".
-            nodes: vec![Node { entry: Entry { time: 0, seq: 0, event: super::queue::Event::Converge }, next: 0 }],
+            nodes: vec![Node { time: 0, seq: 0, event: Event::Converge, next: 0 }],
             free: 0,
             cursor: 0,
             front: 0,
@@ -123,13 +137,13 @@ impl Wheel {
         }
         let index = match self.free {
             0 => {
-                self.nodes.push(Node { entry, next: 0 });
+                self.nodes.push(Node { time: entry.time, seq: entry.seq, event: entry.event, next: 0 });
                 u32::try_from(self.nodes.len() - 1).expect("too many pending events")
             }
             i => {
                 let node = self.node_mut(i);
                 let free = node.next;
-                node.entry = entry;
+                (node.time, node.seq, node.event) = (entry.time, entry.seq, entry.event);
                 self.free = free;
                 i
             }
@@ -148,7 +162,8 @@ impl Wheel {
         }
         let last = self.node(tail);
         let mut prev = tail;
-        if key(&last.entry) < key(&entry) {
+        let key = (entry.time, entry.seq);
+        if last.key() < key {
             // The slot's latest: append, and the new node is the tail.
             self.tails[pos] = index;
         } else {
@@ -156,7 +171,7 @@ impl Wheel {
             // (the tail is after it, so the walk ends).
             loop {
                 let next = self.node(prev).next;
-                if key(&self.node(next).entry) > key(&entry) {
+                if self.node(next).key() > key {
                     break;
                 }
                 prev = next;
@@ -206,17 +221,23 @@ impl Wheel {
         slot + ((pos as u64).wrapping_sub(p as u64) & MASK)
     }
 
+    /// The earliest node held; the wheel must not be empty.
+    #[inline(always)]
+    fn peek_node(&self) -> &Node {
+        let tail = self.tails[(self.front & MASK) as usize];
+        self.node(self.node(tail).next)
+    }
+
     /// The earliest event held; the wheel must not be empty.
     #[inline(always)]
-    pub fn peek_entry(&self) -> &Entry {
-        let tail = self.tails[(self.front & MASK) as usize];
-        &self.node(self.node(tail).next).entry
+    pub fn peek_event(&self) -> Event {
+        self.peek_node().event
     }
 
     /// The time of the earliest event held; the wheel must not be empty.
     #[inline(always)]
     pub fn peek_time(&self) -> u64 {
-        self.peek_entry().time
+        self.peek_node().time
     }
 
     /// Removes and returns the earliest event, moving the cursor to its
@@ -231,7 +252,8 @@ impl Wheel {
         let pos = (slot & MASK) as usize;
         let tail = self.tails[pos];
         let first = self.node(tail).next;
-        let Node { entry, next } = *self.node(first);
+        let node = *self.node(first);
+        let (entry, next) = (node.entry(), node.next);
         let free = self.free;
         self.node_mut(first).next = free;
         self.free = first;

@@ -286,7 +286,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             ready: Vec::new(),
             spawned: Vec::new(),
             cancel_bell: Rc::default(),
-            current_task: TaskKey(u64::MAX),
+            current_task: TaskKey::NONE,
             current_waker_data: std::ptr::null(),
             rng_net: Prng::stream(seed, "net"),
             rng_disk: Prng::stream(seed, "disk"),
@@ -605,7 +605,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
     #[inline]
     fn wake_local(&mut self, node: NodeId, waiter: Waiter) {
         let task = match &waiter {
-            Waiter::Task(k) => k.0,
+            Waiter::Task(k) => k.raw(),
             Waiter::Waker(_) => u64::MAX,
         };
         self.trace.record(EventKind::LocalWake, self.now, node as u64, 0, task);
