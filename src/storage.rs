@@ -87,30 +87,64 @@ impl KeyHasher {
 const NUMBER_BITS: u64 = u64::MAX >> 7;
 
 /// The hash of a key for the id table. A key that ends in a number
-/// (`log/000000001234`) hashes as its stem (the text before the digits,
-/// and how many digits there are) plus the number, in the low bits, with
-/// the top seven bits drawn from both: the keys of one log are adjacent
-/// in a hash table (whose bucket is the hash's low bits, as in `std`'s), so
-/// a log that writes a key per entry fills the table in order, where a
+/// (`log/000000001234`) hashes as its stem (the text before its last
+/// eight digits, or before all of them if it has fewer, and how many
+/// they are) plus the number they spell, in the low bits, with the top
+/// seven bits drawn from both: the keys of one log are adjacent in a hash
+/// table (whose bucket is the hash's low bits, as in `std`'s), so a log
+/// that writes a key per entry fills the table in order, where a
 /// scattering hash would make each new key a cache miss in a table of
 /// tens of thousands; the top bits (the table's per-slot tag) still
 /// differ, so a lookup does not compare the names of a key's neighbours.
-/// Two keys of one stem never share a hash (below 2^57); others may, told
-/// apart by name.
+/// Two keys of one stem never share a hash; others may, told apart by
+/// name. Eight trailing digits are read at once ([`eight_digits`]).
 #[inline]
 fn key_hash(key: &str) -> u64 {
     let bytes = key.as_bytes();
-    let digits = bytes.iter().rev().take(19).take_while(|b| b.is_ascii_digit()).count();
-    let (stem, number) = bytes.split_at(bytes.len() - digits);
+    let (digits, n) = match bytes.len().checked_sub(8).map(|i| eight_digits(&bytes[i..])) {
+        Some(Some(n)) => (8, n),
+        _ => {
+            // Fewer than eight trailing digits: read them one by one.
+            let (mut n, mut scale, mut digits) = (0u64, 1u64, 0usize);
+            for &d in bytes.iter().rev() {
+                if !d.is_ascii_digit() {
+                    break;
+                }
+                n += u64::from(d - b'0') * scale;
+                scale *= 10;
+                digits += 1;
+            }
+            (digits, n)
+        }
+    };
     let mut h = KeyHasher::default();
-    h.write(stem);
+    h.write(&bytes[..bytes.len() - digits]);
     h.write_u8(digits as u8);
     let base = h.finish();
     if digits == 0 {
         return base;
     }
-    let n = number.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
     (base.wrapping_add(n) & NUMBER_BITS) | (mix64(base ^ n) & !NUMBER_BITS)
+}
+
+/// The number eight ASCII digits spell, or `None` if one is not a digit:
+/// all eight at once in one word (each byte's high nibble must be 3 and its
+/// low nibble at most 9; then pairs, fours and eights of digits combine).
+#[inline]
+fn eight_digits(bytes: &[u8]) -> Option<u64> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let w = u64::from_le_bytes(bytes.try_into().ok()?);
+    let high = 0xF0 * ONES;
+    if w & high != 0x30 * ONES || w.wrapping_add(0x06 * ONES) & high != 0x30 * ONES {
+        return None;
+    }
+    // The first digit is the lowest byte.
+    let v = w - 0x30 * ONES;
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    let v = (v & 0x0000_00FF_0000_00FF)
+        .wrapping_mul(100 + (1_000_000 << 32))
+        .wrapping_add(((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32)));
+    Some(v >> 32)
 }
 
 /// The hasher of a table whose keys are already [`KeyHasher`] hashes.
@@ -721,8 +755,18 @@ mod tests {
         let names = ["log/1", "log/01", "log1", "seg/1", "log/", "hard", "hard/0", "hard/1", "a1b", "a1c"];
         let hashes: BTreeSet<u64> = names.iter().map(|k| key_hash(k)).collect();
         assert_eq!(hashes.len(), names.len(), "distinct keys, distinct hashes here");
-        // Twenty digits: the number takes the last nineteen.
+        // Digits before the last eight belong to the stem.
         assert_ne!(key_hash("k12345678901234567890"), key_hash("k22345678901234567890"));
+    }
+
+    #[test]
+    fn eight_digits_are_read_at_once_and_checked() {
+        for n in [0u64, 1, 9, 10, 1234, 99_999_999, 12_345_678, 90_000_001] {
+            assert_eq!(eight_digits(format!("{n:08}").as_bytes()), Some(n));
+        }
+        for bad in ["1234567a", "/0000000", "0000000:", "0000 000", "1234567"] {
+            assert_eq!(eight_digits(bad.as_bytes()), None, "{bad:?}");
+        }
     }
 
     #[test]
