@@ -42,9 +42,15 @@ pub fn checksum(bytes: &[u8]) -> u64 {
 
 /// `value` followed by its checksum (little-endian), ready to write.
 pub fn seal(mut value: Vec<u8>) -> Vec<u8> {
-    let sum = checksum(&value);
-    value.extend_from_slice(&sum.to_le_bytes());
+    seal_in_place(&mut value);
     value
+}
+
+/// [`seal`] for a buffer the caller reuses: appends the checksum of what
+/// `value` holds.
+pub fn seal_in_place(value: &mut Vec<u8>) {
+    let sum = checksum(value);
+    value.extend_from_slice(&sum.to_le_bytes());
 }
 
 /// The value [`seal`] wrapped, or `None` if the record is too short or its

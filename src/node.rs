@@ -379,7 +379,7 @@ where
         self.ctx.world.borrow().procs[self.ctx.id].disk.get(key).map(std::borrow::Cow::into_owned)
     }
     /// Writes `key` (buffered until the next completed sync).
-    pub fn put(&self, key: &str, value: Vec<u8>) {
+    pub fn put(&self, key: &str, value: impl AsRef<[u8]>) {
         self.ctx.world.borrow_mut().procs[self.ctx.id].disk.put(key, value);
     }
     /// Writes `key`'s current value (empty if absent) with `bytes` added at

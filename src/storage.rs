@@ -25,7 +25,8 @@
 //! allocation of its own: a Raft log writes a new key per entry. Nothing
 //! iterates the id table in hash order: the one listing,
 //! [`Disk::keys_with_prefix`], sorts what it finds.
-//! An append's bytes wait in one buffer shared by the pending writes, and
+//! A pending put's or append's bytes wait in one buffer shared by the
+//! pending writes (a write copies its value once, with no allocation), and
 //! the durable values live end to end in one byte arena ([`Durable`]), as
 //! a disk keeps its data in one file: a run that leaves many values (a
 //! Raft log of a key per entry) holds one allocation for them, not one
@@ -169,10 +170,10 @@ const NO_KEY: u32 = u32::MAX;
 /// What a buffered write does to its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Write {
-    /// Sets the value.
-    Put(Vec<u8>),
+    /// Sets the value to these bytes of [`Disk::bytes`].
+    Put(Range<usize>),
     /// Sets the value to the one before it with these bytes of
-    /// [`Disk::appended`] added.
+    /// [`Disk::bytes`] added.
     Append(Range<usize>),
     /// Removes the key.
     Delete,
@@ -262,9 +263,9 @@ impl Durable {
     }
 }
 
-/// Once this many bytes of [`Disk::appended`] are durable while later
-/// appends are still pending, the durable ones are dropped from its front.
-const APPENDED_COMPACT_BYTES: usize = 64 * 1024;
+/// Once this many bytes of [`Disk::bytes`] are durable while later
+/// writes are still pending, the durable ones are dropped from its front.
+const BYTES_COMPACT_AT: usize = 64 * 1024;
 
 /// One process's disk.
 #[derive(Debug, Default, Clone)]
@@ -286,8 +287,10 @@ pub struct Disk {
     /// second full map is kept: a write costs one update (when it becomes
     /// durable) and a crash just forgets this list.
     pending: Vec<Pending>,
-    /// The bytes of the pending appends, one range each.
-    appended: Vec<u8>,
+    /// The bytes of the pending puts and appends, one range each, in
+    /// write order: a write copies its value once, here, instead of
+    /// arriving in an allocation of its own.
+    bytes: Vec<u8>,
     /// Number of writes issued so far.
     written: u64,
     /// Write numbers covered by fsyncs in flight, oldest first.
@@ -320,7 +323,7 @@ impl Disk {
         }
         let (value, after) = match base {
             Some(i) => match &self.pending[i].write {
-                Write::Put(v) => (Some(v.as_slice()), i + 1),
+                Write::Put(r) => (Some(&self.bytes[r.clone()]), i + 1),
                 _ => (None, i + 1),
             },
             None => (self.durable.get(id), 0),
@@ -331,23 +334,30 @@ impl Disk {
         let mut joined = value.unwrap_or_default().to_vec();
         for p in &self.pending[after..] {
             if let (true, Write::Append(r)) = (p.key == id, &p.write) {
-                joined.extend_from_slice(&self.appended[r.clone()]);
+                joined.extend_from_slice(&self.bytes[r.clone()]);
             }
         }
         Some(Cow::Owned(joined))
     }
 
     /// Buffers a write.
-    pub fn put(&mut self, key: &str, value: Vec<u8>) {
-        self.push(key, Write::Put(value));
+    pub fn put(&mut self, key: &str, value: impl AsRef<[u8]>) {
+        let range = self.buffer(value.as_ref());
+        self.push(key, Write::Put(range));
+    }
+
+    /// Copies a pending write's bytes to the end of [`Disk::bytes`].
+    fn buffer(&mut self, value: &[u8]) -> Range<usize> {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(value);
+        start..self.bytes.len()
     }
 
     /// Buffers a write of `key`'s current value (empty if absent) with
     /// `bytes` added at its end.
     pub fn append(&mut self, key: &str, bytes: &[u8]) {
-        let start = self.appended.len();
-        self.appended.extend_from_slice(bytes);
-        self.push(key, Write::Append(start..self.appended.len()));
+        let range = self.buffer(bytes);
+        self.push(key, Write::Append(range));
     }
 
     /// Buffers a delete.
@@ -426,33 +436,35 @@ impl Disk {
     pub(crate) fn complete_fsync(&mut self) {
         let upto = self.inflight.pop_front().expect("fsync completion without fsync");
         let done = self.pending.partition_point(|p| p.n <= upto);
-        let Disk { durable, pending, appended, .. } = self;
+        let Disk { durable, pending, bytes, .. } = self;
         for p in pending.drain(..done) {
             match p.write {
-                Write::Put(v) => durable.set(p.key, Some(&v)),
-                Write::Append(r) => durable.append(p.key, &appended[r]),
+                Write::Put(r) => durable.set(p.key, Some(&bytes[r])),
+                Write::Append(r) => durable.append(p.key, &bytes[r]),
                 Write::Delete => durable.set(p.key, None),
             }
         }
-        self.compact_appended();
+        self.compact_bytes();
         self.durable_upto = self.durable_upto.max(upto);
     }
 
-    /// Drops the bytes of appends no longer pending.
-    fn compact_appended(&mut self) {
+    /// Drops the bytes of writes no longer pending.
+    fn compact_bytes(&mut self) {
         if self.pending.is_empty() {
-            self.appended.clear();
+            self.bytes.clear();
             return;
         }
+        // Ranges are handed out in write order, so the first pending
+        // write with bytes holds the earliest still needed.
         let first = self.pending.iter().find_map(|p| match &p.write {
-            Write::Append(r) => Some(r.start),
-            _ => None,
+            Write::Put(r) | Write::Append(r) => Some(r.start),
+            Write::Delete => None,
         });
-        let first = first.unwrap_or(self.appended.len());
-        if first >= APPENDED_COMPACT_BYTES {
-            self.appended.drain(..first);
+        let first = first.unwrap_or(self.bytes.len());
+        if first >= BYTES_COMPACT_AT {
+            self.bytes.drain(..first);
             for p in &mut self.pending {
-                if let Write::Append(r) = &mut p.write {
+                if let Write::Put(r) | Write::Append(r) = &mut p.write {
                     *r = r.start - first..r.end - first;
                 }
             }
@@ -467,7 +479,7 @@ impl Disk {
     /// A crash: unsynced writes and fsyncs in flight are lost.
     pub(crate) fn crash(&mut self) {
         self.pending.clear();
-        self.appended.clear();
+        self.bytes.clear();
         self.inflight.clear();
         self.written = self.durable_upto;
         self.last_fsync_done_ns = 0;
@@ -518,7 +530,7 @@ impl Disk {
         let mut out = Vec::with_capacity(pending.len());
         for p in pending {
             let value = match p.write {
-                Write::Put(v) => Some(v),
+                Write::Put(r) => Some(self.bytes[r].to_vec()),
                 Write::Delete => None,
                 Write::Append(r) => {
                     let seen = match view.get(&p.key) {
@@ -526,7 +538,7 @@ impl Disk {
                         None => self.durable.get(p.key),
                     };
                     let mut v = seen.unwrap_or_default().to_vec();
-                    v.extend_from_slice(&self.appended[r]);
+                    v.extend_from_slice(&self.bytes[r]);
                     Some(v)
                 }
             };
@@ -593,7 +605,7 @@ mod tests {
         let (mut lost, mut kept, mut torn) = (0, 0, 0);
         for round in 0..50 {
             let mut d = Disk::default();
-            d.put("synced", b"safe".to_vec());
+            d.put("synced", b"safe");
             d.begin_fsync();
             d.complete_fsync();
             for i in 0..4 {
@@ -621,9 +633,9 @@ mod tests {
     #[test]
     fn crash_keeps_synced_and_loses_unsynced() {
         let mut d = Disk::default();
-        d.put("a", b"1".to_vec());
+        d.put("a", b"1");
         let upto = d.begin_fsync();
-        d.put("b", b"2".to_vec());
+        d.put("b", b"2");
         d.complete_fsync();
         assert!(d.is_durable(upto));
         d.delete("a");
@@ -638,13 +650,13 @@ mod tests {
     #[test]
     fn reads_and_listings_see_unsynced_writes_and_deletes() {
         let mut d = Disk::default();
-        d.put("log/1", b"a".to_vec());
-        d.put("log/2", b"b".to_vec());
+        d.put("log/1", b"a");
+        d.put("log/2", b"b");
         d.begin_fsync();
         d.complete_fsync();
         d.delete("log/1");
-        d.put("log/2", b"c".to_vec());
-        d.put("log/3", b"d".to_vec());
+        d.put("log/2", b"c");
+        d.put("log/3", b"d");
         assert_eq!(d.get("log/1").as_deref(), None);
         assert_eq!(d.get("log/2").as_deref(), Some(&b"c"[..]));
         assert_eq!(d.keys_with_prefix("log/"), vec!["log/2", "log/3"]);
@@ -728,6 +740,42 @@ mod tests {
         d.append("seg", b"gh");
         assert_eq!(d.get("seg").as_deref(), Some(&b"gh"[..]), "an append after a delete starts afresh");
         assert_eq!(d.keys_with_prefix("se"), vec!["seg"]);
+    }
+
+    #[test]
+    fn pending_bytes_are_dropped_as_writes_become_durable_while_others_wait() {
+        // Two fsyncs always in flight, so some write is always pending and
+        // the shared byte buffer can only shrink by compaction.
+        let mut d = Disk::default();
+        let mut rng = crate::sim::rng::Prng::stream(3, "bytes-test");
+        let mut model: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let (mut written, mut largest) = (0, 0);
+        for round in 0..2_000u64 {
+            let key = format!("k{}", rng.index(20));
+            let value: Vec<u8> = (0..rng.index(600) as u64).map(|i| (i + round) as u8).collect();
+            written += value.len();
+            if rng.index(4) == 0 {
+                d.append(&key, &value);
+                model.entry(key.clone()).or_default().extend_from_slice(&value);
+            } else {
+                d.put(&key, &value);
+                model.insert(key.clone(), value);
+            }
+            d.begin_fsync();
+            if round >= 2 {
+                d.complete_fsync();
+            }
+            largest = largest.max(d.bytes.len());
+            assert_eq!(d.get(&key).as_deref(), model.get(&key).map(Vec::as_slice), "round {round}");
+        }
+        d.complete_fsync();
+        d.complete_fsync();
+        d.crash();
+        for (key, value) in &model {
+            assert_eq!(d.get(key).as_deref(), Some(value.as_slice()), "{key} after the last fsync");
+        }
+        assert!(written > 8 * BYTES_COMPACT_AT, "the test writes enough to need compaction");
+        assert!(largest < 3 * BYTES_COMPACT_AT, "the pending bytes grew to {largest} of {written} written");
     }
 
     #[test]

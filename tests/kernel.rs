@@ -189,9 +189,9 @@ fn crash_loses_unsynced_writes_and_keeps_synced_ones() {
         ctx.emit(Obs::Value(disk.get("synced")));
         ctx.emit(Obs::Value(disk.get("unsynced")));
         if disk.get("synced").is_none() {
-            disk.put("synced", b"a".to_vec());
+            disk.put("synced", b"a");
             disk.sync().await;
-            disk.put("unsynced", b"b".to_vec());
+            disk.put("unsynced", b"b");
             ctx.emit(Obs::Value(disk.get("unsynced")));
         }
         ctx.sleep(Duration::from_secs(1_000)).await;

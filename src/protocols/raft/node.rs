@@ -144,6 +144,8 @@ struct Node<S: StateMachine, M, O> {
     log_epoch: u64,
     /// The batch of a heartbeat, shared by every one this node sends.
     no_entries: Rc<[Entry<S::Op>]>,
+    /// The buffer a log record is encoded in before the disk copies it.
+    record: Vec<u8>,
 }
 
 /// A batch of entries sent: (first slot, end slot, log epoch, the entries).
@@ -218,12 +220,13 @@ fn decode_hard(record: &[u8]) -> Option<(u64, u64, Option<NodeId>)> {
 }
 
 /// A log record: the chain hash of the entries before it, then the entry,
-/// sealed with a checksum.
-fn encode_record<Op: LogOp>(prev_chain: u64, entry: &Entry<Op>) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + 50 + crate::checksum::SEAL_LEN);
+/// sealed with a checksum; written over `out` (a buffer reused record
+/// after record, since the disk copies what it is given).
+fn encode_record<Op: LogOp>(out: &mut Vec<u8>, prev_chain: u64, entry: &Entry<Op>) {
+    out.clear();
     out.extend_from_slice(&prev_chain.to_le_bytes());
-    entry.encode_into(&mut out);
-    crate::checksum::seal(out)
+    entry.encode_into(out);
+    crate::checksum::seal_in_place(out);
 }
 
 /// Reads [`encode_record`]'s form if it is whole and follows `prev_chain`.
@@ -383,6 +386,7 @@ where
             batch: None,
             log_epoch: 0,
             no_entries: Rc::from(Vec::new()),
+            record: Vec::new(),
         };
         node.reset_election_timer();
         node
@@ -422,7 +426,8 @@ where
     fn append(&mut self, entry: Entry<S::Op>) {
         let index = self.last_index() + 1;
         let prev = self.chain.last().copied().unwrap_or(0);
-        self.ctx.storage().put(log_key(index).as_str(), encode_record(prev, &entry));
+        encode_record(&mut self.record, prev, &entry);
+        self.ctx.storage().put(log_key(index).as_str(), &self.record);
         let cmd_hash = stable_hash(&entry.cmd);
         self.chain.push(chain_next(prev, entry.term, cmd_hash));
         self.cmd_hashes.push(cmd_hash);
