@@ -796,6 +796,12 @@ mod tests {
             let h = key_hash(&format!("log/{i:012}"));
             assert_eq!(h & NUMBER_BITS, base.wrapping_add(i) & NUMBER_BITS, "key {i}");
         }
+        // Fewer than eight digits are read one by one, to the same effect.
+        let base = key_hash("seg/100");
+        for i in 101..1000u64 {
+            let h = key_hash(&format!("seg/{i}"));
+            assert_eq!(h & NUMBER_BITS, base.wrapping_add(i - 100) & NUMBER_BITS, "key seg/{i}");
+        }
         // ... with top bits (a table's tags) spread out ...
         let tags: BTreeSet<u64> = (0..4096u64).map(|i| key_hash(&format!("log/{i:012}")) >> 57).collect();
         assert!(tags.len() > 100, "{} of 128 tags used", tags.len());
