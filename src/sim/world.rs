@@ -215,6 +215,11 @@ pub(crate) struct World<M, O> {
     pub fsync_latency: Latency,
     pub trace: Trace,
     pub checkers: Vec<Box<dyn Invariant<O>>>,
+    /// Per kind of observation seen so far (its enum variant), which of the
+    /// first 64 checkers want it ([`Invariant::wants`], one bit each), so an
+    /// observation is shown only to them; and how many checkers there were
+    /// when it was filled (adding one starts it afresh).
+    interest: (Vec<(std::mem::Discriminant<O>, u64)>, usize),
     /// When the liveness phase began, if it has.
     pub converged_ns: Option<Nanos>,
     /// Messages held on clogged links, in arrival order.
@@ -293,6 +298,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             fsync_latency,
             trace,
             checkers: Vec::new(),
+            interest: (Vec::new(), 0),
             reporters: Vec::new(),
             held: Vec::new(),
             converged_ns: None,
@@ -529,7 +535,27 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         wake_all(&mut proc.fsync_waiters, &mut self.ready);
     }
 
-    /// A process emits an observation: hashed, traced, and shown to every checker.
+    /// Which of the first 64 checkers want observations of `obs`'s kind,
+    /// one bit each: asked of them on the kind's first observation, then
+    /// looked up (a run's protocol has a handful of kinds).
+    #[inline]
+    fn wanted_by(&mut self, obs: &O) -> u64 {
+        let kind = std::mem::discriminant(obs);
+        let (known, checkers) = &mut self.interest;
+        if *checkers != self.checkers.len() {
+            known.clear();
+            *checkers = self.checkers.len();
+        }
+        if let Some(&(_, wanted)) = known.iter().find(|(k, _)| *k == kind) {
+            return wanted;
+        }
+        let wanted = self.checkers.iter().take(64).enumerate().fold(0u64, |m, (i, c)| m | (c.wants(obs) as u64) << i);
+        known.push((kind, wanted));
+        wanted
+    }
+
+    /// A process emits an observation: hashed, traced, and shown to every
+    /// checker that wants its kind.
     pub fn observe(&mut self, p: NodeId, obs: &O) {
         self.trace.record(EventKind::Observe, self.now, p as u64, 0, 0);
         self.trace.record_content(stable_hash(obs));
@@ -563,7 +589,11 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             return;
         }
         let event_index = self.trace.events() - 1;
-        for c in &mut self.checkers {
+        let wanted = self.wanted_by(obs);
+        for (i, c) in self.checkers.iter_mut().enumerate() {
+            if i < 64 && wanted & 1 << i == 0 {
+                continue;
+            }
             if let Err(detail) = c.on_observe(now, p, obs, &self.faults) {
                 let from = now.saturating_sub(crate::sim::observe::FAULTS_BEFORE_NS);
                 self.violation = Some(Violation {

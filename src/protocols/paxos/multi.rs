@@ -285,10 +285,14 @@ pub fn agreement(quorum: usize) -> Box<dyn Invariant<Obs>> {
 /// [`agreement`], with quorums counted in `votes` (shared with [`validity_in`]).
 pub fn agreement_in(votes: Votes) -> Box<dyn Invariant<Obs>> {
     let mut check = Agreement::sharing(votes, "slot");
-    Box::new(FnInvariant::new("agreement", move |_, node, obs: &Obs| match obs {
-        Obs::Accepted { slot, ballot, value } => check.on_accepted(*slot, node, *ballot, value),
-        _ => Ok(()),
-    }))
+    Box::new(FnInvariant::only(
+        "agreement",
+        |o| matches!(o, Obs::Accepted { .. }),
+        move |_, node, obs: &Obs| match obs {
+            Obs::Accepted { slot, ballot, value } => check.on_accepted(*slot, node, *ballot, value),
+            _ => Ok(()),
+        },
+    ))
 }
 
 /// `validity`: a chosen value was proposed as new in its slot.
@@ -299,48 +303,62 @@ pub fn validity(quorum: usize) -> Box<dyn Invariant<Obs>> {
 /// [`validity`], with quorums counted in `votes` (shared with [`agreement_in`]).
 pub fn validity_in(votes: Votes) -> Box<dyn Invariant<Obs>> {
     let mut check = Validity::sharing(votes, "slot");
-    Box::new(FnInvariant::new("validity", move |_, node, obs: &Obs| match obs {
-        Obs::Proposed { slot, value, .. } => {
-            check.on_proposed(*slot, value);
-            Ok(())
-        }
-        Obs::Accepted { slot, ballot, value } => check.on_accepted(*slot, node, *ballot, value),
-        _ => Ok(()),
-    }))
+    Box::new(FnInvariant::only(
+        "validity",
+        |o| matches!(o, Obs::Proposed { .. } | Obs::Accepted { .. }),
+        move |_, node, obs: &Obs| match obs {
+            Obs::Proposed { slot, value, .. } => {
+                check.on_proposed(*slot, value);
+                Ok(())
+            }
+            Obs::Accepted { slot, ballot, value } => check.on_accepted(*slot, node, *ballot, value),
+            _ => Ok(()),
+        },
+    ))
 }
 
 /// `promise-kept`: a promise covers the whole log.
 pub fn promise_kept() -> Box<dyn Invariant<Obs>> {
     let mut check = PromiseKept::new("");
-    Box::new(FnInvariant::new("promise-kept", move |_, node, obs: &Obs| match obs {
-        Obs::Promised { ballot, .. } => {
-            check.on_promised(node, 0, *ballot);
-            Ok(())
-        }
-        Obs::Accepted { ballot, .. } => check.on_accepted(node, 0, *ballot),
-        _ => Ok(()),
-    }))
+    Box::new(FnInvariant::only(
+        "promise-kept",
+        |o| matches!(o, Obs::Promised { .. } | Obs::Accepted { .. }),
+        move |_, node, obs: &Obs| match obs {
+            Obs::Promised { ballot, .. } => {
+                check.on_promised(node, 0, *ballot);
+                Ok(())
+            }
+            Obs::Accepted { ballot, .. } => check.on_accepted(node, 0, *ballot),
+            _ => Ok(()),
+        },
+    ))
 }
 
 /// `state-machine-safety`: every node applies the same value in each slot.
 pub fn state_machine_safety() -> Box<dyn Invariant<Obs>> {
     let mut applied: Vec<Option<(Value, NodeId)>> = Vec::new();
-    Box::new(FnInvariant::new("state-machine-safety", move |_, node, obs: &Obs| {
-        if let Obs::Applied { slot, value } = obs {
-            let i = usize::try_from(*slot).expect("a slot fits in memory");
-            if applied.len() <= i {
-                applied.resize(i + 1, None);
-            }
-            match &applied[i] {
-                Some((v, other)) if v != value => {
-                    return Err(format!("n{node} applied {value:?} at slot {slot}, but n{other} applied {v:?} there"));
+    Box::new(FnInvariant::only(
+        "state-machine-safety",
+        |o| matches!(o, Obs::Applied { .. }),
+        move |_, node, obs: &Obs| {
+            if let Obs::Applied { slot, value } = obs {
+                let i = usize::try_from(*slot).expect("a slot fits in memory");
+                if applied.len() <= i {
+                    applied.resize(i + 1, None);
                 }
-                Some(_) => {}
-                None => applied[i] = Some((value.clone(), node)),
+                match &applied[i] {
+                    Some((v, other)) if v != value => {
+                        return Err(format!(
+                            "n{node} applied {value:?} at slot {slot}, but n{other} applied {v:?} there"
+                        ));
+                    }
+                    Some(_) => {}
+                    None => applied[i] = Some((value.clone(), node)),
+                }
             }
-        }
-        Ok(())
-    }))
+            Ok(())
+        },
+    ))
 }
 
 /// A message's short label for the diagrams: `Accept b(3,1) 41..45 c40`.

@@ -543,36 +543,48 @@ async fn propose(ctx: &Ctx<Msg, Obs>, cfg: &Config, state: &ProposerState, insta
 /// `agreement` over the acceptors' reports, with quorums of `quorum`.
 pub fn agreement(quorum: usize) -> Box<dyn Invariant<Obs>> {
     let mut check = Agreement::new(quorum, "instance");
-    Box::new(FnInvariant::new("agreement", move |_, node, obs: &Obs| match obs {
-        Obs::Accepted { instance, ballot, value } => check.on_accepted(*instance, node, *ballot, value),
-        _ => Ok(()),
-    }))
+    Box::new(FnInvariant::only(
+        "agreement",
+        |o| matches!(o, Obs::Accepted { .. }),
+        move |_, node, obs: &Obs| match obs {
+            Obs::Accepted { instance, ballot, value } => check.on_accepted(*instance, node, *ballot, value),
+            _ => Ok(()),
+        },
+    ))
 }
 
 /// `validity`: a chosen value is some proposer's own value for that instance.
 pub fn validity(quorum: usize) -> Box<dyn Invariant<Obs>> {
     let mut check = Validity::new(quorum, "instance");
-    Box::new(FnInvariant::new("validity", move |_, node, obs: &Obs| match obs {
-        Obs::Proposed { instance, value, fresh: true, .. } => {
-            check.on_proposed(*instance, value);
-            Ok(())
-        }
-        Obs::Accepted { instance, ballot, value } => check.on_accepted(*instance, node, *ballot, value),
-        _ => Ok(()),
-    }))
+    Box::new(FnInvariant::only(
+        "validity",
+        |o| matches!(o, Obs::Proposed { .. } | Obs::Accepted { .. }),
+        move |_, node, obs: &Obs| match obs {
+            Obs::Proposed { instance, value, fresh: true, .. } => {
+                check.on_proposed(*instance, value);
+                Ok(())
+            }
+            Obs::Accepted { instance, ballot, value } => check.on_accepted(*instance, node, *ballot, value),
+            _ => Ok(()),
+        },
+    ))
 }
 
 /// `promise-kept`: no acceptor accepts below a ballot it promised in that instance.
 pub fn promise_kept() -> Box<dyn Invariant<Obs>> {
     let mut check = PromiseKept::new("instance");
-    Box::new(FnInvariant::new("promise-kept", move |_, node, obs: &Obs| match obs {
-        Obs::Promised { instance, ballot } => {
-            check.on_promised(node, *instance, *ballot);
-            Ok(())
-        }
-        Obs::Accepted { instance, ballot, .. } => check.on_accepted(node, *instance, *ballot),
-        _ => Ok(()),
-    }))
+    Box::new(FnInvariant::only(
+        "promise-kept",
+        |o| matches!(o, Obs::Promised { .. } | Obs::Accepted { .. }),
+        move |_, node, obs: &Obs| match obs {
+            Obs::Promised { instance, ballot } => {
+                check.on_promised(node, *instance, *ballot);
+                Ok(())
+            }
+            Obs::Accepted { instance, ballot, .. } => check.on_accepted(node, *instance, *ballot),
+            _ => Ok(()),
+        },
+    ))
 }
 
 /// The protocol.

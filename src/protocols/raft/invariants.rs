@@ -74,19 +74,23 @@ pub enum Obs {
 /// `election-safety`: at most one leader per term.
 pub fn election_safety() -> Box<dyn Invariant<Obs>> {
     let mut leaders: BTreeMap<u64, NodeId> = BTreeMap::new();
-    Box::new(FnInvariant::new("election-safety", move |_, node, obs: &Obs| {
-        if let Obs::BecameLeader { term, .. } = obs {
-            match leaders.get(term) {
-                Some(&other) if other != node => {
-                    return Err(format!("n{node} became leader of term {term}, which n{other} already leads"));
-                }
-                _ => {
-                    leaders.insert(*term, node);
+    Box::new(FnInvariant::only(
+        "election-safety",
+        |o| matches!(o, Obs::BecameLeader { .. }),
+        move |_, node, obs: &Obs| {
+            if let Obs::BecameLeader { term, .. } = obs {
+                match leaders.get(term) {
+                    Some(&other) if other != node => {
+                        return Err(format!("n{node} became leader of term {term}, which n{other} already leads"));
+                    }
+                    _ => {
+                        leaders.insert(*term, node);
+                    }
                 }
             }
-        }
-        Ok(())
-    }))
+            Ok(())
+        },
+    ))
 }
 
 /// The slot for log index `index` in an index-addressed table (log indices
@@ -106,86 +110,98 @@ pub fn log_matching() -> Box<dyn Invariant<Obs>> {
     // entry, rare) in a map, so the common case allocates nothing per index.
     let mut first: Vec<Option<(u64, u64, NodeId)>> = Vec::new();
     let mut others: BTreeMap<u64, Vec<(u64, u64, NodeId)>> = BTreeMap::new();
-    Box::new(FnInvariant::new("log-matching", move |_, node, obs: &Obs| {
-        if let Obs::Appended { index, term, chain } = *obs {
-            let seen = match slot(&mut first, index) {
-                Some((t, c, other)) if *t == term => Some((*c, *other)),
-                Some(_) => {
-                    let terms = others.entry(index).or_default();
-                    let seen = terms.iter().find(|(t, _, _)| *t == term).map(|&(_, c, other)| (c, other));
-                    if seen.is_none() {
-                        terms.push((term, chain, node));
+    Box::new(FnInvariant::only(
+        "log-matching",
+        |o| matches!(o, Obs::Appended { .. }),
+        move |_, node, obs: &Obs| {
+            if let Obs::Appended { index, term, chain } = *obs {
+                let seen = match slot(&mut first, index) {
+                    Some((t, c, other)) if *t == term => Some((*c, *other)),
+                    Some(_) => {
+                        let terms = others.entry(index).or_default();
+                        let seen = terms.iter().find(|(t, _, _)| *t == term).map(|&(_, c, other)| (c, other));
+                        if seen.is_none() {
+                            terms.push((term, chain, node));
+                        }
+                        seen
                     }
-                    seen
-                }
-                empty => {
-                    *empty = Some((term, chain, node));
-                    None
-                }
-            };
-            if let Some((c, other)) = seen.filter(|&(c, _)| c != chain) {
-                return Err(format!(
-                    "n{node} and n{other} both hold an entry of term {term} at index {index}, \
+                    empty => {
+                        *empty = Some((term, chain, node));
+                        None
+                    }
+                };
+                if let Some((c, other)) = seen.filter(|&(c, _)| c != chain) {
+                    return Err(format!(
+                        "n{node} and n{other} both hold an entry of term {term} at index {index}, \
                      but their logs differ before it (prefix hashes {chain:016x} and {c:016x})"
-                ));
+                    ));
+                }
             }
-        }
-        Ok(())
-    }))
+            Ok(())
+        },
+    ))
 }
 
 /// `leader-completeness`: every new leader holds the entries committed in earlier terms.
 pub fn leader_completeness() -> Box<dyn Invariant<Obs>> {
     // Per committing leader's term: the highest index committed and its entry's term.
     let mut commits: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
-    Box::new(FnInvariant::new("leader-completeness", move |_, node, obs: &Obs| {
-        match obs {
-            Obs::Committed { index, entry_term, leader_term } => {
-                let c = commits.entry(*leader_term).or_insert((0, 0));
-                if *index > c.0 {
-                    *c = (*index, *entry_term);
+    Box::new(FnInvariant::only(
+        "leader-completeness",
+        |o| matches!(o, Obs::Committed { .. } | Obs::BecameLeader { .. }),
+        move |_, node, obs: &Obs| {
+            match obs {
+                Obs::Committed { index, entry_term, leader_term } => {
+                    let c = commits.entry(*leader_term).or_insert((0, 0));
+                    if *index > c.0 {
+                        *c = (*index, *entry_term);
+                    }
                 }
-            }
-            Obs::BecameLeader { term, last_index, term_starts } => {
-                let Some(&(index, entry_term)) = commits.range(..*term).map(|(_, c)| c).max() else {
-                    return Ok(());
-                };
-                let held = if index > *last_index {
-                    None
-                } else {
-                    term_starts.iter().take_while(|(start, _)| *start <= index).last().map(|&(_, t)| t)
-                };
-                if held != Some(entry_term) {
-                    let held = held.map_or("no entry".to_string(), |t| format!("an entry of term {t}"));
-                    return Err(format!(
-                        "n{node} became leader of term {term} with {held} at index {index}, \
+                Obs::BecameLeader { term, last_index, term_starts } => {
+                    let Some(&(index, entry_term)) = commits.range(..*term).map(|(_, c)| c).max() else {
+                        return Ok(());
+                    };
+                    let held = if index > *last_index {
+                        None
+                    } else {
+                        term_starts.iter().take_while(|(start, _)| *start <= index).last().map(|&(_, t)| t)
+                    };
+                    if held != Some(entry_term) {
+                        let held = held.map_or("no entry".to_string(), |t| format!("an entry of term {t}"));
+                        return Err(format!(
+                            "n{node} became leader of term {term} with {held} at index {index}, \
                          where an entry of term {entry_term} was committed in an earlier term"
-                    ));
+                        ));
+                    }
                 }
+                _ => {}
             }
-            _ => {}
-        }
-        Ok(())
-    }))
+            Ok(())
+        },
+    ))
 }
 
 /// `state-machine-safety`: every node applies the same entry at each index.
 pub fn state_machine_safety() -> Box<dyn Invariant<Obs>> {
     let mut applied: Vec<Option<(u64, u64, NodeId)>> = Vec::new();
-    Box::new(FnInvariant::new("state-machine-safety", move |_, node, obs: &Obs| {
-        if let Obs::Applied { index, term, cmd_hash } = *obs {
-            let first = slot(&mut applied, index);
-            match *first {
-                Some((t, h, other)) if (t, h) != (term, cmd_hash) => {
-                    return Err(format!(
-                        "n{node} applied an entry of term {term} (command {cmd_hash:016x}) at index {index}, \
+    Box::new(FnInvariant::only(
+        "state-machine-safety",
+        |o| matches!(o, Obs::Applied { .. }),
+        move |_, node, obs: &Obs| {
+            if let Obs::Applied { index, term, cmd_hash } = *obs {
+                let first = slot(&mut applied, index);
+                match *first {
+                    Some((t, h, other)) if (t, h) != (term, cmd_hash) => {
+                        return Err(format!(
+                            "n{node} applied an entry of term {term} (command {cmd_hash:016x}) at index {index}, \
                          but n{other} applied one of term {t} (command {h:016x}) there"
-                    ));
+                        ));
+                    }
+                    Some(_) => {}
+                    None => *first = Some((term, cmd_hash, node)),
                 }
-                Some(_) => {}
-                None => *first = Some((term, cmd_hash, node)),
             }
-        }
-        Ok(())
-    }))
+            Ok(())
+        },
+    ))
 }
