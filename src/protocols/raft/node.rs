@@ -422,18 +422,22 @@ where
         self.term_at(self.last_index())
     }
 
-    /// Appends `entry` in memory and in storage (not yet synced).
+    /// Appends `entry` in memory and in storage (not yet synced), and
+    /// reports it: the `Appended` observation of its index.
     fn append(&mut self, entry: Entry<S::Op>) {
         let index = self.last_index() + 1;
         let prev = self.chain.last().copied().unwrap_or(0);
         encode_record(&mut self.record, prev, &entry);
         self.ctx.storage().put(log_key(index).as_str(), &self.record);
         let cmd_hash = stable_hash(&entry.cmd);
-        self.chain.push(chain_next(prev, entry.term, cmd_hash));
+        let (term, chain) = (entry.term, chain_next(prev, entry.term, cmd_hash));
+        self.chain.push(chain);
         self.cmd_hashes.push(cmd_hash);
         self.log.push(entry);
         assert_eq!(self.chain.len(), self.log.len(), "one chain hash per entry");
         self.dirty = true;
+        // From the values at hand, not read back from the log just pushed to.
+        self.emit(Obs::Appended { index, term, chain });
     }
 
     /// Drops entries `from..` in memory and in storage (not yet synced).
@@ -525,7 +529,6 @@ where
                     let mut proposed = false;
                     while let Some(op) = self.sm.propose(now) {
                         self.append(Entry { term: self.current_term, cmd: Command { client: self.id, seq: 0, op } });
-                        self.emit_appended(self.last_index());
                         proposed = true;
                     }
                     if proposed {
@@ -787,7 +790,6 @@ where
                 self.truncate(index);
             }
             self.append(entry.clone());
-            self.emit_appended(index);
             emitted_last = index == new_last;
         }
         if new_last > prev_log_index && !emitted_last {
@@ -908,7 +910,6 @@ where
             }
         }
         self.append(Entry { term: self.current_term, cmd: Command { client, seq, op } });
-        self.emit_appended(self.last_index());
         // The leader counts itself only once its own copy is durable.
         self.flush().await;
         self.send_new_entries();
