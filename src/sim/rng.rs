@@ -42,7 +42,7 @@ impl Prng {
     /// A uniform integer in `[low, high]` (inclusive). Uses Lemire's
     /// multiply-shift; the tiny bias for huge ranges is irrelevant here and
     /// keeps the draw count fixed at one, which keeps streams aligned.
-    #[inline]
+    #[inline(always)]
     pub fn between(&mut self, low: u64, high: u64) -> u64 {
         assert!(low <= high, "between: low {low} > high {high}");
         let span = high - low;

@@ -585,7 +585,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
         if self.leader_shown.as_ref().is_some_and(|shows| shows(obs)) {
             self.leader = Some(p);
         }
-        if self.violation.is_some() {
+        if self.violation.is_some() || self.checkers.is_empty() {
             return;
         }
         let event_index = self.trace.events() - 1;
