@@ -370,7 +370,7 @@ where
 
     /// Adds a checker.
     pub fn add_invariant(&mut self, check: Box<dyn Invariant<O>>) {
-        self.world.borrow_mut().checkers.push(check);
+        self.world.borrow_mut().add_checker(check);
     }
 
     /// Tells the nemesis which node leads: the last one whose observation

@@ -214,12 +214,11 @@ pub(crate) struct World<M, O> {
     pub rng_disk: Prng,
     pub fsync_latency: Latency,
     pub trace: Trace,
-    pub checkers: Vec<Box<dyn Invariant<O>>>,
+    pub(crate) checkers: Vec<Box<dyn Invariant<O>>>,
     /// Per kind of observation seen so far (its enum variant), which of the
     /// first 64 checkers want it ([`Invariant::wants`], one bit each), so an
-    /// observation is shown only to them; and how many checkers there were
-    /// when it was filled (adding one starts it afresh).
-    interest: (Vec<(std::mem::Discriminant<O>, u64)>, usize),
+    /// observation is shown only to them. [`World::add_checker`] empties it.
+    interest: Vec<(std::mem::Discriminant<O>, u64)>,
     /// When the liveness phase began, if it has.
     pub converged_ns: Option<Nanos>,
     /// Messages held on clogged links, in arrival order.
@@ -298,7 +297,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
             fsync_latency,
             trace,
             checkers: Vec::new(),
-            interest: (Vec::new(), 0),
+            interest: Vec::new(),
             reporters: Vec::new(),
             held: Vec::new(),
             converged_ns: None,
@@ -541,17 +540,18 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
     #[inline]
     fn wanted_by(&mut self, obs: &O) -> u64 {
         let kind = std::mem::discriminant(obs);
-        let (known, checkers) = &mut self.interest;
-        if *checkers != self.checkers.len() {
-            known.clear();
-            *checkers = self.checkers.len();
-        }
-        if let Some(&(_, wanted)) = known.iter().find(|(k, _)| *k == kind) {
+        if let Some(&(_, wanted)) = self.interest.iter().find(|(k, _)| *k == kind) {
             return wanted;
         }
         let wanted = self.checkers.iter().take(64).enumerate().fold(0u64, |m, (i, c)| m | (c.wants(obs) as u64) << i);
-        known.push((kind, wanted));
+        self.interest.push((kind, wanted));
         wanted
+    }
+
+    /// Adds a checker; what the checkers want is asked afresh.
+    pub fn add_checker(&mut self, check: Box<dyn Invariant<O>>) {
+        self.checkers.push(check);
+        self.interest.clear();
     }
 
     /// A process emits an observation: hashed, traced, and shown to every
