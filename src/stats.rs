@@ -33,14 +33,20 @@ const RANK_TOLERANCE: f64 = 8.0 * f64::EPSILON;
 /// `f64::NAN`. The order of `sorted` is not checked: unsorted input gives the
 /// sample at that rank, not the quantile.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let n = sorted.len();
-    if n == 0 {
-        return f64::NAN;
+    match sorted.len() {
+        0 => f64::NAN,
+        n => sorted[rank(n, q) - 1],
     }
+}
+
+/// The 1-based nearest rank of the `q` quantile among `n > 0` samples:
+/// `ceil(q * n)` within [`RANK_TOLERANCE`], clamped to `1..=n` (a NaN `q`
+/// counts as 0).
+fn rank(n: usize, q: f64) -> usize {
     let q = if q.is_nan() { 0.0 } else { q.clamp(0.0, 1.0) };
     let exact = q * n as f64;
     let rank = (exact - exact * RANK_TOLERANCE).ceil() as usize;
-    sorted[rank.clamp(1, n) - 1]
+    rank.clamp(1, n)
 }
 
 /// The quantiles `summary.json` and the report's latency table carry:
@@ -57,11 +63,28 @@ pub fn sort(values: &mut [f64]) {
 /// nanoseconds (any order), each by [`quantile`]. Empty input gives four
 /// NaNs.
 pub fn quantiles_ms(latencies_ns: &[u64]) -> [f64; 4] {
-    // Integers sort faster than floats, and ns -> ms keeps the order.
+    let n = latencies_ns.len();
+    if n == 0 {
+        return [f64::NAN; 4];
+    }
+    // The same samples [`quantile`] would pick from the sorted list, found
+    // by selection instead of a sort: each quantile's rank is selected
+    // within the part below the next higher one, so the four cost about
+    // two passes over the samples, not `n log n` (a run's history holds
+    // tens of thousands of ops, and every run of a sweep pays this).
+    // Integers compare faster than floats, and ns -> ms keeps the order.
     let mut ns = latencies_ns.to_vec();
-    ns.sort_unstable();
-    let ms: Vec<f64> = ns.iter().map(|&n| n as f64 / 1e6).collect();
-    SUMMARY_QUANTILES.map(|q| quantile(&ms, q))
+    let mut out = [0.0; 4];
+    let mut bound = n;
+    let mut above = u64::MAX;
+    for (slot, &q) in SUMMARY_QUANTILES.iter().enumerate().rev() {
+        let index = rank(n, q) - 1;
+        debug_assert!(index <= bound, "SUMMARY_QUANTILES ascend");
+        let value = if index == bound { above } else { *ns[..bound].select_nth_unstable(index).1 };
+        (bound, above) = (index, value);
+        out[slot] = value as f64 / 1e6;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -84,6 +107,27 @@ mod tests {
         assert_eq!(quantile(&v, 0.99), 4.0);
         assert_eq!(quantile(&v, 1.0), 4.0);
         assert_eq!(quantiles_ms(&[4_000_000, 1_000_000, 3_000_000, 2_000_000]), [2.0, 4.0, 4.0, 4.0]);
+    }
+
+    /// Selection picks the samples a sort would, for sizes around every
+    /// rank boundary of the summary's quantiles and with repeated values.
+    #[test]
+    fn quantiles_by_selection_match_the_sorted_definition() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for n in 1..=260usize {
+            let ns: Vec<u64> = (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % 50) * 250_000
+                })
+                .collect();
+            let mut ms: Vec<f64> = ns.iter().map(|&v| v as f64 / 1e6).collect();
+            sort(&mut ms);
+            let want = SUMMARY_QUANTILES.map(|q| quantile(&ms, q));
+            assert_eq!(quantiles_ms(&ns), want, "n = {n}: {ns:?}");
+        }
     }
 
     #[test]

@@ -844,6 +844,14 @@ where
             // The leader's own slot stays 0, which no positive index counts.
             let matches = &self.match_index;
             assert_eq!(matches[self.id], 0, "the leader keeps no match index of its own");
+            // Most calls commit nothing new (a reply from a follower past the
+            // majority): fewer than `need` followers beyond the commit index
+            // means no index past it has a majority.
+            let commit = self.commit_index;
+            if matches.iter().filter(|&&m| m > commit).count() < need {
+                self.apply_committed();
+                return;
+            }
             let mut best = 0;
             for &m in matches {
                 if m > best && matches.iter().filter(|&&q| q >= m).count() >= need {
