@@ -846,19 +846,19 @@ where
             assert_eq!(matches[self.id], 0, "the leader keeps no match index of its own");
             // Most calls commit nothing new (a reply from a follower past the
             // majority): fewer than `need` followers beyond the commit index
-            // means no index past it has a majority.
+            // means no index past it has a majority, so skip the search.
             let commit = self.commit_index;
             if matches.iter().filter(|&&m| m > commit).count() < need {
-                self.apply_committed();
-                return;
-            }
-            let mut best = 0;
-            for &m in matches {
-                if m > best && matches.iter().filter(|&&q| q >= m).count() >= need {
-                    best = m;
+                commit
+            } else {
+                let mut best = 0;
+                for &m in matches {
+                    if m > best && matches.iter().filter(|&&q| q >= m).count() >= need {
+                        best = m;
+                    }
                 }
+                best.min(last)
             }
-            best.min(last)
         };
         if n > self.commit_index {
             let entry_term = self.term_at(n);
