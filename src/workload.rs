@@ -234,6 +234,9 @@ impl Recorder {
 
     /// The history for the checker: ops still pending are open (`Open`).
     pub fn history(&self) -> History {
+        // A run has a handful of keys and thousands of ops (every seed of a
+        // sweep builds this): each key's name is formatted once, then copied.
+        let mut names: Vec<Option<String>> = Vec::new();
         let ops = self
             .ops
             .iter()
@@ -242,9 +245,14 @@ impl Recorder {
                     Some((_, i, o)) => (o.clone(), Some(*i)),
                     None => (Outcome::Open, None),
                 };
+                let k = r.op.key() as usize;
+                if names.len() <= k {
+                    names.resize(k + 1, None);
+                }
+                let key = names[k].get_or_insert_with(|| format!("k{k}")).clone();
                 Op {
                     process: r.process,
-                    key: Some(format!("k{}", r.op.key())),
+                    key: Some(key),
                     call: r.op.call(),
                     outcome,
                     invoke_index: r.invoke.1,
