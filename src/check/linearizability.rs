@@ -1179,14 +1179,23 @@ impl Search {
     fn new(history: &History, key: Option<String>, by_invoke: Vec<usize>) -> Search {
         let all = history.ops();
         // Local op numbers: `rank[p]` for the op at `by_invoke[p]`.
-        let mut order: Vec<u32> = (0..by_invoke.len() as u32).collect();
-        order.sort_unstable_by_key(|&p| {
-            let op = &all[by_invoke[p as usize]];
-            match op.outcome {
-                Outcome::Ok(_) => (0, op.complete_index.expect("an ok op completed")),
-                _ => (1, op.invoke_index),
-            }
-        });
+        // Ok ops by completion, then the others by invoke: each op's key
+        // is computed once (the top bit says which group) and the pairs
+        // sort as plain integers (the keys are distinct, so no ties).
+        let mut keyed: Vec<(u64, u32)> = by_invoke
+            .iter()
+            .enumerate()
+            .map(|(p, &i)| {
+                let op = &all[i];
+                let key = match op.outcome {
+                    Outcome::Ok(_) => op.complete_index.expect("an ok op completed") as u64,
+                    _ => 1 << 63 | op.invoke_index as u64,
+                };
+                (key, p as u32)
+            })
+            .collect();
+        keyed.sort_unstable();
+        let order: Vec<u32> = keyed.into_iter().map(|(_, p)| p).collect();
         let ops: Vec<usize> = order.iter().map(|&p| by_invoke[p as usize]).collect();
         let mut rank = vec![0u32; ops.len()];
         for (local, &p) in order.iter().enumerate() {
