@@ -56,6 +56,12 @@ pub enum KvOp {
     },
 }
 
+/// The name key `k` has in a history (`history.jsonl` and the checker's):
+/// `k0`, `k1`, ...
+fn key_name(k: u32) -> String {
+    format!("k{k}")
+}
+
 impl KvOp {
     /// The key index.
     pub fn key(&self) -> u32 {
@@ -249,7 +255,7 @@ impl Recorder {
                 if names.len() <= k {
                     names.resize(k + 1, None);
                 }
-                let key = names[k].get_or_insert_with(|| format!("k{k}")).clone();
+                let key = names[k].get_or_insert_with(|| key_name(r.op.key())).clone();
                 Op {
                     process: r.process,
                     key: Some(key),
@@ -275,7 +281,7 @@ impl Recorder {
         let mut events: Vec<(usize, String)> = Vec::with_capacity(self.ops.len() * 2);
         let json = |v: Option<i64>| v.map_or(Json::Null, Json::from);
         for r in &self.ops {
-            let key = format!("k{}", r.op.key());
+            let key = key_name(r.op.key());
             let (f, invoke_value) = match r.op {
                 KvOp::Read { .. } => ("read", Json::Null),
                 KvOp::Write { value, .. } => ("write", Json::from(value)),
