@@ -25,7 +25,7 @@ use crate::check::{FnInvariant, Invariant};
 use crate::sim::NodeId;
 
 /// What Raft nodes report to the checkers.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Obs {
     /// This node won the election for `term`.
     BecameLeader {
@@ -69,6 +69,47 @@ pub enum Obs {
         /// Hash of the command.
         cmd_hash: u64,
     },
+}
+
+/// By hand, to be inlined where the kernel hashes each observation into
+/// the trace (several per log entry); the derived impl was a call each. It
+/// writes exactly the words `#[derive(Hash)]` writes (the variant index as
+/// an `isize`, then the fields in order), so no trace hash changed; a test
+/// holds it to that.
+impl std::hash::Hash for Obs {
+    #[inline(always)]
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        match self {
+            Obs::BecameLeader { term, last_index, term_starts } => {
+                h.write_isize(0);
+                h.write_u64(*term);
+                h.write_u64(*last_index);
+                std::hash::Hash::hash(term_starts, h);
+            }
+            Obs::SteppedDown { term } => {
+                h.write_isize(1);
+                h.write_u64(*term);
+            }
+            Obs::Appended { index, term, chain } => {
+                h.write_isize(2);
+                h.write_u64(*index);
+                h.write_u64(*term);
+                h.write_u64(*chain);
+            }
+            Obs::Committed { index, entry_term, leader_term } => {
+                h.write_isize(3);
+                h.write_u64(*index);
+                h.write_u64(*entry_term);
+                h.write_u64(*leader_term);
+            }
+            Obs::Applied { index, term, cmd_hash } => {
+                h.write_isize(4);
+                h.write_u64(*index);
+                h.write_u64(*term);
+                h.write_u64(*cmd_hash);
+            }
+        }
+    }
 }
 
 /// `election-safety`: at most one leader per term.
@@ -204,4 +245,52 @@ pub fn state_machine_safety() -> Box<dyn Invariant<Obs>> {
             Ok(())
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::trace::stable_hash;
+
+    /// `Obs`'s shape with the derived `Hash`: what the hand-written impl
+    /// must hash the same as, or every Raft trace hash changes.
+    #[derive(Hash)]
+    #[allow(dead_code)]
+    enum Derived {
+        BecameLeader { term: u64, last_index: u64, term_starts: Vec<(u64, u64)> },
+        SteppedDown { term: u64 },
+        Appended { index: u64, term: u64, chain: u64 },
+        Committed { index: u64, entry_term: u64, leader_term: u64 },
+        Applied { index: u64, term: u64, cmd_hash: u64 },
+    }
+
+    #[test]
+    fn obs_hashes_as_the_derived_impl_would() {
+        let starts = vec![(1, 1), (5, 3)];
+        let cases = [
+            (
+                Obs::BecameLeader { term: 3, last_index: 9, term_starts: starts.clone() },
+                Derived::BecameLeader { term: 3, last_index: 9, term_starts: starts },
+            ),
+            (
+                Obs::BecameLeader { term: 1, last_index: 0, term_starts: vec![] },
+                Derived::BecameLeader { term: 1, last_index: 0, term_starts: vec![] },
+            ),
+            (Obs::SteppedDown { term: 4 }, Derived::SteppedDown { term: 4 }),
+            (
+                Obs::Appended { index: 7, term: 2, chain: u64::MAX },
+                Derived::Appended { index: 7, term: 2, chain: u64::MAX },
+            ),
+            (
+                Obs::Committed { index: 7, entry_term: 2, leader_term: 3 },
+                Derived::Committed { index: 7, entry_term: 2, leader_term: 3 },
+            ),
+            (Obs::Applied { index: 7, term: 2, cmd_hash: 11 }, Derived::Applied { index: 7, term: 2, cmd_hash: 11 }),
+        ];
+        for (obs, derived) in &cases {
+            assert_eq!(stable_hash(obs), stable_hash(derived), "{obs:?}");
+        }
+        let all: std::collections::BTreeSet<u64> = cases.iter().map(|(obs, _)| stable_hash(obs)).collect();
+        assert_eq!(all.len(), cases.len(), "the cases tell each other apart");
+    }
 }
