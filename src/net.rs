@@ -74,11 +74,22 @@ fn to_ns(x: f64) -> Nanos {
 
 impl Latency {
     /// Draws one latency. Constant latency draws nothing from the stream.
-    #[inline]
+    /// Inlined for the two plain distributions (every send draws one); the
+    /// floating-point ones stay out of line.
+    #[inline(always)]
     pub fn sample(&self, rng: &mut Prng) -> Nanos {
         match *self {
             Latency::Constant { ns } => ns,
             Latency::Uniform { min_ns, max_ns } => rng.between(min_ns, max_ns),
+            _ => self.sample_shaped(rng),
+        }
+    }
+
+    /// [`Latency::sample`] of the shaped distributions.
+    #[inline(never)]
+    fn sample_shaped(&self, rng: &mut Prng) -> Nanos {
+        match *self {
+            Latency::Constant { .. } | Latency::Uniform { .. } => unreachable!("drawn by Latency::sample"),
             Latency::Normal { mean_ns, stddev_ns, min_ns } => {
                 let x = mean_ns as f64 + stddev_ns as f64 * rng.standard_normal();
                 to_ns(x).max(min_ns)
@@ -207,6 +218,7 @@ impl Network {
     }
 
     /// The model of the directed link `source -> target`.
+    #[inline]
     pub fn link(&self, source: usize, target: usize) -> &LinkModel {
         &self.models[self.link_model[self.slot(source, target)] as usize]
     }
