@@ -226,7 +226,7 @@ impl Network {
     /// Decides the fate of one message sent now on `source -> target`.
     /// Draws happen in a fixed order (loss, latency, duplicate, duplicate
     /// latency) and only for non-trivial parts of the model.
-    #[inline]
+    #[inline(always)]
     pub fn on_send(&self, source: usize, target: usize, rng: &mut Prng) -> Fate {
         let link = self.link(source, target);
         if !link.loss.is_zero() && rng.chance(link.loss) {

@@ -284,7 +284,7 @@ where
 /// now, reaches `deadline_local`, unless one is already scheduled for that
 /// global instant (clock faults can move the instant, so it is recomputed on
 /// every poll).
-#[inline]
+#[inline(always)]
 pub(crate) fn arm_timer<M, O>(
     w: &mut World<M, O>,
     id: NodeId,

@@ -656,7 +656,7 @@ impl<M: Clone + std::fmt::Debug + std::hash::Hash, O: std::fmt::Debug + std::has
 }
 
 /// Wakes every waiter, in the order they registered (one, mostly: no drain).
-#[inline]
+#[inline(always)]
 fn wake_all(waiters: &mut Vec<Waiter>, ready: &mut Vec<TaskKey>) {
     if waiters.len() == 1 {
         waiters.pop().expect("one waiter").wake(ready);
