@@ -486,6 +486,36 @@ mod tests {
         );
     }
 
+    /// A queue that drains to empty again and again (a quiet run: one
+    /// message in flight, a refill per pop) pops exactly in (time, push
+    /// order), like a sorted set of the same pushes.
+    #[test]
+    fn a_queue_that_empties_often_pops_in_time_then_push_order() {
+        let mut rng = crate::sim::rng::Prng::stream(11, "queue-test-empty");
+        let mut q = EventQueue::new();
+        let mut reference = std::collections::BTreeSet::new();
+        let (mut now, mut pushed, mut emptied) = (0, 0u32, 0);
+        for _ in 0..20_000 {
+            // Pops outnumber pushes, so the queue keeps coming back to empty.
+            if rng.index(5) < 2 {
+                // Mostly near, sometimes a tie with now, sometimes far.
+                let t = now + [0, rng.between(1, 5_000), rng.between(1, 1 << 30)][rng.index(3)];
+                q.push(t, Event::Action(pushed));
+                reference.insert((t, pushed));
+                pushed += 1;
+            } else {
+                let want = reference.pop_first();
+                let got = q.pop();
+                assert_eq!(got, want.map(|(t, i)| (t, Event::Action(i))));
+                if let Some((t, _)) = got {
+                    now = t;
+                }
+                emptied += usize::from(reference.is_empty());
+            }
+        }
+        assert!(emptied > 1_000, "the queue emptied {emptied} times");
+    }
+
     #[test]
     fn matches_a_sorted_reference_under_random_pushes() {
         let mut rng = crate::sim::rng::Prng::stream(9, "queue-test");
