@@ -90,26 +90,20 @@ impl std::hash::Hash for Obs {
                 h.write_isize(1);
                 h.write_u64(*term);
             }
-            Obs::Appended { index, term, chain } => {
-                h.write_isize(2);
-                h.write_u64(*index);
-                h.write_u64(*term);
-                h.write_u64(*chain);
-            }
-            Obs::Committed { index, entry_term, leader_term } => {
-                h.write_isize(3);
-                h.write_u64(*index);
-                h.write_u64(*entry_term);
-                h.write_u64(*leader_term);
-            }
-            Obs::Applied { index, term, cmd_hash } => {
-                h.write_isize(4);
-                h.write_u64(*index);
-                h.write_u64(*term);
-                h.write_u64(*cmd_hash);
-            }
+            Obs::Appended { index, term, chain } => three_words(h, 2, [*index, *term, *chain]),
+            Obs::Committed { index, entry_term, leader_term } => three_words(h, 3, [*index, *entry_term, *leader_term]),
+            Obs::Applied { index, term, cmd_hash } => three_words(h, 4, [*index, *term, *cmd_hash]),
         }
     }
+}
+
+/// The derived hash of a variant (number `variant`) of three `u64` fields.
+#[inline(always)]
+fn three_words<H: std::hash::Hasher>(h: &mut H, variant: isize, [a, b, c]: [u64; 3]) {
+    h.write_isize(variant);
+    h.write_u64(a);
+    h.write_u64(b);
+    h.write_u64(c);
 }
 
 /// `election-safety`: at most one leader per term.
